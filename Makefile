@@ -1,0 +1,89 @@
+# ./darknet for binary networks, built on Debian's libdarknet.so.
+#   make          build ./darknet           make deps   install Debian packages (as root)
+#   make data     Fashion-MNIST -> data/    make demo   train + evaluate a small model
+#   make test     unit + integration tests  make test-san   the same under ASan+UBSan
+#   make bench    throughput benchmarks     make clean
+CC          ?= cc
+BUILD       ?= build
+DARKNET_LIB ?= /usr/lib/darknet
+SAN         ?= 0
+
+DEB_PKGS = darknet libopenblas-dev check pkg-config ffmpeg dataset-fashion-mnist zlib1g-dev libsubunit-dev
+
+# Recursive (=) so that pkg-config is only asked once the packages exist.
+BLAS_CFLAGS = $(shell pkg-config --cflags openblas)
+BLAS_LIBS   = $(shell pkg-config --libs openblas)
+CHECK_LIBS  = $(shell pkg-config --libs check)
+
+WARN   = -Wall -Wextra -Wshadow -Wno-unused-parameter
+CFLAGS = -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) -isystem $(DARKNET_LIB)/include -Isrc -Isrc/abc $(BLAS_CFLAGS)
+LDLIBS = -L$(DARKNET_LIB) -Wl,-rpath,$(DARKNET_LIB) -ldarknet $(BLAS_LIBS) -lz -lpthread -lm -ldl
+ifeq ($(SAN),1)
+  BUILD   = build-san
+  CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+  LDFLAGS += -fsanitize=address,undefined
+endif
+
+MAIN_SRC = src/darknet.c
+LIB_SRC  = $(filter-out $(MAIN_SRC),$(sort $(wildcard src/*.c src/abc/*.c src/abc/*/*.c)))
+TEST_SRC = $(sort $(wildcard tests/*.c))
+LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
+TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/%.o)
+DARKNET  = $(if $(filter 1,$(SAN)),$(BUILD)/darknet,darknet)
+
+# The only libdarknet exports ./darknet may replace (the hooks), plus the
+# copy-relocated gpu_index global.
+HOOKS = gemm gpu_index load_weights_upto parse_network_cfg resize_network save_weights_upto
+
+.PHONY: all deps data demo test test-san bench clean check-symbols
+all: $(DARKNET) check-symbols
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(DARKNET): $(BUILD)/$(MAIN_SRC:.c=.o) $(LIB_OBJ)
+	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
+$(BUILD)/abc_tests: $(TEST_OBJ) $(LIB_OBJ)
+	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS) $(CHECK_LIBS)
+
+# Fails the build if a project symbol silently replaces a libdarknet export.
+check-symbols: $(DARKNET)
+	@clash=$$(comm -12 <(nm -D --defined-only $(DARKNET) | awk '{print $$3}' | sort -u) \
+	                   <(nm -D --defined-only $(DARKNET_LIB)/libdarknet.so | awk '{print $$3}' | sort -u) \
+	          | grep -vxF $(foreach h,$(HOOKS),-e $(h)) || true); \
+	if [ -n "$$clash" ]; then echo "check-symbols: these project symbols shadow libdarknet exports:" $$clash; exit 1; fi
+SHELL = /bin/bash
+
+deps:
+	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ]; then echo "make deps: missing Debian packages:" $$missing; \
+	  echo "run as root: apt-get update && apt-get install -y" $$missing; exit 1; fi; \
+	echo "make deps: installing" $$missing; \
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing
+
+data: deps
+	@$(MAKE) --no-print-directory $(DARKNET)
+	./$(DARKNET) data fashion-mnist
+
+demo: deps
+	@$(MAKE) --no-print-directory $(DARKNET)
+	./$(DARKNET) demo
+
+test: deps
+	@$(MAKE) --no-print-directory all $(BUILD)/abc_tests
+	cd tests && ABC_DARKNET=../$(DARKNET) ASAN_OPTIONS=detect_leaks=0 ../$(BUILD)/abc_tests
+
+test-san: deps
+	@$(MAKE) --no-print-directory SAN=1 test
+
+bench: deps
+	@$(MAKE) --no-print-directory $(DARKNET)
+	./$(DARKNET) abc bench
+
+clean:
+	rm -rf build build-san darknet
+
+-include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/$(MAIN_SRC:.c=.d)

@@ -1,0 +1,50 @@
+#include "registry.h"
+
+#include <string.h>
+
+#include "abc_util.h"
+
+/* The plugin layer types built into ./darknet: one row each. */
+static const abc_layer_type *const builtin[] = {
+    NULL, /* the table ends with NULL; the ABC and HadaNet layers go above */
+};
+
+#define ABC_MAX_EXTRA 16
+static const abc_layer_type *extra[ABC_MAX_EXTRA];
+static int n_extra;
+
+static int n_builtin(void)
+{
+    int n = 0;
+    while (builtin[n]) ++n;
+    return n;
+}
+
+int abc_registry_count(void) { return n_builtin() + n_extra; }
+
+const abc_layer_type *abc_registry_at(int i)
+{
+    int nb = n_builtin();
+    if (i < 0 || i >= nb + n_extra) return NULL;
+    return i < nb ? builtin[i] : extra[i - nb];
+}
+
+int abc_registry_add(const abc_layer_type *t)
+{
+    if (n_extra >= ABC_MAX_EXTRA) abc_die("too many plugin layer types");
+    if (abc_registry_find(t->name)) abc_die("plugin layer type '%s' registered twice", t->name);
+    extra[n_extra++] = t;
+    return ABC_LAYER_TYPE_BASE + abc_registry_count() - 1;
+}
+
+const abc_layer_type *abc_registry_find(const char *name)
+{
+    for (int i = 0; i < abc_registry_count(); ++i)
+        if (!strcmp(abc_registry_at(i)->name, name)) return abc_registry_at(i);
+    return NULL;
+}
+
+const abc_layer_type *abc_registry_of(const layer *l)
+{
+    return abc_registry_at((int)l->type - ABC_LAYER_TYPE_BASE);
+}

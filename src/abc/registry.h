@@ -1,0 +1,36 @@
+/* The table of plugin layer types: cfg section name -> parse/make, weights
+ * size/load/save, resize. Adding a layer type = one row in registry.c plus
+ * the layer's own file. */
+#ifndef ABC_REGISTRY_H
+#define ABC_REGISTRY_H
+
+#include <stdio.h>
+
+#include "cfg.h"
+
+/* Plugin layers get LAYER_TYPE values libdarknet does not know. */
+#define ABC_LAYER_TYPE_BASE 100
+
+typedef struct abc_layer_type {
+    const char *name;              /* section name without brackets */
+    const char *const *keys;       /* accepted keys (NULL ended); others are errors */
+    /* Builds the layer. params.h/w/c/inputs describe the input; dies through
+     * abc_sec_die on bad values. */
+    layer (*parse)(const abc_section *s, size_params params);
+    size_t (*weights_floats)(const layer *l); /* floats in a .weights file */
+    /* Read/write exactly weights_floats(l) floats; return 0 on success. */
+    int (*load)(layer *l, FILE *fp);
+    int (*save)(const layer *l, FILE *fp);
+    void (*resize)(layer *l, int w, int h); /* NULL: cannot resize */
+} abc_layer_type;
+
+/* Type of a section name ("abc_convolutional", no brackets), or NULL. */
+const abc_layer_type *abc_registry_find(const char *name);
+/* Type of a layer built by a plugin, or NULL for a stock layer. */
+const abc_layer_type *abc_registry_of(const layer *l);
+/* Adds a type at run time (tests); returns its LAYER_TYPE value. */
+int abc_registry_add(const abc_layer_type *t);
+int abc_registry_count(void);
+const abc_layer_type *abc_registry_at(int i);
+
+#endif

@@ -1,0 +1,10 @@
+/* Entry points of the command families of ./darknet (darknet.c dispatches). */
+#ifndef ABC_COMMANDS_H
+#define ABC_COMMANDS_H
+
+int abc_classifier_main(int argc, char **argv); /* classifier.c: train/valid/predict */
+int abc_data_main(int argc, char **argv);       /* data_cmd.c: dataset preparation */
+int abc_demo_main(int argc, char **argv);       /* demo_cmd.c: make demo */
+int abc_abc_main(int argc, char **argv);        /* abc_cmd.c: selftest, info, bench */
+
+#endif

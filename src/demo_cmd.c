@@ -1,0 +1,3 @@
+#include "abc/abc_util.h"
+#include "commands.h"
+int abc_demo_main(int argc, char **argv) { (void)argc; (void)argv; abc_die("demo: being written"); }
