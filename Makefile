@@ -31,9 +31,9 @@ LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/%.o)
 DARKNET  = $(if $(filter 1,$(SAN)),$(BUILD)/darknet,darknet)
 
-# The only libdarknet exports ./darknet may replace (the hooks), plus the
-# copy-relocated gpu_index global.
-HOOKS = gemm gpu_index load_weights_upto parse_network_cfg resize_network save_weights_upto
+# The only libdarknet exports ./darknet may replace (the hooks), plus the linker's
+# section markers and the copy-relocated gpu_index global.
+HOOKS = __bss_start _edata _end gemm gpu_index load_weights_upto parse_network_cfg resize_network save_weights_upto
 
 .PHONY: all deps data demo test test-san bench clean check-symbols
 all: $(DARKNET) check-symbols

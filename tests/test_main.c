@@ -1,0 +1,123 @@
+/* Runs every registered Check suite. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "test_util.h"
+
+#define MAX_SUITES 64
+static Suite *(*suites[MAX_SUITES])(void);
+static int n_suites;
+
+void abc_test_register(Suite *(*make)(void))
+{
+    if (n_suites < MAX_SUITES) suites[n_suites++] = make;
+}
+
+static char tmpdir[4096];
+
+static void remove_tmpdir(void)
+{
+    if (!tmpdir[0] || getenv("ABC_KEEP_TMP")) return;
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+}
+
+const char *abc_test_tmpdir(void)
+{
+    if (!tmpdir[0]) {
+        const char *base = getenv("TMPDIR");
+        snprintf(tmpdir, sizeof tmpdir, "%s/abc-tests-XXXXXX", base && *base ? base : "/tmp");
+        if (!mkdtemp(tmpdir)) { perror("mkdtemp"); exit(2); }
+        atexit(remove_tmpdir);
+    }
+    return tmpdir;
+}
+
+char *abc_test_write(const char *dir, const char *name, const char *text)
+{
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *path = malloc(n);
+    snprintf(path, n, "%s/%s", dir, name);
+    FILE *fp = fopen(path, "wb");
+    ck_assert_msg(fp != NULL, "cannot write %s", path);
+    fputs(text, fp);
+    fclose(fp);
+    return path;
+}
+
+const char *abc_test_darknet_path(void)
+{
+    const char *p = getenv("ABC_DARKNET");
+    return p && *p ? p : "../darknet";
+}
+
+abc_run_result abc_test_run(const char *cmdline)
+{
+    abc_run_result r = {-1, 0, NULL};
+    char *full;
+    if (asprintf(&full, "%s 2>&1 </dev/null", cmdline) < 0) return r;
+    FILE *p = popen(full, "r");
+    free(full);
+    if (!p) return r;
+    size_t cap = 4096, len = 0;
+    r.out = malloc(cap);
+    size_t got;
+    while ((got = fread(r.out + len, 1, cap - len - 1, p)) > 0) {
+        len += got;
+        if (cap - len < 2) r.out = realloc(r.out, cap *= 2);
+    }
+    r.out[len] = 0;
+    int st = pclose(p);
+    /* sh reports a child killed by a signal as 128+N */
+    if (WIFEXITED(st)) {
+        r.status = WEXITSTATUS(st);
+        if (r.status > 128 && r.status < 128 + 32) r.signal = r.status - 128;
+    } else if (WIFSIGNALED(st)) {
+        r.signal = WTERMSIG(st);
+    }
+    return r;
+}
+
+abc_run_result abc_test_run_darknet(const char *args)
+{
+    char *cmd;
+    if (asprintf(&cmd, "%s %s", abc_test_darknet_path(), args) < 0) {
+        abc_run_result r = {-1, 0, NULL};
+        return r;
+    }
+    abc_run_result r = abc_test_run(cmd);
+    free(cmd);
+    return r;
+}
+
+void abc_run_free(abc_run_result *r)
+{
+    free(r->out);
+    r->out = NULL;
+}
+
+int abc_test_count_lines(const char *s)
+{
+    int n = 0, in_line = 0;
+    for (; *s; ++s) {
+        if (*s == '\n') { n += in_line; in_line = 0; }
+        else if (*s != '\r' && *s != ' ') in_line = 1;
+    }
+    return n + in_line;
+}
+
+int main(void)
+{
+    if (n_suites == 0) { fprintf(stderr, "no test suites registered\n"); return 1; }
+    SRunner *sr = srunner_create(suites[0]());
+    for (int i = 1; i < n_suites; ++i) srunner_add_suite(sr, suites[i]());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}

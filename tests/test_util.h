@@ -1,0 +1,32 @@
+/* Shared helpers of the Check suites: suite registration, temp dirs, files,
+ * running ./darknet as a user would. */
+#ifndef ABC_TEST_UTIL_H
+#define ABC_TEST_UTIL_H
+
+#include <check.h>
+
+/* Each tests/test_*.c registers its suites from a constructor:
+ *   ABC_TEST_SUITE(suite_parser)   where Suite *suite_parser(void) */
+void abc_test_register(Suite *(*make)(void));
+#define ABC_TEST_SUITE(fn) \
+    __attribute__((constructor)) static void register_##fn(void) { abc_test_register(fn); }
+
+/* A fresh directory under $TMPDIR (removed at exit); returns its path. */
+const char *abc_test_tmpdir(void);
+/* Writes text to dir/name; returns the malloc'd full path. */
+char *abc_test_write(const char *dir, const char *name, const char *text);
+
+typedef struct {
+    int status;    /* exit status, or -1 */
+    int signal;    /* terminating signal, or 0 */
+    char *out;     /* stdout and stderr together */
+} abc_run_result;
+/* Runs "<darknet> args" (ABC_DARKNET, default ../darknet) through sh. */
+abc_run_result abc_test_run_darknet(const char *args);
+abc_run_result abc_test_run(const char *cmdline);
+void abc_run_free(abc_run_result *r);
+/* Number of non-empty lines of s. */
+int abc_test_count_lines(const char *s);
+const char *abc_test_darknet_path(void);
+
+#endif
