@@ -141,8 +141,10 @@ network *abc_parse_network(const char *path)
                 for (const char *const *pk = plugin->keys; *pk && !known; ++pk) known = !strcmp(*pk, key);
                 if (!known) abc_sec_die(s, key, "unknown key for %s (misspelled?)", s->type);
             }
-            fprintf(stderr, "%5d ", i - 1); /* after the checks: errors start a line */
+            fprintf(stderr, "%5d ", i - 1);
+            abc_stderr_midline(1);
             l = plugin->parse(s, params);
+            abc_stderr_midline(0);
             for (int t = 0; t < abc_registry_count(); ++t)
                 if (abc_registry_at(t) == plugin) l.type = (LAYER_TYPE)(ABC_LAYER_TYPE_BASE + t);
         } else {
