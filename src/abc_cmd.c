@@ -16,6 +16,7 @@ int abc_abc_main(int argc, char **argv)
                c.parse, c.save, c.load, c.gemm);
         return 0;
     }
+    if (!strcmp(argv[2], "check")) { int abc_check_main(int, char **); return abc_check_main(argc, argv); }
     if (!strcmp(argv[2], "info")) {
         printf("threads: %d (cores: %d)\n", abc_get_threads(), abc_cpu_count());
         return 0;

@@ -10,10 +10,22 @@
 #include <time.h>
 #include <unistd.h>
 
+static int stderr_midline;
+
+void abc_stderr_midline(int on) { stderr_midline = on; }
+
+/* A message must start its own line even when a layer summary is half printed. */
+static void start_line(void)
+{
+    fflush(stdout);
+    if (stderr_midline) fputc('\n', stderr);
+    stderr_midline = 0;
+}
+
 void abc_die(const char *fmt, ...)
 {
     va_list ap;
-    fflush(stdout);
+    start_line();
     fputs("darknet: error: ", stderr);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
@@ -25,7 +37,7 @@ void abc_die(const char *fmt, ...)
 void abc_warn(const char *fmt, ...)
 {
     va_list ap;
-    fflush(stdout);
+    start_line();
     fputs("darknet: warning: ", stderr);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);

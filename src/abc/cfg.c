@@ -77,8 +77,10 @@ abc_cfg *abc_cfg_read(const char *path)
             continue;
         }
         char *eq = strchr(buf, '=');
-        if (!eq) abc_die("%s:%d: expected key=value, found '%s'", path, line, buf);
-        if (!cur) abc_die("%s:%d: '%s' comes before the first [section]", path, line, buf);
+        /* quote at most 60 bytes: a binary file has long "lines" */
+        const char *more = strlen(buf) > 60 ? "..." : "";
+        if (!eq) abc_die("%s:%d: expected key=value, found '%.60s%s'", path, line, buf, more);
+        if (!cur) abc_die("%s:%d: '%.60s%s' comes before the first [section]", path, line, buf, more);
         if (eq == buf) abc_die("%s:%d: %s: missing key before '='", path, line, cur->type);
         if (!eq[1]) {
             *eq = 0;

@@ -134,7 +134,6 @@ network *abc_parse_network(const char *path)
         snprintf(name, sizeof name, "%.*s", (int)strlen(s->type) - 2, s->type + 1);
         const abc_layer_type *plugin = abc_registry_find(name);
         layer l;
-        fprintf(stderr, "%5d ", i - 1);
         if (plugin) {
             for (int k = 0; k < s->n; ++k) {
                 const char *key = s->kv[k]->key;
@@ -142,7 +141,10 @@ network *abc_parse_network(const char *path)
                 for (const char *const *pk = plugin->keys; *pk && !known; ++pk) known = !strcmp(*pk, key);
                 if (!known) abc_sec_die(s, key, "unknown key for %s (misspelled?)", s->type);
             }
+            fprintf(stderr, "%5d ", i - 1);
+            abc_stderr_midline(1);
             l = plugin->parse(s, params);
+            abc_stderr_midline(0);
             for (int t = 0; t < abc_registry_count(); ++t)
                 if (abc_registry_at(t) == plugin) l.type = (LAYER_TYPE)(ABC_LAYER_TYPE_BASE + t);
         } else {
@@ -150,6 +152,7 @@ network *abc_parse_network(const char *path)
             stock_section_name_check(s, &t);
             abc_check_stock_section(s, t, params, net);
             for (int k = 0; k < s->n; ++k) s->kv[k]->used = 0;
+            fprintf(stderr, "%5d ", i - 1);
             l = parse_stock(s, t, params, net);
             if (t == ROUTE && l.outputs <= 0) abc_sec_die(s, "layers", "inputs cannot be joined");
         }

@@ -191,7 +191,6 @@ static const char *type_name(const layer *l)
 
 void abc_load_weights(network *net, const char *filename, int start, int cutoff)
 {
-    fprintf(stderr, "Loading weights from %s...", filename);
     FILE *fp = fopen(filename, "rb");
     if (!fp) abc_die("cannot open weights file '%s': %s", filename, strerror(errno));
     long long fsize = abc_file_size(filename);
@@ -235,11 +234,12 @@ void abc_load_weights(network *net, const char *filename, int start, int cutoff)
                 filename, partial, type_name(&net->layers[partial]), fsize, need);
     if (fsize < need) {
         if (fsize == hsize) abc_die("weights file '%s' has a header but no weights (the cfg needs %lld bytes)", filename, need);
-        fprintf(stderr, "\n");
         abc_warn("weights file '%s' holds layers %d..%d only (%lld of %lld bytes): a pretrained prefix; "
                  "later layers keep their initial values", filename, start, last_full, fsize, need);
         cutoff = last_full + 1;
     }
+    /* only now: an error above must start its own line */
+    fprintf(stderr, "Loading weights from %s...", filename);
     for (int i = start; i < cutoff; ++i) {
         layer *l = &net->layers[i];
         if (l->dontload) continue;
