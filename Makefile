@@ -79,9 +79,10 @@ test: deps
 test-san: deps
 	@$(MAKE) --no-print-directory SAN=1 test
 
+# Training throughput against the stock /usr/bin/darknet, side by side (medians, ratio, CPU).
 bench: deps
 	@$(MAKE) --no-print-directory $(DARKNET)
-	./$(DARKNET) abc bench
+	bench/train_throughput.sh
 
 clean:
 	rm -rf build build-san darknet
