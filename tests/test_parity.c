@@ -185,6 +185,87 @@ START_TEST(stock_trained_model_same_outputs_through_our_path)
 }
 END_TEST
 
+/* A program of its own on libdarknet.so, without any hook: darknet's own
+ * parser, loader, layers and gemm, as in /usr/bin/darknet, but printing every
+ * output with 9 digits. Built by the test with the C compiler (${CC:-cc}). */
+static const char *hook_free_src =
+    "#include <stdio.h>\n"
+    "#include \"darknet.h\"\n"
+    "int main(int argc, char **argv)\n"
+    "{\n"
+    "    network *net = load_network(argv[1], argv[2], 0);\n"
+    "    set_batch_network(net, 1);\n"
+    "    for (int i = 3; i < argc; ++i) {\n"
+    "        image im = load_image_color(argv[i], 0, 0);\n"
+    "        image r = letterbox_image(im, net->w, net->h);\n"
+    "        float *p = network_predict(net, r.data);\n"
+    "        for (int j = 0; j < net->outputs; ++j) printf(\"%.9g%c\", p[j], j + 1 < net->outputs ? ' ' : '\\n');\n"
+    "        free_image(r);\n"
+    "        free_image(im);\n"
+    "    }\n"
+    "    free_network(net);\n"
+    "    return 0;\n"
+    "}\n";
+
+START_TEST(same_outputs_as_a_hook_free_libdarknet)
+{
+    /* The stock functions of the test above still call our gemm (libdarknet's
+     * layers reach gemm through the PLT); this reference does not. */
+    char *src = abc_test_write(root, "hook_free.c", hook_free_src), *exe = path_in("hook_free");
+    const char *cc = getenv("CC");
+    char *cmd;
+    ck_assert(asprintf(&cmd, "%s -std=c11 -O2 -isystem /usr/lib/darknet/include %s -o %s -L/usr/lib/darknet "
+                             "-Wl,-rpath,/usr/lib/darknet -ldarknet -lm",
+                       cc && *cc ? cc : "cc", src, exe) > 0);
+    abc_run_result r = abc_test_run(cmd);
+    free(cmd);
+    if (r.status != 0) {
+        fprintf(stderr, "parity: skipping the hook-free comparison: cannot build it:\n%s\n", r.out);
+        abc_run_free(&r);
+        free(src); free(exe);
+        return;
+    }
+    abc_run_free(&r);
+
+    char **paths = test_images();
+    size_t cap = 0;
+    char *args = NULL;
+    FILE *mem = open_memstream(&args, &cap);
+    fprintf(mem, "(%s %s %s", exe, cfg, stock_weights);
+    for (int k = 0; k < N_IMAGES; ++k) fprintf(mem, " %s", paths[k]);
+    fprintf(mem, " 2>/dev/null)");
+    fclose(mem);
+    r = abc_test_run(args);
+    free(args);
+    ck_assert_msg(r.status == 0, "hook-free reference failed:\n%s", r.out);
+
+    network *ours = load_network(cfg, stock_weights, 0);
+    set_batch_network(ours, 1);
+    double worst = 0;
+    const char *s = r.out;
+    for (int k = 0; k < N_IMAGES; ++k) {
+        image in = predictor_input(ours, paths[k]);
+        float a[10], b[10];
+        memcpy(a, network_predict(ours, in.data), sizeof a);
+        for (int j = 0; j < 10; ++j) {
+            char *end;
+            b[j] = strtof(s, &end);
+            ck_assert_msg(end != s, "cannot read output %d of image %d in:\n%s", j, k, r.out);
+            s = end;
+        }
+        double d = abc_test_max_abs_diff(a, b, 10);
+        ck_assert_msg(d <= 1e-4, "image %d: max |ours - hook-free libdarknet| = %g", k, d);
+        if (d > worst) worst = d;
+        free_image(in);
+    }
+    fprintf(stderr, "parity: %d images, max |ours - hook-free libdarknet| = %g\n", N_IMAGES, worst);
+    abc_run_free(&r);
+    free_images(paths);
+    free_network(ours);
+    free(src); free(exe);
+}
+END_TEST
+
 START_TEST(stock_weights_resaved_by_us_are_byte_identical)
 {
     network *ours = load_network(cfg, stock_weights, 0);
@@ -326,6 +407,7 @@ static Suite *suite_parity(void)
     tcase_add_unchecked_fixture(tc, setup_trained_model, teardown_trained_model);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, stock_trained_model_same_outputs_through_our_path);
+    tcase_add_test(tc, same_outputs_as_a_hook_free_libdarknet);
     tcase_add_test(tc, stock_weights_resaved_by_us_are_byte_identical);
     tcase_add_test(tc, weights_we_save_work_in_the_stock_binary);
     suite_add_tcase(s, tc);
