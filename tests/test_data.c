@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "darknet.h"
@@ -64,19 +65,45 @@ static void free_lines(char **l, int n)
     for (int i = 0; i < n; ++i) free(l[i]);
 }
 
-static char *converted; /* output directory of the conversion, per test process */
+/* One conversion for the tests of this file, made in the (unchecked) fixture,
+ * in a directory of its own: abc_test_tmpdir() belongs to each forked test. */
+static char root[4096];
+static pid_t root_owner;
+static char *converted;
 
-static const char *convert_once(void)
+static void rm_root(void)
 {
-    if (converted) return converted;
-    ck_assert(asprintf(&converted, "%s/fm", abc_test_tmpdir()) > 0);
+    /* forked tests inherit the atexit handler: only the creator removes it */
+    if (!root[0] || getpid() != root_owner || getenv("ABC_KEEP_TMP")) return;
+    char *cmd;
+    if (asprintf(&cmd, "rm -rf '%s'", root) > 0) {
+        if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", root);
+        free(cmd);
+    }
+    root[0] = 0;
+}
+
+static void convert_once(void)
+{
+    const char *base = getenv("TMPDIR");
+    snprintf(root, sizeof root, "%s/abc-data-XXXXXX", base && *base ? base : "/tmp");
+    ck_assert(mkdtemp(root) != NULL);
+    root_owner = getpid();
+    atexit(rm_root);
+    ck_assert(asprintf(&converted, "%s/fm", root) > 0);
     char *args;
     ck_assert(asprintf(&args, "data fashion-mnist -out %s -limit %d", converted, LIMIT) > 0);
     abc_run_result r = abc_test_run_darknet(args);
     ck_assert_msg(r.status == 0 && r.signal == 0, "conversion failed:\n%s", r.out);
     abc_run_free(&r);
     free(args);
-    return converted;
+}
+
+static void remove_conversion(void)
+{
+    rm_root();
+    free(converted);
+    converted = NULL;
 }
 
 static char *in_dir(const char *dir, const char *name)
@@ -88,7 +115,7 @@ static char *in_dir(const char *dir, const char *name)
 
 START_TEST(lists_and_labels)
 {
-    const char *dir = convert_once();
+    const char *dir = converted;
     char *labels_path = in_dir(dir, "labels.txt");
     char *labels[16];
     int nl = read_lines(labels_path, labels, 16);
@@ -148,7 +175,7 @@ END_TEST
 
 START_TEST(pixels_equal_idx_bytes)
 {
-    const char *dir = convert_once();
+    const char *dir = converted;
     const char *sets[2] = {"train", "test"};
     const char *idx_images[2] = {IDX_DIR "train-images-idx3-ubyte.gz", IDX_DIR "t10k-images-idx3-ubyte.gz"};
     int checked = 0;
@@ -184,7 +211,7 @@ END_TEST
 
 START_TEST(data_file_keys)
 {
-    const char *dir = convert_once();
+    const char *dir = converted;
     char *data_path = in_dir(dir, "fashion-mnist.data");
     char *lines[32];
     int n = read_lines(data_path, lines, 32);
@@ -216,7 +243,7 @@ END_TEST
 
 START_TEST(second_run_is_a_no_op)
 {
-    const char *dir = convert_once();
+    const char *dir = converted;
     char *args;
     ck_assert(asprintf(&args, "data fashion-mnist -out %s -limit %d", dir, LIMIT) > 0);
     abc_run_result r = abc_test_run_darknet(args);
@@ -281,11 +308,14 @@ static Suite *suite_data(void)
 {
     Suite *s = suite_create("data");
     TCase *tc = tcase_create("fashion_mnist");
+    tcase_add_unchecked_fixture(tc, convert_once, remove_conversion);
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, lists_and_labels);
     tcase_add_test(tc, pixels_equal_idx_bytes);
     tcase_add_test(tc, data_file_keys);
     tcase_add_test(tc, second_run_is_a_no_op);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("options");
     tcase_add_loop_test(tc, bad_options_give_one_line, 0, N_BAD);
     suite_add_tcase(s, tc);
     return s;
