@@ -328,7 +328,8 @@ START_TEST(small_debian_cfgs_forward_like_stock)
     unsetenv("ABC_FLOAT"); /* our default float path against the stock functions */
     char *src;
     ck_assert(asprintf(&src, STOCK_CFG_DIR "%s", forward_cfgs[_i]) > 0);
-    char *cfg = small_copy(src, 1), *w;
+    /* the detectors (416 and 448 pixels) smaller; the others as Debian ships them */
+    char *cfg = small_copy(src, strstr(forward_cfgs[_i], "yolo") != NULL), *w;
     ck_assert(asprintf(&w, "%s/fwd.weights", abc_test_tmpdir()) > 0);
     network *ours = parse_network_cfg(cfg);
     abc_test_fill_params(ours, 7 + (unsigned)_i);
