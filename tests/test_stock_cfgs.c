@@ -367,7 +367,8 @@ static Suite *suite_stock_cfgs(void)
 {
     Suite *s = suite_create("stock_cfgs");
     TCase *tc = tcase_create("debian");
-    tcase_set_timeout(tc, 300);
+    const char *all = getenv("ABC_TEST_ALL_CFGS");
+    tcase_set_timeout(tc, all && *all && strcmp(all, "0") ? 1800 : 300);
     tcase_add_test(tc, debian_cfgs_parse_like_stock);
     tcase_add_test(tc, repeated_key_same_value_accepted_different_refused);
     tcase_add_loop_test(tc, small_debian_cfgs_forward_like_stock, 0, N_FORWARD);
