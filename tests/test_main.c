@@ -1,5 +1,4 @@
 /* Runs every registered Check suite. */
-#define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,10 +17,12 @@ void abc_test_register(Suite *(*make)(void))
 }
 
 static char tmpdir[4096];
+static pid_t tmpdir_owner;
 
 static void remove_tmpdir(void)
 {
-    if (!tmpdir[0] || getenv("ABC_KEEP_TMP")) return;
+    /* a child forked by a test inherits the handler: only the creator removes */
+    if (!tmpdir[0] || getpid() != tmpdir_owner || getenv("ABC_KEEP_TMP")) return;
     char cmd[4200];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
@@ -33,6 +34,7 @@ const char *abc_test_tmpdir(void)
         const char *base = getenv("TMPDIR");
         snprintf(tmpdir, sizeof tmpdir, "%s/abc-tests-XXXXXX", base && *base ? base : "/tmp");
         if (!mkdtemp(tmpdir)) { perror("mkdtemp"); exit(2); }
+        tmpdir_owner = getpid();
         atexit(remove_tmpdir);
     }
     return tmpdir;

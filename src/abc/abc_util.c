@@ -167,6 +167,11 @@ int abc_mkdirs(const char *path)
         *s = '/';
     }
     int r = (mkdir(p, 0755) != 0 && errno != EEXIST) ? -1 : 0;
+    struct stat st;
+    if (r == 0 && (stat(p, &st) != 0 || !S_ISDIR(st.st_mode))) { /* EEXIST: a file of that name */
+        errno = ENOTDIR;
+        r = -1;
+    }
     free(p);
     return r;
 }

@@ -36,10 +36,19 @@ static abc_section *new_section(abc_cfg *cfg, char *type, int line)
 
 static void add_key(abc_section *s, char *key, char *val, int line)
 {
-    for (int i = 0; i < s->n; ++i)
-        if (!strcmp(s->kv[i]->key, key))
-            abc_die("%s:%d: %s: key '%s' given twice (first at line %d)", s->path, line, s->type, key,
-                    s->lines[i]);
+    for (int i = 0; i < s->n; ++i) {
+        if (strcmp(s->kv[i]->key, key)) continue;
+        /* Debian's own yolo9000.cfg repeats "batch=1": the same value twice is harmless
+         * (darknet uses the first); two different values are a mistake darknet hides. */
+        if (strcmp(s->kv[i]->val, val))
+            abc_die("%s:%d: %s: key '%s' given twice with different values ('%s' at line %d, '%s' here; "
+                    "darknet would silently use the first)", s->path, line, s->type, key, s->kv[i]->val,
+                    s->lines[i], val);
+        abc_warn("%s:%d: %s: key '%s' given twice (first at line %d, same value)", s->path, line, s->type, key,
+                 s->lines[i]);
+        free(key); /* val shares its allocation */
+        return;
+    }
     kvp *p = abc_xcalloc(1, sizeof *p);
     p->key = key;
     p->val = val;
