@@ -3,11 +3,14 @@
  * checkpoints, resume from `seen`, and a clean stop on SIGINT/SIGTERM. */
 #include "classifier_train.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "abc/abc_util.h"
 #include "classifier_common.h"
@@ -29,6 +32,31 @@ static void fmt_eta(char *buf, size_t n, double s)
     else snprintf(buf, n, "%lds", t);
 }
 
+/* Temp files "<base>.backup.tmp.<pid>" / "<base>_final.weights.tmp.<pid>"
+ * left by a run killed with SIGKILL during a save (the real files are never
+ * half-written: saves rename a complete temp file). */
+static void remove_stale_temps(const char *dir, const char *base)
+{
+    DIR *dp = opendir(dir);
+    if (!dp) return;
+    size_t bl = strlen(base);
+    struct dirent *e;
+    while ((e = readdir(dp))) {
+        const char *t = strstr(e->d_name, ".tmp.");
+        if (!t || strncmp(e->d_name, base, bl)) continue;
+        const char *rest = e->d_name + bl;
+        if (strncmp(rest, ".backup.tmp.", 12) && strncmp(rest, "_final.weights.tmp.", 19)) continue;
+        char *end;
+        long pid = strtol(t + 5, &end, 10);
+        if (*end || pid <= 0 || pid == (long)getpid()) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue; /* its writer may still be running */
+        char path[8192];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (unlink(path) == 0) fprintf(stderr, "removed %s (left by a killed run)\n", path);
+    }
+    closedir(dp);
+}
+
 static void save_to(network *net, char *path) { save_weights(net, path); }
 
 int abc_classifier_train(const char *datafile, const char *cfg, const char *weights, int clear,
@@ -48,6 +76,7 @@ int abc_classifier_train(const char *datafile, const char *cfg, const char *weig
     snprintf(dir, sizeof dir, "%s", d.backup);
     for (size_t l = strlen(dir); l > 1 && dir[l - 1] == '/'; --l) dir[l - 1] = 0;
     if (abc_mkdirs(dir)) abc_die("cannot create backup directory '%s' (backup= in '%s')", dir, d.path);
+    remove_stale_temps(dir, base);
     char ckpt[4096 + 300], final[4096 + 300];
     snprintf(ckpt, sizeof ckpt, "%s/%s.backup", dir, base);
     snprintf(final, sizeof final, "%s/%s_final.weights", dir, base);
