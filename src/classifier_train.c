@@ -5,6 +5,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -137,8 +138,10 @@ int abc_classifier_train(const char *datafile, const char *cfg, const char *weig
         float loss = train_network(net, train);
         free_data(train);
         ++done;
-        if (avg_loss < 0) avg_loss = loss;
-        avg_loss = avg_loss * .9f + loss * .1f;
+        if (isfinite(loss)) { /* one diverging batch must not make the average inf for good */
+            if (avg_loss < 0) avg_loss = loss;
+            avg_loss = avg_loss * .9f + loss * .1f;
+        }
         imgs_since_print += imgs;
 
         int it = (int)get_current_batch(net);
