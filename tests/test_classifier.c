@@ -262,6 +262,28 @@ START_TEST(training_beats_chance)
 }
 END_TEST
 
+START_TEST(data_file_from_cfg_dataset)
+{
+    /* "classifier valid <cfg> <weights>": the data file is the cfg's dataset
+     * (default fashion-mnist) = cfg/fashion-mnist.data under the working
+     * directory; here a repository-like directory pointing at 30 images */
+    char *root = path_in("repo");
+    char cmd[9000];
+    snprintf(cmd, sizeof cmd, "mkdir -p %s/cfg %s/data/fashion-mnist && cd %s/data/fashion-mnist && "
+             "touch .complete train.list test.list labels.txt && cp %s/tiny30.data %s/cfg/fashion-mnist.data",
+             root, root, root, dir, root);
+    ck_assert_int_eq(system(cmd), 0);
+    char *exe = realpath(abc_test_darknet_path(), NULL);
+    ck_assert(exe != NULL);
+    snprintf(cmd, sizeof cmd, "cd %s && %s classifier valid %s/tiny.cfg %s/backup/tiny_final.weights", root, exe, dir, dir);
+    abc_run_result r = abc_test_run(cmd);
+    ck_assert_msg(r.status == 0 && strstr(r.out, "(30 images, "), "%s", r.out);
+    abc_run_free(&r);
+    free(exe);
+    free(root);
+}
+END_TEST
+
 static int count_temp_files(const char *d)
 {
     DIR *dp = opendir(d);
@@ -447,6 +469,7 @@ static Suite *suite_classifier(void)
     tcase_add_test(tc, resume_continues_from_seen);
     tcase_add_test(tc, valid_matches_predict);
     tcase_add_test(tc, training_beats_chance);
+    tcase_add_test(tc, data_file_from_cfg_dataset);
     tcase_add_test(tc, sigint_saves_checkpoint);
     tcase_add_test(tc, sigterm_saves_checkpoint);
     tcase_add_loop_test(tc, bad_args_fail_cleanly, 0, N_BAD);
