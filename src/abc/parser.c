@@ -113,6 +113,7 @@ network *abc_parse_network(const char *path)
     network *net = make_network(cfg->n - 1);
     net->gpu_index = -1;
     parse_net_options(ns->options, net);
+    (void)abc_sec_str(ns, "dataset"); /* ours, not darknet's: read by the classifier commands */
     warn_unused(ns);
 
     size_params params = {0};

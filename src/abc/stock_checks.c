@@ -11,6 +11,8 @@ static const char *const activations[] = {"logistic", "loggy", "relu", "elu", "s
                                           "hardtan", "lhtan", "linear", "ramp", "leaky", "tanh",
                                           "stair", NULL};
 static const char *const policies[] = {"random", "poly", "constant", "step", "exp", "sigmoid", "steps", NULL};
+/* Data sets a cfg may name with [net] dataset= (used when the .data file is left out). */
+static const char *const datasets[] = {"fashion-mnist", NULL};
 static const char *const costs[] = {"sse", "masked", "smooth", "L1", "seg", "wgan", NULL};
 
 static void check_word(const abc_section *s, const char *key, const char *const *words)
@@ -93,6 +95,7 @@ void abc_check_net_section(const abc_section *s)
     check_float(s, "momentum", 0, 1);
     check_float(s, "decay", 0, 1e3f);
     check_word(s, "policy", policies);
+    check_word(s, "dataset", datasets);
     int h = peek_int(s, "height", 0), w = peek_int(s, "width", 0), c = peek_int(s, "channels", 0);
     int inputs = peek_int(s, "inputs", h * w * c);
     if (inputs <= 0 && !(h && w && c))

@@ -1,0 +1,248 @@
+#include "classifier_common.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "abc/abc_util.h"
+#include "abc/cfg.h"
+#include "fmnist.h"
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s)) ++s;
+    char *e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1])) *--e = 0;
+    return s;
+}
+
+abc_strs abc_read_lines(const char *path, const char *what)
+{
+    abc_strs s = {NULL, 0};
+    FILE *fp = fopen(path, "r");
+    if (!fp) abc_die("cannot open %s file '%s': %s", what, path, strerror(errno));
+    int cap = 0;
+    char *line = NULL;
+    size_t len = 0;
+    ssize_t got;
+    while ((got = getline(&line, &len, fp)) >= 0) {
+        if (memchr(line, 0, (size_t)got)) abc_die("%s file '%s' line %d: NUL byte (binary file?)", what, path, s.n + 1);
+        char *t = trim(line);
+        if (!*t) continue;
+        if (s.n == cap) {
+            cap = cap ? 2 * cap : 256;
+            s.v = realloc(s.v, (size_t)cap * sizeof *s.v);
+            if (!s.v) abc_die("out of memory reading '%s'", path);
+        }
+        s.v[s.n++] = abc_xstrdup(t);
+    }
+    free(line);
+    fclose(fp);
+    return s;
+}
+
+void abc_strs_free(abc_strs *s)
+{
+    for (int i = 0; i < s->n; ++i) free(s->v[i]);
+    free(s->v);
+    s->v = NULL;
+    s->n = 0;
+}
+
+static int parse_int(const char *v, int min, int max, int *out)
+{
+    char *end;
+    errno = 0;
+    long x = strtol(v, &end, 10);
+    if (end == v || *end || errno || x < min || x > max) return -1;
+    *out = (int)x;
+    return 0;
+}
+
+abc_data_cfg abc_data_cfg_read(const char *path)
+{
+    abc_data_cfg d = {0};
+    d.path = abc_xstrdup(path);
+    d.classes = -1;
+    d.top = 1;
+    FILE *fp = fopen(path, "r");
+    if (!fp) abc_die("cannot open data file '%s': %s", path, strerror(errno));
+    char *line = NULL;
+    size_t len = 0;
+    int lineno = 0;
+    while (getline(&line, &len, fp) >= 0) {
+        ++lineno;
+        char *t = trim(line);
+        if (!*t || *t == '#' || *t == ';') continue;
+        char *eq = strchr(t, '=');
+        if (!eq) abc_die("%s:%d: expected key=value, got '%.60s'", path, lineno, t);
+        *eq = 0;
+        char *k = trim(t), *v = trim(eq + 1);
+        if (!*v) abc_die("%s:%d: key '%s' has no value", path, lineno, k);
+        if (!strcmp(k, "classes")) {
+            if (parse_int(v, 1, 1 << 20, &d.classes)) abc_die("%s:%d: classes: '%s' is not a positive number", path, lineno, v);
+        } else if (!strcmp(k, "top")) {
+            if (parse_int(v, 1, 1 << 20, &d.top)) abc_die("%s:%d: top: '%s' is not a positive number", path, lineno, v);
+        } else if (!strcmp(k, "train")) {
+            free(d.train), d.train = abc_xstrdup(v);
+        } else if (!strcmp(k, "valid")) {
+            free(d.valid), d.valid = abc_xstrdup(v);
+        } else if (!strcmp(k, "labels") || !strcmp(k, "names")) {
+            free(d.labels), d.labels = abc_xstrdup(v);
+        } else if (!strcmp(k, "backup")) {
+            free(d.backup), d.backup = abc_xstrdup(v);
+        } /* other darknet keys (eval, tree, results...) are not used here */
+    }
+    free(line);
+    fclose(fp);
+    if (d.classes < 0) abc_die("data file '%s': missing key 'classes'", path);
+    if (!d.labels) abc_die("data file '%s': missing key 'labels'", path);
+    if (!d.backup) d.backup = abc_xstrdup("backup");
+    if (d.top > d.classes) d.top = d.classes;
+    return d;
+}
+
+void abc_data_cfg_free(abc_data_cfg *d)
+{
+    free(d->path);
+    free(d->train);
+    free(d->valid);
+    free(d->labels);
+    free(d->backup);
+    memset(d, 0, sizeof *d);
+}
+
+abc_strs abc_labels_load(const abc_data_cfg *d)
+{
+    abc_strs l = abc_read_lines(d->labels, "labels");
+    if (l.n != d->classes)
+        abc_die("labels file '%s' has %d labels but data file '%s' says classes=%d", d->labels, l.n, d->path,
+                d->classes);
+    for (int i = 0; i < l.n; ++i)
+        for (int j = 0; j < l.n; ++j)
+            if (i != j && strstr(l.v[j], l.v[i]))
+                abc_die("labels file '%s': label '%s' is part of label '%s' (darknet matches labels as substrings "
+                        "of image paths, so it could not tell them apart)", d->labels, l.v[i], l.v[j]);
+    return l;
+}
+
+int abc_label_of(const char *path, const abc_strs *labels)
+{
+    int found = -1;
+    for (int i = 0; i < labels->n; ++i) {
+        if (!strstr(path, labels->v[i])) continue;
+        if (found >= 0) return -2;
+        found = i;
+    }
+    return found;
+}
+
+abc_strs abc_list_load(const abc_data_cfg *d, const char *key, const abc_strs *labels)
+{
+    const char *file = !strcmp(key, "train") ? d->train : d->valid;
+    if (!file) abc_die("data file '%s': missing key '%s'", d->path, key);
+    abc_strs s = abc_read_lines(file, "image list");
+    if (s.n == 0) abc_die("image list '%s' (%s= in '%s') is empty", file, key, d->path);
+    for (int i = 0; i < s.n; ++i) {
+        struct stat st;
+        if (stat(s.v[i], &st) != 0 || !S_ISREG(st.st_mode))
+            abc_die("image list '%s', image %d: cannot open '%s': %s", file, i + 1, s.v[i],
+                    errno ? strerror(errno) : "not a file");
+        int lab = abc_label_of(s.v[i], labels);
+        if (lab == -1)
+            abc_die("image list '%s', image %d: path '%s' contains none of the %d labels of '%s'", file, i + 1,
+                    s.v[i], labels->n, d->labels);
+        if (lab == -2)
+            abc_die("image list '%s', image %d: path '%s' contains several labels of '%s' (darknet matches "
+                    "labels anywhere in the path)", file, i + 1, s.v[i], d->labels);
+    }
+    return s;
+}
+
+void abc_check_net_for_data(const network *net, const char *cfg, const abc_data_cfg *d)
+{
+    if (net->c != 3 || net->w <= 0 || net->h <= 0)
+        abc_die("%s: [net] input is %dx%dx%d, but the classifier loader always loads 3-channel images: use "
+                "width, height and channels=3", cfg, net->w, net->h, net->c);
+    if (net->outputs != d->classes)
+        abc_die("%s: the network has %d outputs but data file '%s' has classes=%d", cfg, net->outputs, d->path,
+                d->classes);
+}
+
+static int ends_with(const char *s, const char *suf)
+{
+    size_t a = strlen(s), b = strlen(suf);
+    return a >= b && !strcmp(s + a - b, suf);
+}
+
+char *abc_cfg_dataset_data(const char *cfg)
+{
+    if (!abc_file_exists(cfg)) abc_die("cannot open cfg file '%s'", cfg);
+    abc_cfg *c = abc_cfg_read(cfg);
+    const char *name = c->n > 0 ? abc_sec_str(&c->sec[0], "dataset") : NULL;
+    char *n = abc_xstrdup(name ? name : "fashion-mnist");
+    abc_cfg_free(c);
+    if (strcmp(n, "fashion-mnist"))
+        abc_die("%s: [net] dataset=%s is not a known data set (known: fashion-mnist); give a .data file instead", cfg, n);
+    free(n);
+    if (!abc_fmnist_ready()) {
+        fprintf(stderr, "Preparing Fashion-MNIST in %s (once)...\n", ABC_FMNIST_DIR);
+        abc_fmnist_prepare(ABC_FMNIST_DIR, 0);
+    }
+    return abc_xstrdup(ABC_FMNIST_DATA);
+}
+
+abc_cls_args abc_cls_args_parse(int argc, char **argv, int first, int need_weights, int max_extra,
+                                const char *usage)
+{
+    const char *pos[8];
+    int n = 0;
+    for (int i = first; i < argc; ++i) {
+        if (argv[i][0] == '-' && argv[i][1]) continue;
+        if (n == 8) abc_die("too many arguments; usage: %s", usage);
+        pos[n++] = argv[i];
+    }
+    abc_cls_args a = {0};
+    int k = 0;
+    if (n == 0) abc_die("missing arguments; usage: %s", usage);
+    if (ends_with(pos[0], ".cfg")) {
+        a.cfg = pos[k++];
+        a.data = abc_cfg_dataset_data(a.cfg);
+    } else {
+        if (n < 2) abc_die("missing cfg file; usage: %s", usage);
+        a.data = abc_xstrdup(pos[k++]);
+        a.cfg = pos[k++];
+        if (!abc_file_exists(a.data)) abc_die("cannot open data file '%s'", a.data);
+    }
+    if (!abc_file_exists(a.cfg)) abc_die("cannot open cfg file '%s'", a.cfg);
+    if (k < n) a.weights = pos[k++];
+    if (need_weights && !a.weights) abc_die("missing weights file; usage: %s", usage);
+    if (k < n && max_extra) a.extra = pos[k++];
+    if (k < n) abc_die("unexpected argument '%s'; usage: %s", pos[k], usage);
+    if (a.weights && *a.weights && !abc_file_exists(a.weights)) abc_die("cannot open weights file '%s'", a.weights);
+    return a;
+}
+
+void abc_check_image_file(const char *path)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp) abc_die("cannot open image '%s': %s", path, strerror(errno));
+    unsigned char m[12] = {0};
+    size_t got = fread(m, 1, sizeof m, fp);
+    fclose(fp);
+    int ok = got >= 4 && ((m[0] == 0x89 && m[1] == 'P' && m[2] == 'N' && m[3] == 'G') ||
+                          (m[0] == 0xFF && m[1] == 0xD8) || (m[0] == 'B' && m[1] == 'M') ||
+                          !memcmp(m, "GIF8", 4) || (m[0] == 'P' && m[1] >= '1' && m[1] <= '6') ||
+                          !memcmp(m, "II*", 4) || !memcmp(m, "MM\0*", 4) ||
+                          (got >= 12 && !memcmp(m, "RIFF", 4) && !memcmp(m + 8, "WEBP", 4)));
+    if (!ok) abc_die("'%s' is not an image (PNG, JPEG, BMP, GIF, PNM, TIFF or WebP expected)", path);
+}
+
+network *abc_cls_load_network(const char *cfg, const char *weights, int clear)
+{
+    char *w = weights && *weights ? (char *)weights : NULL;
+    return load_network((char *)cfg, w, clear);
+}
