@@ -204,6 +204,7 @@ static const conv_case conv_cases[] = {
     {4, 9, 3, 4, 3, 1, 1, 5, 1, LOGGY},    {6, 6, 3, 4, 3, 1, 1, 2, 0, HARDTAN},
     {6, 6, 2, 3, 3, 1, 1, 2, 1, PLSE},     {6, 6, 2, 3, 3, 1, 1, 2, 0, LHTAN},
     {6, 6, 2, 3, 3, 1, 1, 2, 1, SELU},     {6, 6, 2, 3, 3, 1, 1, 2, 0, STAIR},
+    {9, 9, 5, 6, 3, 2, 1, 6, 0, LEAKY},    {8, 8, 4, 6, 1, 1, 0, 4, 0, RELU},
 };
 
 START_TEST(conv_matches_stock)

@@ -4,8 +4,11 @@
  * backward pass the weight-gradient rows) need no other task. darknet's
  * formulas and layouts (kernels/bn.h); the input gradient is split by input
  * columns. */
+#include <math.h>
+
 #include "dn_private.h"
 #include "float_layers.h"
+#include "kernels/act.h"
 #include "kernels/bn.h"
 #include "kernels/pool.h"
 #include "kernels/sgemm.h"
@@ -47,8 +50,17 @@ static void forward_task(void *ctx, int task, int thread)
         abc_bn_train_channels(l, f0, f1);
     } else {
         for (int b = 0; b < l->batch; ++b) {
-            if (l->batch_normalize) abc_bn_infer_block(l, b, f0, f1, 0, 1);
-            else abc_bias_act_block(l, b, f0, f1, 0, 1);
+            float *o = l->output + (size_t)b * l->outputs, *x = l->x ? l->x + (size_t)b * l->outputs : NULL;
+            for (int f = f0; f < f1; ++f) {
+                if (!l->batch_normalize) {
+                    o[f] += l->biases[f];
+                    continue;
+                }
+                float k = l->scales[f] / (sqrtf(l->rolling_variance[f]) + .000001f);
+                x[f] = o[f];
+                o[f] = (o[f] - l->rolling_mean[f]) * k + l->biases[f];
+            }
+            abc_act_row(o + f0, f1 - f0, l->activation);
         }
     }
 }

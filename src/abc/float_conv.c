@@ -1,8 +1,11 @@
-/* Fast [convolutional] forward/backward: per image (or per block of output
- * rows when the batch is smaller than the thread count) a row-wise im2col
- * into per-thread scratch and one single-threaded OpenBLAS sgemm, tasks
- * spread over the project's pool; bias/batch norm/activation fused or run
- * per channel range. darknet's formulas and layouts (see kernels/bn.h). */
+/* Fast [convolutional] forward/backward. Each pool task takes one image (or,
+ * when the batch is smaller than twice the thread count, a block of output
+ * rows / input channels of one image): row-wise im2col into per-thread
+ * scratch, one single-threaded OpenBLAS sgemm, and the bias / batch norm /
+ * activation steps on that image's rows while they are in cache. Batch-norm
+ * statistics are summed per image and combined per channel between passes.
+ * darknet's formulas and layouts (see kernels/bn.h). */
+#include <math.h>
 #include <string.h>
 
 #include "dn_private.h"
@@ -13,7 +16,10 @@
 #include "kernels/pool.h"
 #include "kernels/sgemm.h"
 
-enum { SLOT_COL = 0, SLOT_DW = 1 };
+/* per-thread scratch slots; STATS and COEF belong to the job's caller (thread 0)
+ * and are filled before / read during pool runs */
+enum { SLOT_COL = 0, SLOT_DW = 1, SLOT_STATS = 2, SLOT_COEF = 3 };
+enum { MAX_THREADS = 256 };
 
 int abc_conv_fast_supports(const layer *l)
 {
@@ -42,10 +48,26 @@ static int direct(const layer *l) { return l->size == 1; }
 typedef struct {
     const layer *l;
     const network *net;
-    int parts; /* tasks per image */
+    int parts; /* tasks per image (or channel ranges) */
     int m, k, n;
-    char used[256]; /* thread wrote its partial weight gradient */
+    double *stats; /* per image and channel: forward 2 sums, backward 3 */
+    float *coef;   /* per channel: forward inv; backward k, kx, k0, mean */
+    char used[MAX_THREADS]; /* thread wrote its partial weight gradient */
 } conv_job;
+
+static conv_job make_job(const layer *l, const network *net)
+{
+    conv_job j;
+    memset(&j, 0, sizeof j);
+    j.l = l;
+    j.net = net;
+    j.m = l->n;
+    j.k = l->size * l->size * l->c;
+    j.n = l->out_h * l->out_w;
+    return j;
+}
+
+static float *row(const layer *l, float *base, int b, int f) { return base + (size_t)b * l->outputs + (size_t)f * l->out_h * l->out_w; }
 
 static float *col_rows(const conv_job *j, int b, int r0, int r1, int thread, int *ldb)
 {
@@ -62,6 +84,8 @@ static float *col_rows(const conv_job *j, int b, int r0, int r1, int thread, int
     return col;
 }
 
+/* ---------------- forward ---------------- */
+
 static void forward_task(void *ctx, int task, int thread)
 {
     const conv_job *j = ctx;
@@ -71,14 +95,34 @@ static void forward_task(void *ctx, int task, int thread)
     if (r1 <= r0) return;
     int ldb;
     const float *col = col_rows(j, b, r0, r1, thread, &ldb);
-    int s0 = r0 * l->out_w, s1 = r1 * l->out_w;
-    float *out = l->output + (size_t)b * l->outputs + s0;
-    abc_sgemm1(0, 0, j->m, s1 - s0, j->k, 1, l->weights, j->k, col, ldb, 0, out, j->n);
-    if (!l->batch_normalize) abc_bias_act_block(l, b, 0, l->n, s0, s1);
-    else if (!j->net->train) abc_bn_infer_block(l, b, 0, l->n, s0, s1);
+    int s0 = r0 * l->out_w, len = (r1 - r0) * l->out_w;
+    abc_sgemm1(0, 0, j->m, len, j->k, 1, l->weights, j->k, col, ldb, 0, l->output + (size_t)b * l->outputs + s0, j->n);
+    for (int f = 0; f < l->n; ++f) {
+        float *o = row(l, l->output, b, f) + s0;
+        if (!l->batch_normalize) {
+            abc_bias_act_row(o, len, l->biases[f], l->activation);
+        } else if (!j->net->train) {
+            float k = l->scales[f] / (sqrtf(l->rolling_variance[f]) + .000001f);
+            abc_bn_infer_row(o, row(l, l->x, b, f) + s0, len, l->rolling_mean[f], k, l->biases[f], l->activation);
+        } else if (j->stats) { /* whole image: its share of the batch statistics */
+            double *s = j->stats + ((size_t)b * l->n + f) * 2;
+            s[0] = s[1] = 0;
+            abc_row_sums(o, len, s);
+        }
+    }
 }
 
-static void bn_train_task(void *ctx, int task, int thread)
+static void bn_train_image_task(void *ctx, int b, int thread)
+{
+    (void)thread;
+    const conv_job *j = ctx;
+    const layer *l = j->l;
+    for (int f = 0; f < l->n; ++f)
+        abc_bn_train_row(row(l, l->output, b, f), row(l, l->x, b, f), row(l, l->x_norm, b, f), j->n, l->mean[f],
+                         j->coef[f], l->scales[f], l->biases[f], l->activation);
+}
+
+static void bn_train_channels_task(void *ctx, int task, int thread)
 {
     (void)thread;
     const conv_job *j = ctx;
@@ -87,87 +131,73 @@ static void bn_train_task(void *ctx, int task, int thread)
     abc_bn_train_channels(j->l, f0, f1);
 }
 
-static conv_job make_job(const layer *l, const network *net)
-{
-    conv_job j;
-    memset(&j, 0, sizeof j);
-    j.l = l;
-    j.net = net;
-    j.m = l->n;
-    j.k = l->size * l->size * l->c;
-    j.n = l->out_h * l->out_w;
-    return j;
-}
-
 void abc_conv_fast_forward(layer l, network net)
 {
     abc_sgemm_serial_mode();
     int threads = abc_pool_threads();
     conv_job j = make_job(&l, &net);
     j.parts = abc_float_parts_per_image(l.batch, threads, l.out_h);
+    int bn_train = l.batch_normalize && net.train;
+    if (bn_train && j.parts == 1) j.stats = (double *)abc_arena_floats(0, SLOT_STATS, (size_t)l.batch * l.n * 4);
     abc_pool_run(l.batch * j.parts, forward_task, &j);
-    if (l.batch_normalize && net.train) {
+    if (!bn_train) return;
+    if (j.stats) {
+        j.coef = abc_arena_floats(0, SLOT_COEF, (size_t)l.n);
+        for (int f = 0; f < l.n; ++f) {
+            double s[2] = {0, 0};
+            for (int b = 0; b < l.batch; ++b) {
+                s[0] += j.stats[((size_t)b * l.n + f) * 2];
+                s[1] += j.stats[((size_t)b * l.n + f) * 2 + 1];
+            }
+            j.coef[f] = abc_bn_stats(&l, f, s, (double)j.n * l.batch);
+        }
+        abc_pool_run(l.batch, bn_train_image_task, &j);
+    } else {
         j.parts = abc_float_channel_parts(l.n, threads);
-        abc_pool_run(j.parts, bn_train_task, &j);
+        abc_pool_run(j.parts, bn_train_channels_task, &j);
     }
 }
 
-static void grad_task(void *ctx, int task, int thread)
+/* ---------------- backward ---------------- */
+
+/* Batch norm, whole images: activation gradient and this image's sums. */
+static void bn_grad_sums_task(void *ctx, int b, int thread)
 {
     (void)thread;
     const conv_job *j = ctx;
-    int f0, f1;
-    abc_split_range(j->l->out_c, j->parts, task, &f0, &f1);
-    if (j->l->batch_normalize) abc_bn_backward_channels(j->l, j->net->train, f0, f1);
-    else abc_bias_backward_channels(j->l, f0, f1);
+    const layer *l = j->l;
+    const float *means = j->net->train ? l->mean : l->rolling_mean;
+    for (int f = 0; f < l->n; ++f) {
+        double *s = j->stats + ((size_t)b * l->n + f) * 3;
+        s[0] = s[1] = s[2] = 0;
+        abc_bn_grad_sums_row(row(l, l->delta, b, f), row(l, l->output, b, f), row(l, l->x_norm, b, f),
+                             row(l, l->x, b, f), j->n, means[f], l->activation, s);
+    }
 }
 
-/* Thread 0 adds into l->weight_updates itself; the others into partial sums. */
-static void weight_grad_task(void *ctx, int task, int thread)
+/* dW (m x k) += delta (m x cols) * col^T (cols x k) for output rows [r0, r1)
+ * of image b. Thread 0 adds into l->weight_updates; the others into their
+ * own partial sums, added in afterwards. */
+static void weight_grad(conv_job *j, int b, int r0, int r1, int thread)
 {
-    conv_job *j = ctx;
     const layer *l = j->l;
-    int b = task / j->parts, r0, r1;
-    abc_split_range(l->out_h, j->parts, task % j->parts, &r0, &r1);
-    if (r1 <= r0) return;
     int ldb;
     const float *col = col_rows(j, b, r0, r1, thread, &ldb);
-    int s0 = r0 * l->out_w, s1 = r1 * l->out_w;
-    const float *delta = l->delta + (size_t)b * l->outputs + s0;
-    float *dw = l->weight_updates;
-    float beta = 1;
+    int s0 = r0 * l->out_w, len = (r1 - r0) * l->out_w;
+    float *dw = l->weight_updates, beta = 1;
     if (thread > 0) {
         dw = abc_arena_floats(thread, SLOT_DW, (size_t)l->nweights);
         if (!j->used[thread]) beta = 0;
         j->used[thread] = 1;
     }
-    /* dW (m x k) += delta (m x cols) * col^T (cols x k) */
-    abc_sgemm1(0, 1, j->m, j->k, s1 - s0, 1, delta, j->n, col, ldb, beta, dw, j->k);
+    abc_sgemm1(0, 1, j->m, j->k, len, 1, l->delta + (size_t)b * l->outputs + s0, j->n, col, ldb, beta, dw, j->k);
 }
 
-static void reduce_task(void *ctx, int task, int thread)
-{
-    (void)thread;
-    const conv_job *j = ctx;
-    int lo, hi;
-    abc_split_range(j->l->nweights, j->parts, task, &lo, &hi);
-    float *dw = j->l->weight_updates;
-    for (int t = 1; t < 256; ++t) {
-        if (!j->used[t]) continue;
-        const float *p = abc_arena_floats(t, SLOT_DW, (size_t)j->l->nweights);
-        for (int i = lo; i < hi; ++i) dw[i] += p[i];
-    }
-}
-
-/* net.delta of image b, channels [c0, c1): darknet adds col2im(W^T delta)
+/* net.delta of image b, input channels [c0, c1): darknet adds col2im(W^T delta)
  * into it, or for 1x1 kernels overwrites it with W^T delta. */
-static void input_grad_task(void *ctx, int task, int thread)
+static void input_grad(const conv_job *j, int b, int c0, int c1, int thread)
 {
-    const conv_job *j = ctx;
     const layer *l = j->l;
-    int b = task / j->parts, c0, c1;
-    abc_split_range(l->c, j->parts, task % j->parts, &c0, &c1);
-    if (c1 <= c0) return;
     int kk = l->size * l->size, hw = l->h * l->w;
     const float *delta = l->delta + (size_t)b * l->outputs;
     float *imd = j->net->delta + (size_t)b * l->c * hw + (size_t)c0 * hw;
@@ -182,26 +212,109 @@ static void input_grad_task(void *ctx, int task, int thread)
     abc_col2im_add(col, c1 - c0, l->h, l->w, l->size, l->stride, l->pad, l->out_h, l->out_w, imd);
 }
 
+/* Whole image b: finish its delta (batch-norm coefficients, or activation
+ * gradient and bias sums), then its weight gradient and input gradient. */
+static void image_backward_task(void *ctx, int b, int thread)
+{
+    conv_job *j = ctx;
+    const layer *l = j->l;
+    for (int f = 0; f < l->n; ++f) {
+        float *d = row(l, l->delta, b, f);
+        if (l->batch_normalize) {
+            const float *c = j->coef + (size_t)f * 4;
+            abc_bn_delta_row(d, row(l, l->x, b, f), j->n, c[3], c[0], c[1], c[2]);
+        } else {
+            j->stats[(size_t)b * l->n + f] = abc_grad_sum_row(d, row(l, l->output, b, f), j->n, l->activation);
+        }
+    }
+    weight_grad(j, b, 0, l->out_h, thread);
+    if (j->net->delta) input_grad(j, b, 0, l->c, thread);
+}
+
+static void grad_channels_task(void *ctx, int task, int thread)
+{
+    (void)thread;
+    const conv_job *j = ctx;
+    int f0, f1;
+    abc_split_range(j->l->n, j->parts, task, &f0, &f1);
+    if (j->l->batch_normalize) abc_bn_backward_channels(j->l, j->net->train, f0, f1);
+    else abc_bias_backward_channels(j->l, f0, f1);
+}
+
+static void weight_grad_task(void *ctx, int task, int thread)
+{
+    conv_job *j = ctx;
+    int r0, r1;
+    abc_split_range(j->l->out_h, j->parts, task % j->parts, &r0, &r1);
+    if (r1 > r0) weight_grad(j, task / j->parts, r0, r1, thread);
+}
+
+static void input_grad_task(void *ctx, int task, int thread)
+{
+    const conv_job *j = ctx;
+    int c0, c1;
+    abc_split_range(j->l->c, j->parts, task % j->parts, &c0, &c1);
+    if (c1 > c0) input_grad(j, task / j->parts, c0, c1, thread);
+}
+
+static void reduce_task(void *ctx, int task, int thread)
+{
+    (void)thread;
+    const conv_job *j = ctx;
+    int lo, hi;
+    abc_split_range(j->l->nweights, j->parts, task, &lo, &hi);
+    float *dw = j->l->weight_updates;
+    for (int t = 1; t < MAX_THREADS; ++t) {
+        if (!j->used[t]) continue;
+        const float *p = abc_arena_floats(t, SLOT_DW, (size_t)j->l->nweights);
+        for (int i = lo; i < hi; ++i) dw[i] += p[i];
+    }
+}
+
 void abc_conv_fast_backward(layer l, network net)
 {
     abc_sgemm_serial_mode();
     int threads = abc_pool_threads();
     conv_job j = make_job(&l, &net);
-
-    j.parts = abc_float_channel_parts(l.n, threads);
-    abc_pool_run(j.parts, grad_task, &j);
-
-    j.parts = abc_float_parts_per_image(l.batch, threads, l.out_h);
-    abc_pool_run(l.batch * j.parts, weight_grad_task, &j);
+    int parts = abc_float_parts_per_image(l.batch, threads, l.out_h);
+    if (parts == 1) {
+        j.stats = (double *)abc_arena_floats(0, SLOT_STATS, (size_t)l.batch * l.n * 6);
+        if (l.batch_normalize) {
+            abc_pool_run(l.batch, bn_grad_sums_task, &j);
+            j.coef = abc_arena_floats(0, SLOT_COEF, (size_t)l.n * 4);
+            const float *means = net.train ? l.mean : l.rolling_mean;
+            const float *vars = net.train ? l.variance : l.rolling_variance;
+            for (int f = 0; f < l.n; ++f) {
+                double s[3] = {0, 0, 0};
+                for (int b = 0; b < l.batch; ++b)
+                    for (int i = 0; i < 3; ++i) s[i] += j.stats[((size_t)b * l.n + f) * 3 + i];
+                float *c = j.coef + (size_t)f * 4;
+                abc_bn_grad_coefs(&l, f, s, vars[f], (double)j.n * l.batch, &c[0], &c[1], &c[2]);
+                c[3] = means[f];
+            }
+        }
+        abc_pool_run(l.batch, image_backward_task, &j);
+        if (!l.batch_normalize) {
+            for (int f = 0; f < l.n; ++f) {
+                double sum = 0;
+                for (int b = 0; b < l.batch; ++b) sum += j.stats[(size_t)b * l.n + f];
+                l.bias_updates[f] += (float)sum;
+            }
+        }
+    } else {
+        j.parts = abc_float_channel_parts(l.n, threads);
+        abc_pool_run(j.parts, grad_channels_task, &j);
+        j.parts = parts;
+        abc_pool_run(l.batch * parts, weight_grad_task, &j);
+        if (net.delta) {
+            j.parts = abc_float_parts_per_image(l.batch, threads, l.c);
+            abc_pool_run(l.batch * j.parts, input_grad_task, &j);
+        }
+    }
     int any = 0;
-    for (int t = 1; t < 256; ++t) any |= j.used[t];
+    for (int t = 1; t < MAX_THREADS; ++t) any |= j.used[t];
     if (any) {
         j.parts = threads < l.nweights ? threads : 1;
         abc_pool_run(j.parts, reduce_task, &j);
-    }
-
-    if (net.delta) {
-        j.parts = abc_float_parts_per_image(l.batch, threads, l.c);
-        abc_pool_run(l.batch * j.parts, input_grad_task, &j);
     }
 }
