@@ -158,7 +158,7 @@ int abc_trainspeed_main(int argc, char **argv)
             if (runs[r].secs[i] > hi) hi = runs[r].secs[i];
         }
         med[r] = median(runs[r].secs, iters);
-        printf("%-5s: median %.4f s/iteration, %.1f img/s (min %.4f, max %.4f s); last loss %.4f\n", runs[r].name,
+        printf("%s: median %.4f s/iteration, %.1f img/s (min %.4f, max %.4f s); last loss %.4f\n", runs[r].name,
                med[r], n / med[r], lo, hi, runs[r].loss);
     }
     if (compare) printf("fast/stock: %.2fx images/s\n", med[1] / med[0]);
