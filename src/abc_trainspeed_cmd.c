@@ -13,6 +13,8 @@
 #include "abc/float_layers.h"
 #include "darknet.h"
 
+char *openblas_get_corename(void);
+
 typedef struct {
     const char *name;
     network *net;
@@ -136,7 +138,8 @@ int abc_trainspeed_main(int argc, char **argv)
     }
     char cpu[256];
     cpu_name(cpu, sizeof cpu);
-    printf("CPU: %s; %d cores; threads %d\n", cpu, abc_cpu_count(), abc_get_threads());
+    printf("CPU: %s; %d cores; threads %d; OpenBLAS %s kernels\n", cpu, abc_cpu_count(), abc_get_threads(),
+           openblas_get_corename());
     printf("cfg: %s; %d images/iteration; %d timed iterations after 1 warm-up%s\n", cfg, n, iters,
            compare ? ", fast and stock taking turns" : "");
     fflush(stdout);

@@ -6,7 +6,10 @@
  * statistics are summed per image and combined per channel between passes.
  * darknet's formulas and layouts (see kernels/bn.h). */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "abc_util.h"
 
 #include "dn_private.h"
 #include "float_layers.h"
@@ -16,9 +19,8 @@
 #include "kernels/pool.h"
 #include "kernels/sgemm.h"
 
-/* per-thread scratch slots; STATS and COEF belong to the job's caller (thread 0)
- * and are filled before / read during pool runs */
-enum { SLOT_COL = 0, SLOT_DW = 1, SLOT_STATS = 2, SLOT_COEF = 3 };
+/* per-thread scratch slots, used only inside pool tasks (one job at a time) */
+enum { SLOT_COL = 0, SLOT_DW = 1 };
 enum { MAX_THREADS = 256 };
 
 int abc_conv_fast_supports(const layer *l)
@@ -138,11 +140,11 @@ void abc_conv_fast_forward(layer l, network net)
     conv_job j = make_job(&l, &net);
     j.parts = abc_float_parts_per_image(l.batch, threads, l.out_h);
     int bn_train = l.batch_normalize && net.train;
-    if (bn_train && j.parts == 1) j.stats = (double *)abc_arena_floats(0, SLOT_STATS, (size_t)l.batch * l.n * 4);
+    if (bn_train && j.parts == 1) j.stats = abc_xmalloc((size_t)l.batch * l.n * 2 * sizeof(double));
     abc_pool_run(l.batch * j.parts, forward_task, &j);
     if (!bn_train) return;
     if (j.stats) {
-        j.coef = abc_arena_floats(0, SLOT_COEF, (size_t)l.n);
+        j.coef = abc_xmalloc((size_t)l.n * sizeof(float));
         for (int f = 0; f < l.n; ++f) {
             double s[2] = {0, 0};
             for (int b = 0; b < l.batch; ++b) {
@@ -152,6 +154,8 @@ void abc_conv_fast_forward(layer l, network net)
             j.coef[f] = abc_bn_stats(&l, f, s, (double)j.n * l.batch);
         }
         abc_pool_run(l.batch, bn_train_image_task, &j);
+        free(j.stats);
+        free(j.coef);
     } else {
         j.parts = abc_float_channel_parts(l.n, threads);
         abc_pool_run(j.parts, bn_train_channels_task, &j);
@@ -278,10 +282,10 @@ void abc_conv_fast_backward(layer l, network net)
     conv_job j = make_job(&l, &net);
     int parts = abc_float_parts_per_image(l.batch, threads, l.out_h);
     if (parts == 1) {
-        j.stats = (double *)abc_arena_floats(0, SLOT_STATS, (size_t)l.batch * l.n * 6);
+        j.stats = abc_xmalloc((size_t)l.batch * l.n * 3 * sizeof(double));
         if (l.batch_normalize) {
             abc_pool_run(l.batch, bn_grad_sums_task, &j);
-            j.coef = abc_arena_floats(0, SLOT_COEF, (size_t)l.n * 4);
+            j.coef = abc_xmalloc((size_t)l.n * 4 * sizeof(float));
             const float *means = net.train ? l.mean : l.rolling_mean;
             const float *vars = net.train ? l.variance : l.rolling_variance;
             for (int f = 0; f < l.n; ++f) {
@@ -301,6 +305,8 @@ void abc_conv_fast_backward(layer l, network net)
                 l.bias_updates[f] += (float)sum;
             }
         }
+        free(j.stats);
+        free(j.coef);
     } else {
         j.parts = abc_float_channel_parts(l.n, threads);
         abc_pool_run(j.parts, grad_channels_task, &j);
