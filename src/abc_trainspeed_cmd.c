@@ -11,6 +11,7 @@
 #include "abc/dn_private.h"
 #include "abc/float_fast.h"
 #include "abc/float_layers.h"
+#include "abc/kernels/sgemm.h"
 #include "darknet.h"
 
 char *openblas_get_corename(void);
@@ -138,8 +139,8 @@ int abc_trainspeed_main(int argc, char **argv)
     }
     char cpu[256];
     cpu_name(cpu, sizeof cpu);
-    printf("CPU: %s; %d cores; threads %d; OpenBLAS %s kernels\n", cpu, abc_cpu_count(), abc_get_threads(),
-           openblas_get_corename());
+    printf("CPU: %s; %d cores; threads %d; gemm in the fast layers: %s; OpenBLAS core %s\n", cpu,
+           abc_cpu_count(), abc_get_threads(), abc_sgemm_kernel_name(), openblas_get_corename());
     printf("cfg: %s; %d images/iteration; %d timed iterations after 1 warm-up%s\n", cfg, n, iters,
            compare ? ", fast and stock taking turns" : "");
     fflush(stdout);

@@ -5,6 +5,7 @@
  * statistics must agree within float rounding. Plus: the parser installs
  * the fast path, ABC_FLOAT=stock keeps darknet's, and a whole network trains
  * the same way on both. */
+#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include "abc/float_fast.h"
 #include "abc/float_layers.h"
 #include "abc/kernels/im2col.h"
+#include "abc/kernels/sgemm_avx512.h"
 #include "test_util.h"
 
 static float urand(float lo, float hi) { return lo + (hi - lo) * (float)rand() / (float)RAND_MAX; }
@@ -303,6 +305,39 @@ START_TEST(im2col_matches_stock)
 }
 END_TEST
 
+/* The project's AVX-512 gemm against OpenBLAS: every transpose, tile edges,
+ * K below/at/above the 256 block, beta 0 ignoring NaN in C, strided C. */
+START_TEST(avx512_gemm_matches_openblas)
+{
+    if (!abc_sgemm_avx512_usable()) return; /* nothing to test on this CPU */
+    const int shapes[][3] = {{1, 1, 1}, {7, 31, 5}, {8, 32, 256}, {9, 33, 257}, {17, 65, 300},
+                             {130, 1030, 40}, {64, 100, 576}, {3, 1100, 9}};
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; ++si) {
+        int M = shapes[si][0], N = shapes[si][1], K = shapes[si][2], ldc = N + 3;
+        for (int t = 0; t < 4; ++t) {
+            int TA = t & 1, TB = t >> 1, lda = (TA ? M : K) + 1, ldb = (TB ? K : N) + 2;
+            float *A = malloc(sizeof(float) * (size_t)lda * (TA ? K : M));
+            float *B = malloc(sizeof(float) * (size_t)ldb * (TB ? N : K));
+            float *C = malloc(sizeof(float) * (size_t)ldc * M), *D = malloc(sizeof(float) * (size_t)ldc * M);
+            fill(A, (size_t)lda * (TA ? K : M), -1, 1);
+            fill(B, (size_t)ldb * (TB ? N : K), -1, 1);
+            for (int beta = 0; beta <= 1; ++beta) {
+                fill(C, (size_t)ldc * M, -1, 1);
+                memcpy(D, C, sizeof(float) * (size_t)ldc * M);
+                if (!beta) C[0] = D[0] = NAN; /* beta 0: C is not read */
+                cblas_sgemm(CblasRowMajor, TA ? CblasTrans : CblasNoTrans, TB ? CblasTrans : CblasNoTrans, M, N, K,
+                            1.5f, A, lda, B, ldb, beta ? 0.5f : 0.0f, C, ldc);
+                abc_sgemm_avx512(TA, TB, M, N, K, 1.5f, A, lda, B, ldb, beta ? 0.5f : 0.0f, D, ldc);
+                double e = rel_diff(C, D, (size_t)ldc * M) / sqrt((double)K);
+                ck_assert_msg(e <= 1e-6, "gemm M=%d N=%d K=%d TA=%d TB=%d beta=%d differs by %g", M, N, K, TA, TB,
+                              beta, e);
+            }
+            free(A), free(B), free(C), free(D);
+        }
+    }
+}
+END_TEST
+
 static const char *small_cfg = "[net]\nbatch=8\nwidth=12\nheight=12\nchannels=3\nlearning_rate=0.05\n"
                                "momentum=0.9\ndecay=0.0005\n"
                                "[convolutional]\nfilters=8\nsize=3\npad=1\nbatch_normalize=1\nactivation=leaky\n"
@@ -397,6 +432,7 @@ static Suite *suite_float_fast(void)
     tcase_add_loop_test(tc, connected_matches_stock, 0, (int)(sizeof fc_cases / sizeof fc_cases[0]));
     tcase_add_test(tc, unsupported_configurations_stay_stock);
     tcase_add_test(tc, im2col_matches_stock);
+    tcase_add_test(tc, avx512_gemm_matches_openblas);
     tcase_add_test(tc, parser_installs_fast_path_and_training_matches_stock);
     tcase_add_test(tc, abc_float_switch_reaches_the_command);
     suite_add_tcase(s, tc);

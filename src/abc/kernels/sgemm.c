@@ -1,10 +1,15 @@
 #include "sgemm.h"
 
 #include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 
 #include "abc_util.h"
 #include "blas_threads.h"
 #include "pool.h"
+#include "sgemm_avx512.h"
 
 /* Below this many multiply-adds a product is not worth waking the pool. */
 #define ABC_SGEMM_MIN_SPLIT (1 << 17)
@@ -16,10 +21,40 @@ void abc_split_range(int n, int parts, int part, int *lo, int *hi)
     *hi = (int)(*lo + q + (part < r ? 1 : 0));
 }
 
+char *openblas_get_corename(void);
+
+/* ABC_GEMM=openblas forces OpenBLAS; by default the project's AVX-512 kernel
+ * runs where the CPU has AVX-512F and OpenBLAS chose one of its AVX2 cores. */
+static int use_own(void)
+{
+    static int own = -1;
+    if (own < 0) {
+        const char *e = getenv("ABC_GEMM");
+        if (e && *e && strcmp(e, "openblas") && strcmp(e, "abc"))
+            abc_die("ABC_GEMM='%s': expected 'abc' (the default) or 'openblas'", e);
+        const char *core = openblas_get_corename();
+        int avx2_core = core && (!strcasecmp(core, "haswell") || !strcasecmp(core, "zen"));
+        own = !(e && !strcmp(e, "openblas")) && abc_sgemm_avx512_usable() && (avx2_core || (e && !strcmp(e, "abc")));
+    }
+    return own;
+}
+
+const char *abc_sgemm_kernel_name(void)
+{
+    static char name[80];
+    if (use_own()) return "abc AVX-512 8x32";
+    snprintf(name, sizeof name, "OpenBLAS %s", openblas_get_corename());
+    return name;
+}
+
 void abc_sgemm1(int TA, int TB, int M, int N, int K, float alpha, const float *A, int lda,
                 const float *B, int ldb, float beta, float *C, int ldc)
 {
     if (M <= 0 || N <= 0) return;
+    if (use_own()) {
+        abc_sgemm_avx512(TA, TB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
     cblas_sgemm(CblasRowMajor, TA ? CblasTrans : CblasNoTrans, TB ? CblasTrans : CblasNoTrans, M, N, K,
                 alpha, A, lda, B, ldb, beta, C, ldc);
 }
