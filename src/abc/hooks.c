@@ -1,7 +1,8 @@
 /* The ONLY place that replaces libdarknet functions. The executable defines
  * these names; libdarknet.so calls them through its PLT (load_network ->
  * parse_network_cfg, save_weights -> save_weights_upto, conv layers -> gemm),
- * so the library's own callers see plugin layers and the OpenBLAS GEMM.
+ * so the library's own callers see plugin layers and the project's GEMM
+ * (OpenBLAS, or the AVX-512 kernel, split across the pool; see kernels/sgemm.h).
  * This file must not be built with -fvisibility=hidden, LTO or -Bsymbolic. */
 #include "hooks.h"
 

@@ -59,7 +59,11 @@ void abc_sgemm1(int TA, int TB, int M, int N, int K, float alpha, const float *A
                 alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
-void abc_sgemm_serial_mode(void) { abc_blas_threads(1); }
+void abc_sgemm_serial_mode(void)
+{
+    abc_blas_threads(1);
+    (void)use_own(); /* decided here, on the job's thread, before pool tasks read it */
+}
 
 void abc_sgemm_blas(int TA, int TB, int M, int N, int K, float alpha, const float *A, int lda,
                     const float *B, int ldb, float beta, float *C, int ldc)
