@@ -7,7 +7,7 @@
 
 int abc_abc_main(int argc, char **argv)
 {
-    if (argc < 3) abc_die("usage: %s abc selftest|info", argv[0]);
+    if (argc < 3) abc_die("usage: %s abc selftest|info|check|trainspeed", argv[0]);
     if (!strcmp(argv[2], "selftest")) {
         const char *why = abc_hooks_selftest();
         if (why) abc_die("hooks: %s", why);
@@ -17,9 +17,10 @@ int abc_abc_main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(argv[2], "check")) { int abc_check_main(int, char **); return abc_check_main(argc, argv); }
+    if (!strcmp(argv[2], "trainspeed")) return abc_trainspeed_main(argc, argv);
     if (!strcmp(argv[2], "info")) {
         printf("threads: %d (cores: %d)\n", abc_get_threads(), abc_cpu_count());
         return 0;
     }
-    abc_die("unknown abc subcommand '%s' (selftest, info)", argv[2]);
+    abc_die("unknown abc subcommand '%s' (selftest, info, check, trainspeed)", argv[2]);
 }

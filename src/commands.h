@@ -6,5 +6,6 @@ int abc_classifier_main(int argc, char **argv); /* classifier.c: train/valid/pre
 int abc_data_main(int argc, char **argv);       /* data_cmd.c: dataset preparation */
 int abc_demo_main(int argc, char **argv);       /* demo_cmd.c: make demo */
 int abc_abc_main(int argc, char **argv);        /* abc_cmd.c: selftest, info, bench */
+int abc_trainspeed_main(int argc, char **argv); /* abc_trainspeed_cmd.c: abc trainspeed */
 
 #endif

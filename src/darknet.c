@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "abc/abc_util.h"
+#include "abc/float_fast.h"
 #include "abc/hooks.h"
 #include "commands.h"
 
@@ -15,7 +16,8 @@ static void usage(const char *prog)
             "  classifier train|valid|predict [data] <cfg> [weights] [image]\n"
             "  data fashion-mnist [-out DIR] [-limit N]\n"
             "  demo                 prepare data, train a small model, evaluate it\n"
-            "  abc selftest|info    check the libdarknet hooks; print CPU and build info\n",
+            "  abc selftest|info    check the libdarknet hooks; print CPU and build info\n"
+            "  abc trainspeed <cfg> [-iters N] [-compare]   training images/s (ABC_FLOAT=stock: darknet's layers)\n",
             prog);
 }
 
@@ -42,6 +44,7 @@ int main(int argc, char **argv)
         usage(argv[0]);
         return argc < 2 ? 1 : 0;
     }
+    abc_float_fast_enabled(); /* checks ABC_FLOAT before anything runs quietly */
     abc_hooks_require_live();
     const char *cmd = argv[1];
     if (!strcmp(cmd, "classifier")) return abc_classifier_main(argc, argv);

@@ -6,9 +6,20 @@
 
 #include "darknet.h"
 
-/* Replaces l->forward/backward (and update) of a stock CONVOLUTIONAL or
- * CONNECTED layer with the project's; other layers are left as they are.
- * Safe to call again after a resize. ABC_FLOAT=stock keeps darknet's own. */
+/* Replaces l->forward/backward of a stock CONVOLUTIONAL or CONNECTED layer
+ * with the project's; other layers, and configurations the fast path does not
+ * cover (groups, binary, xnor, strided 1x1), keep darknet's own. Safe to call
+ * again after a resize. ABC_FLOAT=stock keeps darknet's own everywhere. */
 void abc_float_fast_install(layer *l);
+
+/* ABC_FLOAT: unset or "fast" -> 1, "stock" -> 0 (anything else is an error). */
+int abc_float_fast_enabled(void);
+
+/* Overrides ABC_FLOAT for the rest of the process (abc trainspeed -compare):
+ * decides the gemm hook's path and later installs. */
+void abc_float_fast_set(int on);
+
+/* abc_float_fast_install regardless of ABC_FLOAT; returns 1 if installed. */
+int abc_float_fast_use(layer *l);
 
 #endif

@@ -1,11 +1,11 @@
 /* The ONLY place that replaces libdarknet functions. The executable defines
  * these names; libdarknet.so calls them through its PLT (load_network ->
  * parse_network_cfg, save_weights -> save_weights_upto, conv layers -> gemm),
- * so the library's own callers see plugin layers and the OpenBLAS GEMM.
+ * so the library's own callers see plugin layers and the project's GEMM
+ * (OpenBLAS, or the AVX-512 kernel, split across the pool; see kernels/sgemm.h).
  * This file must not be built with -fvisibility=hidden, LTO or -Bsymbolic. */
 #include "hooks.h"
 
-#include <cblas.h>
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -16,6 +16,8 @@
 
 #include "abc_util.h"
 #include "dn_private.h"
+#include "float_fast.h"
+#include "kernels/sgemm.h"
 
 static abc_hook_counts counts;
 
@@ -50,8 +52,9 @@ void gemm(int TA, int TB, int M, int N, int K, float ALPHA, float *A, int lda, f
           float BETA, float *C, int ldc)
 {
     __atomic_add_fetch(&counts.gemm, 1, __ATOMIC_RELAXED);
-    cblas_sgemm(CblasRowMajor, TA ? CblasTrans : CblasNoTrans, TB ? CblasTrans : CblasNoTrans, M, N,
-                K, ALPHA, A, lda, B, ldb, BETA, C, ldc);
+    /* fast mode: split across the project's pool, OpenBLAS single-threaded in each part */
+    if (abc_float_fast_enabled()) abc_sgemm_pool(TA, TB, M, N, K, ALPHA, A, lda, B, ldb, BETA, C, ldc);
+    else abc_sgemm_blas(TA, TB, M, N, K, ALPHA, A, lda, B, ldb, BETA, C, ldc);
 }
 
 /* A file in memory that libdarknet can open by name. */

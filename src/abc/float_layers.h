@@ -1,0 +1,24 @@
+/* The fast forward/backward of stock [convolutional] and [connected]
+ * layers (float_conv.c, float_connected.c); abc_float_fast_install puts them
+ * into layers. Same signatures and results as libdarknet's. */
+#ifndef ABC_FLOAT_LAYERS_H
+#define ABC_FLOAT_LAYERS_H
+
+#include "darknet.h"
+
+/* Whether the fast conv handles this layer (groups 1, no binary/xnor, 1x1
+ * kernels only at stride 1 without padding, as darknet's 1x1 shortcut needs). */
+int abc_conv_fast_supports(const layer *l);
+void abc_conv_fast_forward(layer l, network net);
+void abc_conv_fast_backward(layer l, network net);
+
+int abc_connected_fast_supports(const layer *l);
+void abc_connected_fast_forward(layer l, network net);
+void abc_connected_fast_backward(layer l, network net);
+
+/* Tasks per image for a batch of `batch` so that `threads` threads stay busy. */
+int abc_float_parts_per_image(int batch, int threads, int max_parts);
+/* Channel ranges for per-channel work over the whole batch. */
+int abc_float_channel_parts(int channels, int threads);
+
+#endif
