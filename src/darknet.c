@@ -17,6 +17,7 @@ static void usage(const char *prog)
             "  data fashion-mnist [-out DIR] [-limit N]\n"
             "  demo                 prepare data, train a small model, evaluate it\n"
             "  abc selftest|info    check the libdarknet hooks; print CPU and build info\n"
+            "  abc check <cfg> [weights]   parse a cfg (and weights) and print the network or the first error\n"
             "  abc trainspeed <cfg> [-iters N] [-compare]   training images/s (ABC_FLOAT=stock: darknet's layers)\n",
             prog);
 }
