@@ -1,0 +1,27 @@
+/* Binary GEMM over packed sign bits: the product behind every binary layer.
+ * A bit 1 stands for +1, a bit 0 for -1. Rows of A and B hold K bits packed
+ * little-endian into 64-bit words (bit k of a row is word k/64, bit k%64);
+ * bits past K in the last word must be 0 in both. Then, for each m and n,
+ *     C[m*ldc + n] = sum_k a_mk * b_nk = K - 2 * popcount(A_m xor B_n).
+ * Kernels (reference, portable popcount, AVX2, AVX-512) all compute exactly
+ * this and are chosen at run time; abc_bgemm_ref is the plain definition. */
+#ifndef ABC_BGEMM_H
+#define ABC_BGEMM_H
+
+#include <stdint.h>
+
+/* Words a row of K bits takes. */
+static inline int abc_bgemm_words(int K) { return (K + 63) / 64; }
+
+typedef void (*abc_bgemm_fn)(int M, int N, int K, const uint64_t *A, int lda_words, const uint64_t *B,
+                             int ldb_words, int32_t *C, int ldc);
+
+/* The plain definition, always built; the others are tested against it. */
+void abc_bgemm_ref(int M, int N, int K, const uint64_t *A, int lda_words, const uint64_t *B, int ldb_words,
+                   int32_t *C, int ldc);
+
+/* The best kernel for this CPU (the reference until the kernel table exists). */
+void abc_bgemm(int M, int N, int K, const uint64_t *A, int lda_words, const uint64_t *B, int ldb_words,
+               int32_t *C, int ldc);
+
+#endif
