@@ -1,8 +1,12 @@
 /* The binary GEMM against its meaning: a +-1 dot product computed in floats. */
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 
+#include "abc_util.h"
 #include "kernels/bgemm.h"
+#include "kernels/bgemm_kernels.h"
 #include "test_util.h"
 
 /* Random +-1 rows packed by the header's rules (tail bits zero); signs kept for the float check. */
@@ -40,12 +44,117 @@ START_TEST(ref_equals_float_dot_product)
 }
 END_TEST
 
+
+/* Random words with bits past K zero; rows ld words apart, the words between rows random (must not be read). */
+static uint64_t *random_packed(int rows, int K, int ld, unsigned *seed)
+{
+    int words = abc_bgemm_words(K);
+    uint64_t *p = malloc(((size_t)rows * ld + 1) * sizeof *p);
+    for (size_t i = 0; i < (size_t)rows * ld + 1; ++i)
+        p[i] = ((uint64_t)rand_r(seed) << 42) ^ ((uint64_t)rand_r(seed) << 21) ^ (uint64_t)rand_r(seed);
+    for (int r = 0; r < rows; ++r) {
+        uint64_t *row = p + (size_t)r * ld;
+        if (K % 64) row[words - 1] &= (1ull << (K % 64)) - 1;
+    }
+    return p;
+}
+
+/* M, N, K, extra words of stride, extra columns of ldc */
+static const int kshapes[][5] = {
+    {1, 1, 1, 0, 0},      {1, 1, 64, 0, 0},     {3, 5, 63, 1, 2},    {8, 16, 64, 0, 0},   {9, 17, 65, 2, 1},
+    {7, 15, 127, 0, 3},   {16, 32, 256, 0, 0},  {17, 33, 257, 1, 0}, {2, 3, 31 * 256, 0, 0},
+    {5, 40, 32 * 256 + 77, 3, 5}, {33, 47, 576, 0, 0}, {64, 200, 2304, 0, 0}, {13, 129, 1000, 1, 1},
+    {40, 17, 300, 0, 0},  {1, 300, 2304, 0, 0}, {300, 1, 2304, 0, 0},  {0, 5, 64, 0, 0},    {5, 0, 64, 0, 0},
+};
+enum { NKSHAPES = sizeof kshapes / sizeof kshapes[0] };
+
+/* Every kernel this CPU runs, direct and through the pool on 1 and 2 threads, equal to the reference. */
+START_TEST(kernels_equal_reference)
+{
+    int nk;
+    const abc_bgemm_kernel *ks = abc_bgemm_kernels(&nk);
+    const abc_bgemm_kernel *k = &ks[_i];
+    if (!k->usable()) {
+        fprintf(stderr, "bgemm: kernel %s skipped: this CPU cannot run it\n", k->name);
+        return;
+    }
+    for (int s = 0; s < NKSHAPES; ++s) {
+        int M = kshapes[s][0], N = kshapes[s][1], K = kshapes[s][2];
+        int lda = abc_bgemm_words(K) + kshapes[s][3], ldb = abc_bgemm_words(K) + kshapes[s][3] + 1;
+        int ldc = N + kshapes[s][4];
+        unsigned seed = 99u + (unsigned)s;
+        uint64_t *A = random_packed(M, K, lda, &seed), *B = random_packed(N, K, ldb, &seed);
+        size_t nc = (size_t)(M > 0 ? M : 1) * ldc + 1;
+        int32_t *want = malloc(nc * sizeof *want), *got = malloc(nc * sizeof *got);
+        for (size_t i = 0; i < nc; ++i) want[i] = -77777;
+        abc_bgemm_ref(M, N, K, A, lda, B, ldb, want, ldc);
+        for (int mode = 0; mode < 3; ++mode) { /* direct, pool 1 thread, pool 2 threads */
+            for (size_t i = 0; i < nc; ++i) got[i] = -77777;
+            if (mode == 0) k->fn(M, N, K, A, lda, B, ldb, got, ldc);
+            else {
+                abc_set_threads(mode);
+                abc_bgemm_with(k, M, N, K, A, lda, B, ldb, got, ldc);
+            }
+            for (size_t i = 0; i < nc; ++i)
+                if (got[i] != want[i])
+                    ck_abort_msg("kernel %s M=%d N=%d K=%d lda=%d ldb=%d ldc=%d mode %d: C[%zu] = %d, want %d",
+                                 k->name, M, N, K, lda, ldb, ldc, mode, i, got[i], want[i]);
+        }
+        free(A); free(B); free(want); free(got);
+    }
+    abc_set_threads(0);
+}
+END_TEST
+
+/* A product large enough for the pool to split it, on 2 threads, for the chosen kernel. */
+START_TEST(chosen_kernel_split_across_threads)
+{
+    int M = 70, N = 333, K = 2304 + 13, ld = abc_bgemm_words(K);
+    unsigned seed = 5u;
+    uint64_t *A = random_packed(M, K, ld, &seed), *B = random_packed(N, K, ld, &seed);
+    int32_t *want = malloc((size_t)M * N * sizeof *want), *got = malloc((size_t)M * N * sizeof *got);
+    abc_bgemm_ref(M, N, K, A, ld, B, ld, want, N);
+    for (int t = 1; t <= 2; ++t) {
+        abc_set_threads(t);
+        abc_bgemm(M, N, K, A, ld, B, ld, got, N);
+        for (int i = 0; i < M * N; ++i) ck_assert_int_eq(got[i], want[i]);
+        abc_bgemm(N, M, K, B, ld, A, ld, got, M); /* the transposed product splits the other way */
+        for (int m = 0; m < M; ++m)
+            for (int n = 0; n < N; ++n) ck_assert_int_eq(got[n * M + m], want[m * N + n]);
+    }
+    abc_set_threads(0);
+    free(A); free(B); free(want); free(got);
+}
+END_TEST
+
+START_TEST(env_forces_a_kernel_and_rejects_bad_names)
+{
+    abc_run_result r = abc_test_run("ABC_BGEMM=nosuch " "$ABC_DARKNET abc bench -quick 2>&1");
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_msg(strstr(r.out, "darknet: error: ABC_BGEMM='nosuch': unknown kernel (kernels: ref, portable"),
+                  "got: %s", r.out);
+    ck_assert_int_eq(abc_test_count_lines(r.out), 1);
+    abc_run_free(&r);
+    r = abc_test_run("ABC_BGEMM=ref $ABC_DARKNET abc bench -quick 2>&1");
+    ck_assert_msg(r.status == 0 && strstr(r.out, "chosen: ref"), "got: %s", r.out);
+    abc_run_free(&r);
+}
+END_TEST
+
 static Suite *suite_bgemm(void)
 {
     Suite *s = suite_create("bgemm");
     TCase *tc = tcase_create("reference");
     tcase_add_loop_test(tc, ref_equals_float_dot_product, 0, (int)(sizeof shapes / sizeof shapes[0]));
     suite_add_tcase(s, tc);
+    int nk;
+    abc_bgemm_kernels(&nk);
+    TCase *tk = tcase_create("kernels");
+    tcase_set_timeout(tk, 60);
+    tcase_add_loop_test(tk, kernels_equal_reference, 0, nk);
+    tcase_add_test(tk, chosen_kernel_split_across_threads);
+    tcase_add_test(tk, env_forces_a_kernel_and_rejects_bad_names);
+    suite_add_tcase(s, tk);
     return s;
 }
 ABC_TEST_SUITE(suite_bgemm)

@@ -20,7 +20,8 @@ typedef void (*abc_bgemm_fn)(int M, int N, int K, const uint64_t *A, int lda_wor
 void abc_bgemm_ref(int M, int N, int K, const uint64_t *A, int lda_words, const uint64_t *B, int ldb_words,
                    int32_t *C, int ldc);
 
-/* The best kernel for this CPU (the reference until the kernel table exists). */
+/* The best kernel for this CPU (bgemm.c; ABC_BGEMM=<name> forces one), split
+ * across the project's pool (abc_get_threads()) when the product is large. */
 void abc_bgemm(int M, int N, int K, const uint64_t *A, int lda_words, const uint64_t *B, int ldb_words,
                int32_t *C, int ldc);
 

@@ -14,9 +14,3 @@ void abc_bgemm_ref(int M, int N, int K, const uint64_t *A, int lda_words, const 
         }
     }
 }
-
-void abc_bgemm(int M, int N, int K, const uint64_t *A, int lda_words, const uint64_t *B, int ldb_words,
-               int32_t *C, int ldc)
-{
-    abc_bgemm_ref(M, N, K, A, lda_words, B, ldb_words, C, ldc);
-}

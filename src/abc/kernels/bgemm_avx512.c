@@ -1,0 +1,99 @@
+/* AVX-512 VPOPCNTDQ binary GEMM. B is repacked, 16 columns at a time, into a
+ * panel [word][16 columns] (a few KB, in L1), then 8 rows of A are run
+ * against it: each word of A is broadcast inside vpxorq and xor-ed with the
+ * 16 columns' words, vpopcntq, vpaddq into 8x2 zmm accumulators whose lanes
+ * are output columns, so no horizontal sums are needed. Edge rows repeat the
+ * last row (not stored), edge columns are zero words (masked stores). */
+#include "bgemm_kernels.h"
+
+#include <stdlib.h>
+
+#include "abc_util.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+#define TGT __attribute__((target("avx512f,avx512vpopcntdq")))
+
+enum { MR = 8, NR = 16 }; /* tile rows, panel columns */
+
+static inline __attribute__((always_inline)) int imin(int a, int b) { return a < b ? a : b; }
+
+static _Thread_local uint64_t *panel_buf; /* packed panels of this thread */
+static _Thread_local size_t panel_cap;
+
+static uint64_t *panels(size_t n)
+{
+    if (n > panel_cap) {
+        free(panel_buf);
+        void *p = NULL;
+        if (posix_memalign(&p, 64, n * sizeof(uint64_t)) != 0) abc_die("out of memory (binary gemm panel)");
+        panel_buf = p;
+        panel_cap = n;
+    }
+    return panel_buf;
+}
+
+/* Columns [0, nr) of B into P[w*NR + c], zero words for c >= nr. */
+static void pack_panel(int nr, int words, const uint64_t *B, int ldb, uint64_t *P)
+{
+    for (int c = 0; c < NR; ++c) {
+        if (c >= nr) {
+            for (int w = 0; w < words; ++w) P[(long)w * NR + c] = 0;
+            continue;
+        }
+        const uint64_t *b = B + (long)c * ldb;
+        for (int w = 0; w < words; ++w) P[(long)w * NR + c] = b[w];
+    }
+}
+
+TGT static void tile(int mr, int nr, int words, int K, const uint64_t *A, int lda, const uint64_t *P, int32_t *C,
+                     int ldc)
+{
+    const uint64_t *a[MR];
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r) a[r] = A + (long)imin(r, mr - 1) * lda;
+    __m512i s0[MR], s1[MR];
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r) s0[r] = s1[r] = _mm512_setzero_si512();
+    for (int w = 0; w < words; ++w) {
+        __m512i b0 = _mm512_load_si512(P + (long)w * NR), b1 = _mm512_load_si512(P + (long)w * NR + 8);
+#pragma GCC unroll 8
+        for (int r = 0; r < MR; ++r) {
+            __m512i x = _mm512_set1_epi64((long long)a[r][w]);
+            s0[r] = _mm512_add_epi64(s0[r], _mm512_popcnt_epi64(_mm512_xor_si512(x, b0)));
+            s1[r] = _mm512_add_epi64(s1[r], _mm512_popcnt_epi64(_mm512_xor_si512(x, b1)));
+        }
+    }
+    __mmask16 m = nr >= NR ? (__mmask16)0xffff : (__mmask16)((1u << nr) - 1);
+    __m512i k = _mm512_set1_epi32(K);
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r) {
+        if (r >= mr) break;
+        __m512i s = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtepi64_epi32(s0[r])),
+                                       _mm512_cvtepi64_epi32(s1[r]), 1);
+        _mm512_mask_storeu_epi32(C + (long)r * ldc, m, _mm512_sub_epi32(k, _mm512_slli_epi32(s, 1)));
+    }
+}
+
+void abc_bgemm_avx512(int M, int N, int K, const uint64_t *A, int lda_words, const uint64_t *B, int ldb_words,
+                      int32_t *C, int ldc)
+{
+    if (M <= 0 || N <= 0) return;
+    int words = abc_bgemm_words(K);
+    uint64_t *P = panels((size_t)(words > 0 ? words : 1) * NR);
+    for (int n = 0; n < N; n += NR) {
+        int nr = imin(NR, N - n);
+        pack_panel(nr, words, B + (long)n * ldb_words, ldb_words, P);
+        for (int m = 0; m < M; m += MR)
+            tile(imin(MR, M - m), nr, words, K, A + (long)m * lda_words, lda_words, P, C + (long)m * ldc + n, ldc);
+    }
+}
+#else
+void abc_bgemm_avx512(int M, int N, int K, const uint64_t *A, int lda_words, const uint64_t *B, int ldb_words,
+                      int32_t *C, int ldc)
+{
+    (void)M, (void)N, (void)K, (void)A, (void)lda_words, (void)B, (void)ldb_words, (void)C, (void)ldc;
+    abc_die("the AVX-512 binary GEMM is not built for this CPU");
+}
+#endif

@@ -1,0 +1,189 @@
+/* ./darknet abc bench [-rounds N] [-threads N] [-quick]: the binary GEMM
+ * kernels on the 3x3x256 conv at 56x56 (M=256, N=3136, K=2304 bits) against
+ * this CPU's measured VPOPCNTDQ peak and fp32 cblas_sgemm on the same shape,
+ * all in one run, taking turns (peak, each kernel, sgemm) in every round,
+ * medians over rounds. -kernel NAME runs only that binary kernel. */
+#include <cblas.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "abc/abc_util.h"
+#include "abc/kernels/bgemm_kernels.h"
+#include "abc/kernels/blas_threads.h"
+#include "commands.h"
+
+char *openblas_get_corename(void);
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(const double *v, int n)
+{
+    double *s = abc_xmalloc((size_t)n * sizeof *s);
+    memcpy(s, v, (size_t)n * sizeof *s);
+    qsort(s, (size_t)n, sizeof *s, cmp_double);
+    double m = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+    free(s);
+    return m;
+}
+
+static void cpu_name(char *buf, size_t n)
+{
+    snprintf(buf, n, "unknown CPU");
+    FILE *fp = fopen("/proc/cpuinfo", "r");
+    if (!fp) return;
+    char line[512];
+    while (fgets(line, sizeof line, fp)) {
+        char *c = strchr(line, ':');
+        if (strncmp(line, "model name", 10) || !c) continue;
+        c += 1 + strspn(c + 1, " \t");
+        c[strcspn(c, "\n")] = 0;
+        snprintf(buf, n, "%s", c);
+        break;
+    }
+    fclose(fp);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+/* The peak: 8 broadcast words x 16 columns per step, xor + vpopcntq + vpaddq
+ * into 16 accumulators, operands in L1 (the loop of the avx512 kernel without
+ * loads of B). Returns binary MACs done. */
+__attribute__((target("avx512f,avx512vpopcntdq"), noinline)) static double peak_loop(const uint64_t *a, int words,
+                                                                                       long reps, int64_t *sink)
+{
+    __m512i b0 = _mm512_set1_epi64(0x5555), b1 = _mm512_set1_epi64(0x3333);
+    __m512i s0[8], s1[8];
+    for (int r = 0; r < 8; ++r) s0[r] = s1[r] = _mm512_setzero_si512();
+    for (long i = 0; i < reps; ++i)
+        for (int w = 0; w < words; ++w) {
+#pragma GCC unroll 8
+            for (int r = 0; r < 8; ++r) {
+                __m512i x = _mm512_set1_epi64((long long)a[w * 8 + r]);
+                s0[r] = _mm512_add_epi64(s0[r], _mm512_popcnt_epi64(_mm512_xor_si512(x, b0)));
+                s1[r] = _mm512_add_epi64(s1[r], _mm512_popcnt_epi64(_mm512_xor_si512(x, b1)));
+            }
+        }
+    __m512i t = _mm512_setzero_si512();
+    for (int r = 0; r < 8; ++r) t = _mm512_add_epi64(t, _mm512_add_epi64(s0[r], s1[r]));
+    *sink += _mm512_reduce_add_epi64(t);
+    return (double)reps * words * 8 * 16 * 64;
+}
+#endif
+
+/* G binary MAC/s of one run of the peak loop, or 0 without VPOPCNTDQ. */
+static double measure_peak(void)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (!abc_cpu_has_avx512vpopcntdq()) return 0;
+    enum { W = 64 };
+    uint64_t a[W * 8];
+    for (int i = 0; i < W * 8; ++i) a[i] = 0x9e3779b97f4a7c15ull * (uint64_t)(i + 1);
+    int64_t sink = 0;
+    double t = abc_now();
+    double macs = peak_loop(a, W, 20000, &sink);
+    double g = macs / (abc_now() - t) / 1e9;
+    if (sink == 42) printf(" "); /* keeps the loop */
+    return g;
+#else
+    return 0;
+#endif
+}
+
+static uint64_t *random_bits(int rows, int K, unsigned *seed)
+{
+    int words = abc_bgemm_words(K);
+    uint64_t *p = abc_xmalloc((size_t)rows * words * sizeof *p);
+    for (long i = 0; i < (long)rows * words; ++i)
+        p[i] = ((uint64_t)rand_r(seed) << 42) ^ ((uint64_t)rand_r(seed) << 21) ^ (uint64_t)rand_r(seed);
+    if (K % 64)
+        for (int r = 0; r < rows; ++r) p[(long)r * words + words - 1] &= (1ull << (K % 64)) - 1;
+    return p;
+}
+
+int abc_bench_main(int argc, char **argv)
+{
+    int rounds = 9, threads = 1, quick = 0;
+    const char *only = NULL;
+    for (int i = 3; i < argc; ++i) {
+        if (!strcmp(argv[i], "-quick")) quick = 1;
+        else if (!strcmp(argv[i], "-rounds") && i + 1 < argc) rounds = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "-threads") && i + 1 < argc) threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "-kernel") && i + 1 < argc) only = argv[++i];
+        else abc_die("abc bench: unknown option '%s' (-rounds N, -threads N, -kernel NAME, -quick)", argv[i]);
+    }
+    if (rounds < 1 || threads < 1) abc_die("abc bench: -rounds and -threads must be >= 1");
+    if (quick) rounds = 1;
+    abc_set_threads(threads);
+    const abc_bgemm_kernel *chosen = abc_bgemm_chosen(); /* dies on a bad ABC_BGEMM */
+    if (only && !abc_bgemm_find(only)) abc_die("abc bench: -kernel '%s': no such kernel", only);
+    int M = 256, N = quick ? 196 : 3136, K = 2304, words = abc_bgemm_words(K);
+
+    char cpu[256];
+    cpu_name(cpu, sizeof cpu);
+    printf("CPU: %s; features:%s%s%s%s\n", cpu, abc_cpu_has_popcnt() ? " popcnt" : "",
+           abc_cpu_has_avx2() ? " avx2" : "", abc_cpu_has_avx512vpopcntdq() ? " avx512f avx512vpopcntdq" : "",
+           abc_cpu_has_avx512vpopcntdq() || abc_cpu_has_avx2() ? "" : " (none of the SIMD kernels)");
+    int nk;
+    const abc_bgemm_kernel *ks = abc_bgemm_kernels(&nk);
+    printf("binary GEMM kernel chosen: %s (%s); ABC_BGEMM=", chosen->name, chosen->what);
+    for (int i = 0; i < nk; ++i) printf("%s%s", i ? "|" : "", ks[i].name);
+    printf(" forces one\n");
+
+    unsigned seed = 7;
+    uint64_t *A = random_bits(M, K, &seed), *B = random_bits(N, K, &seed);
+    int32_t *want = abc_xmalloc((size_t)M * N * sizeof *want), *C = abc_xmalloc((size_t)M * N * sizeof *C);
+    abc_bgemm_ref(M, N, K, A, words, B, words, want, N);
+    float *fa = abc_xmalloc((size_t)M * K * sizeof *fa), *fb = abc_xmalloc((size_t)K * N * sizeof *fb),
+          *fc = abc_xmalloc((size_t)M * N * sizeof *fc);
+    for (long i = 0; i < (long)M * K; ++i) fa[i] = (float)rand_r(&seed) / RAND_MAX - .5f;
+    for (long i = 0; i < (long)K * N; ++i) fb[i] = (float)rand_r(&seed) / RAND_MAX - .5f;
+    abc_blas_threads(1);
+
+    /* kernels and sgemm take turns; slow kernels (> 0.3 s) stop after 3 samples */
+    double *t = abc_xcalloc((size_t)(nk + 1) * rounds, sizeof *t), *peaks = abc_xcalloc((size_t)rounds, sizeof *peaks);
+    int *got = abc_xcalloc((size_t)nk + 1, sizeof *got);
+    for (int r = 0; r < rounds; ++r) {
+        peaks[r] = measure_peak();
+        for (int k = 0; k <= nk; ++k) {
+            if (k < nk && (!ks[k].usable() || (only && strcmp(only, ks[k].name)))) continue;
+            if (got[k] >= 3 && median(t + (long)k * rounds, got[k]) > 0.3) continue;
+            double t0 = abc_now();
+            if (k < nk) abc_bgemm_with(&ks[k], M, N, K, A, words, B, words, C, N);
+            else cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1, fa, K, fb, N, 0, fc, N);
+            t[(long)k * rounds + got[k]++] = abc_now() - t0;
+            if (k < nk && memcmp(C, want, (size_t)M * N * sizeof *C))
+                abc_die("abc bench: kernel %s differs from the reference", ks[k].name);
+        }
+    }
+    double peak = median(peaks, rounds);
+    if (peak > 0) printf("peak: %.0f G binary MAC/s (VPOPCNTDQ loop, 8x16, operands in L1, 1 thread)\n", peak);
+    else printf("peak: not measured (no AVX-512 VPOPCNTDQ)\n");
+    double ops = (double)M * N * K;
+    double fp32 = median(t + (long)nk * rounds, got[nk]);
+    printf("GEMM M=%d N=%d K=%d (bits; fp32: floats), %d thread%s for the binary kernels, median of %d rounds, "
+           "kernels taking turns, results checked against ref\n",
+           M, N, K, threads, threads > 1 ? "s" : "", rounds);
+    printf("%-9s %9s %12s %9s %10s\n", "kernel", "ms", "G MAC/s", "of peak", "vs fp32");
+    for (int k = 0; k < nk; ++k) {
+        if (!ks[k].usable()) {
+            printf("%-9s skipped: this CPU cannot run it\n", ks[k].name);
+            continue;
+        }
+        if (!got[k]) continue;
+        double s = median(t + (long)k * rounds, got[k]);
+        printf("%-9s %9.3f %12.1f", ks[k].name, s * 1e3, ops / s / 1e9);
+        if (peak > 0) printf(" %8.1f%%", 100 * ops / s / 1e9 / peak);
+        else printf(" %9s", "-");
+        printf(" %9.1fx%s\n", fp32 / s, &ks[k] == chosen ? "  <- chosen" : "");
+    }
+    printf("%-9s %9.3f %12.1f %9s %10s  (cblas_sgemm, OpenBLAS %s, 1 thread)\n", "fp32", fp32 * 1e3, ops / fp32 / 1e9,
+           "-", "1.0x", openblas_get_corename());
+    free(A); free(B); free(want); free(C); free(fa); free(fb); free(fc); free(t); free(peaks); free(got);
+    return 0;
+}
