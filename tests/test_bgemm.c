@@ -129,13 +129,16 @@ END_TEST
 
 START_TEST(env_forces_a_kernel_and_rejects_bad_names)
 {
-    abc_run_result r = abc_test_run("ABC_BGEMM=nosuch " "$ABC_DARKNET abc bench -quick 2>&1");
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "ABC_BGEMM=nosuch %s abc bench -quick 2>&1", abc_test_darknet_path());
+    abc_run_result r = abc_test_run(cmd);
     ck_assert_int_eq(r.status, 1);
     ck_assert_msg(strstr(r.out, "darknet: error: ABC_BGEMM='nosuch': unknown kernel (kernels: ref, portable"),
                   "got: %s", r.out);
     ck_assert_int_eq(abc_test_count_lines(r.out), 1);
     abc_run_free(&r);
-    r = abc_test_run("ABC_BGEMM=ref $ABC_DARKNET abc bench -quick 2>&1");
+    snprintf(cmd, sizeof cmd, "ABC_BGEMM=ref %s abc bench -quick 2>&1", abc_test_darknet_path());
+    r = abc_test_run(cmd);
     ck_assert_msg(r.status == 0 && strstr(r.out, "chosen: ref"), "got: %s", r.out);
     abc_run_free(&r);
 }
