@@ -146,6 +146,9 @@ int abc_bench_main(int argc, char **argv)
     abc_blas_threads(1);
 
     /* kernels and sgemm take turns; slow kernels (> 0.3 s) stop after 3 samples */
+    for (int k = 0; k < nk; ++k) /* warm-up: first-touch pages, scratch buffers */
+        if (ks[k].usable() && !(only && strcmp(only, ks[k].name)))
+            abc_bgemm_with(&ks[k], M, N, K, A, words, B, words, C, N);
     double *t = abc_xcalloc((size_t)(nk + 1) * rounds, sizeof *t), *peaks = abc_xcalloc((size_t)rounds, sizeof *peaks);
     int *got = abc_xcalloc((size_t)nk + 1, sizeof *got);
     for (int r = 0; r < rounds; ++r) {

@@ -37,13 +37,14 @@ static uint64_t *panels(size_t n)
 /* Columns [0, nr) of B into P[w*NR + c], zero words for c >= nr. */
 static void pack_panel(int nr, int words, const uint64_t *B, int ldb, uint64_t *P)
 {
-    for (int c = 0; c < NR; ++c) {
-        if (c >= nr) {
-            for (int w = 0; w < words; ++w) P[(long)w * NR + c] = 0;
-            continue;
-        }
-        const uint64_t *b = B + (long)c * ldb;
-        for (int w = 0; w < words; ++w) P[(long)w * NR + c] = b[w];
+    const uint64_t *b[NR];
+    for (int c = 0; c < NR; ++c) b[c] = B + (long)(c < nr ? c : 0) * ldb;
+    if (nr == NR) {
+        for (int w = 0; w < words; ++w, P += NR)
+            for (int c = 0; c < NR; ++c) P[c] = b[c][w];
+    } else {
+        for (int w = 0; w < words; ++w, P += NR)
+            for (int c = 0; c < NR; ++c) P[c] = c < nr ? b[c][w] : 0;
     }
 }
 
