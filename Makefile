@@ -79,9 +79,11 @@ test: deps
 test-san: deps
 	@$(MAKE) --no-print-directory SAN=1 test
 
-# Training throughput against the stock /usr/bin/darknet, side by side (medians, ratio, CPU).
+# Binary GEMM kernels against the CPU's peak and fp32, then training throughput
+# against the stock /usr/bin/darknet, side by side (medians, ratios, CPU).
 bench: deps
 	@$(MAKE) --no-print-directory $(DARKNET)
+	./$(DARKNET) abc bench
 	bench/train_throughput.sh
 
 clean:
