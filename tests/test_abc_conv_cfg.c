@@ -31,11 +31,14 @@ START_TEST(good_cfg_parses)
                                  "activation_bases=3\nweight_shifts=-0.5,0.5\nactivation_shifts=-1,0,1\n"
                                  "activation_scales=1,0.5,0.25\nscale=channel\ngradient=paper\n"
                                  "[abc_convolutional]\nfilters=5\nsize=1\nactivation_bases=0\n"
-                                 "[avgpool]\n[softmax]\n",
+                                 "[avgpool]\n[abc_connected]\noutput=6\nbatch_normalize=1\nweight_bases=1\n"
+                                 "activation_bases=2\n[softmax]\n",
                                  &path);
     ck_assert_msg(r.status == 0, "%s", r.out);
-    /* layer 0: 4*(1+3) + 4*3*9 + 2*4 alphas + 2*3 = 16+108+8+6; layer 1: 5 + 5*4 + 3*1 alphas */
-    ck_assert_msg(strstr(r.out, "weights: 166") != NULL, "%s", r.out);
+    /* layer 0: 4*(1+3) + 4*3*9 + 2*4 alphas + 2*3 = 16+108+8+6; layer 1: 5 + 5*4 + 3*1 alphas;
+     * layer 3: 6*4 + 6*5 + 1 alpha + 2*2 */
+    ck_assert_msg(strstr(r.out, "weights: 225") != NULL, "%s", r.out);
+    ck_assert_msg(strstr(r.out, "abc_connected") && strstr(r.out, "ABC M=1 N=2"), "%s", r.out);
     ck_assert_msg(strstr(r.out, "ABC M=2 N=3") && strstr(r.out, "ABC M=3 N=0"), "%s", r.out);
     abc_run_free(&r);
     free(path);
@@ -62,6 +65,7 @@ static const struct {
     {"batch_normalize=2", 10, "batch_normalize"},
     {"stride=0", 10, "stride"},
     {"filters=0", 7, "filters"},
+    {"outputs=6", 7, "outputs"}, /* [abc_connected] (see below): misspelled key */
 };
 
 START_TEST(bad_key_or_value_fails)
@@ -71,6 +75,8 @@ START_TEST(bad_key_or_value_fails)
     snprintf(name, sizeof name, "abc_bad_%d.cfg", _i);
     if (!strcmp(bad[_i].key, "filters")) /* the header's own filters=4 is replaced */
         snprintf(text, sizeof text, NET_HEAD "[abc_convolutional]\nfilters=0\nsize=3\npad=1\n");
+    if (!strcmp(bad[_i].key, "outputs")) /* a misspelled [abc_connected] key */
+        snprintf(text, sizeof text, NET_HEAD "[abc_connected]\noutputs=6\nsize=3\n");
     char *path;
     abc_run_result r = check_cfg(name, text, &path);
     ck_assert_msg(r.signal == 0 && r.status == 1, "%s: status %d signal %d\n%s", bad[_i].lines, r.status, r.signal,
@@ -79,7 +85,8 @@ START_TEST(bad_key_or_value_fails)
     ck_assert_msg(e != NULL, "%s: no error line\n%s", bad[_i].lines, r.out);
     ck_assert_msg(strstr(e + 1, "darknet: error:") == NULL, "%s: several error lines\n%s", bad[_i].lines, r.out);
     snprintf(where, sizeof where, ":%d:", bad[_i].line);
-    ck_assert_msg(strstr(e, path) && strstr(e, where) && strstr(e, bad[_i].key) && strstr(e, "[abc_convolutional]"),
+    ck_assert_msg(strstr(e, path) && strstr(e, where) && strstr(e, bad[_i].key) &&
+                      strstr(e, strcmp(bad[_i].key, "outputs") ? "[abc_convolutional]" : "[abc_connected]"),
                   "%s: error lacks %s%s or key %s: %s", bad[_i].lines, path, where, bad[_i].key, e);
     abc_run_free(&r);
     free(path);
@@ -116,7 +123,8 @@ START_TEST(weights_round_trip)
 {
     const char *text = NET_HEAD CONV_HEAD "batch_normalize=1\nactivation=leaky\nscale=channel\n"
                                           "[abc_convolutional]\nfilters=5\nsize=3\nstride=2\nweight_bases=2\n"
-                                          "activation_bases=1\nactivation=linear\n[avgpool]\n[softmax]\n";
+                                          "activation_bases=1\nactivation=linear\n[avgpool]\n[abc_connected]\noutput=7\n"
+                                          "batch_normalize=1\n[softmax]\n";
     char *cfg = abc_test_write(abc_test_tmpdir(), "abc_rt.cfg", text);
     char *w = malloc(strlen(cfg) + 16);
     sprintf(w, "%s.weights", cfg);

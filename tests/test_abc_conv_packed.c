@@ -80,6 +80,38 @@ START_TEST(packed_equals_simulated)
 }
 END_TEST
 
+/* [abc_connected] is this layer as a 1x1 convolution on a 1x1 image of `inputs` channels. */
+START_TEST(packed_equals_simulated_connected)
+{
+    static const int ins[] = {1, 63, 64, 130};
+    unsigned seed = 99u + (unsigned)_i;
+    abc_conv_opts o;
+    abc_conv_default_opts(&o, 1 + _i, 3 - _i % 3);
+    o.scale = _i % 2 ? ABC_SCALE_CHANNEL : ABC_SCALE_LAYER;
+    layer l = abc_conv_make(3, 1, 1, ins[_i], 7, 1, 1, 0, LINEAR, _i % 2, &o);
+    if (l.batch_normalize)
+        for (int k = 0; k < l.n; ++k) l.rolling_variance[k] = 1;
+    network net;
+    memset(&net, 0, sizeof net);
+    net.batch = 3;
+    net.input = malloc((size_t)3 * l.inputs * sizeof(float));
+    for (int k = 0; k < 3 * l.inputs; ++k) net.input[k] = urand(&seed, -2.f, 2.f);
+    abc_conv_forward_sim(l, net);
+    float *sim = malloc((size_t)3 * l.outputs * sizeof *sim);
+    memcpy(sim, l.output, (size_t)3 * l.outputs * sizeof *sim);
+    abc_conv_forward_packed(l, net);
+    double md = 0, mx = 0;
+    for (int k = 0; k < 3 * l.outputs; ++k) {
+        md = fmax(md, fabs((double)l.output[k] - sim[k]));
+        mx = fmax(mx, fabs(sim[k]));
+    }
+    ck_assert_msg(mx > 0 && md <= 1e-4 * mx, "inputs %d: max difference %g of %g", ins[_i], md, mx);
+    free(sim);
+    free(net.input);
+    free_layer(l);
+}
+END_TEST
+
 /* The correction matters: without it, padded layers differ (a control that the test can fail). */
 START_TEST(pad_correction_is_needed)
 {
@@ -117,6 +149,7 @@ static Suite *suite_abc_conv_packed(void)
     TCase *tc = tcase_create("packed");
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, packed_equals_simulated, 0, N_CASES);
+    tcase_add_loop_test(tc, packed_equals_simulated_connected, 0, 4);
     tcase_add_test(tc, pad_correction_is_needed);
     suite_add_tcase(s, tc);
     return s;

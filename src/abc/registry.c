@@ -8,6 +8,7 @@
 /* The plugin layer types built into ./darknet: one row each. */
 static const abc_layer_type *const builtin[] = {
     &abc_conv_type,
+    &abc_connected_type,
     NULL, /* the table ends with NULL; the ABC and HadaNet layers go above */
 };
 

@@ -178,7 +178,7 @@ static const char *const conv_keys[] = {"filters", "size", "stride", "pad", "pad
 static const char *const activations[] = {"logistic", "loggy", "relu", "elu", "selu", "relie", "plse", "hardtan",
                                           "lhtan", "linear", "ramp", "leaky", "tanh", "stair", NULL};
 
-static ACTIVATION parse_activation_key(const abc_section *s)
+ACTIVATION abc_parse_activation_key(const abc_section *s)
 {
     const char *a = abc_sec_str(s, "activation");
     if (!a) return LOGISTIC; /* darknet's default for [convolutional] */
@@ -216,18 +216,8 @@ static void parse_list(const abc_section *s, const char *key, int want, float lo
     free(v);
 }
 
-static layer conv_parse(const abc_section *s, size_params p)
+void abc_parse_abc_keys(const abc_section *s, abc_conv_opts *out)
 {
-    int n = abc_sec_int(s, "filters", 1, 1, 65536);
-    int size = abc_sec_int(s, "size", 1, 1, 64);
-    int stride = abc_sec_int(s, "stride", 1, 1, 64);
-    int pad = abc_sec_int(s, "pad", 0, 0, 1) ? size / 2 : 0;
-    if (abc_sec_has(s, "padding")) {
-        if (abc_sec_has(s, "pad")) abc_sec_die(s, "padding", "give either pad or padding, not both");
-        pad = abc_sec_int(s, "padding", 0, 0, 64);
-    }
-    int bn = abc_sec_int(s, "batch_normalize", 0, 0, 1);
-    ACTIVATION act = parse_activation_key(s);
     int M = abc_sec_int(s, "weight_bases", 3, 1, ABC_MAX_BASES);
     int N = abc_sec_int(s, "activation_bases", 3, 0, ABC_MAX_BASES);
     abc_conv_opts o;
@@ -240,6 +230,24 @@ static layer conv_parse(const abc_section *s, size_params p)
     parse_list(s, "activation_scales", N, -100, 100, o.beta);
     o.scale = parse_choice(s, "scale", "layer", "channel", ABC_SCALE_LAYER);
     o.grad = parse_choice(s, "gradient", "ste", "paper", ABC_GRAD_STE);
+    *out = o;
+}
+
+static layer conv_parse(const abc_section *s, size_params p)
+{
+    int n = abc_sec_int(s, "filters", 1, 1, 65536);
+    int size = abc_sec_int(s, "size", 1, 1, 64);
+    int stride = abc_sec_int(s, "stride", 1, 1, 64);
+    int pad = abc_sec_int(s, "pad", 0, 0, 1) ? size / 2 : 0;
+    if (abc_sec_has(s, "padding")) {
+        if (abc_sec_has(s, "pad")) abc_sec_die(s, "padding", "give either pad or padding, not both");
+        pad = abc_sec_int(s, "padding", 0, 0, 64);
+    }
+    int bn = abc_sec_int(s, "batch_normalize", 0, 0, 1);
+    ACTIVATION act = abc_parse_activation_key(s);
+    abc_conv_opts o;
+    abc_parse_abc_keys(s, &o);
+    int M = o.M, N = o.N;
     if (p.h <= 0 || p.w <= 0 || p.c <= 0)
         abc_sec_die(s, NULL, "input is %dx%dx%d, expected an image", p.w, p.h, p.c);
     if ((p.w + 2 * pad - size) < 0 || (p.h + 2 * pad - size) < 0)
@@ -252,7 +260,7 @@ static layer conv_parse(const abc_section *s, size_params p)
 
 /* ---- .weights ---- */
 
-static size_t conv_floats(const layer *l)
+size_t abc_conv_weights_floats(const layer *l)
 {
     const abc_conv_state *st = abc_conv_st(l);
     return (size_t)l->n * (l->batch_normalize ? 4 : 1) + (size_t)l->nweights + (size_t)st->o.M * st->G +
@@ -285,8 +293,8 @@ static int conv_io(layer *l, FILE *fp, int save)
     return r;
 }
 
-static int conv_load(layer *l, FILE *fp) { return conv_io(l, fp, 0); }
-static int conv_save(const layer *l, FILE *fp) { return conv_io((layer *)l, fp, 1); }
+int abc_conv_load(layer *l, FILE *fp) { return conv_io(l, fp, 0); }
+int abc_conv_save(const layer *l, FILE *fp) { return conv_io((layer *)l, fp, 1); }
 
-const abc_layer_type abc_conv_type = {"abc_convolutional", conv_keys, conv_parse, conv_floats,
-                                      conv_load,           conv_save, abc_conv_resize};
+const abc_layer_type abc_conv_type = {"abc_convolutional", conv_keys,     conv_parse,     abc_conv_weights_floats,
+                                      abc_conv_load,       abc_conv_save, abc_conv_resize};

@@ -88,6 +88,9 @@ void abc_conv_update(layer l, update_args a);
 /* The two forward paths (abc_conv_forward chooses). */
 void abc_conv_forward_sim(layer l, network net);
 void abc_conv_forward_packed(layer l, network net);
+/* ABC_INFERENCE=sim: inference runs the float simulation instead of the packed
+ * path (to compare the two on a whole data set); unset or "packed": packed. */
+int abc_conv_inference_sim(void);
 /* Bias or batch norm, then the activation, on l.output (shared by both paths). */
 void abc_conv_output_stage(layer l, network net);
 

@@ -7,7 +7,10 @@
  *   dW      = dW~ (gradient=ste) or (sum_m alpha_m^2) dW~ (gradient=paper, Eq. 7).
  * Gradients follow darknet's convention: *_updates accumulate -dLoss/dparam
  * (l.delta holds -dLoss/doutput) and update() steps along them. */
+#include <stdlib.h>
 #include <string.h>
+
+#include "abc_util.h"
 
 #include "abc_conv.h"
 #include "dn_private.h"
@@ -73,6 +76,18 @@ void abc_conv_forward_sim(layer l, network net)
     abc_conv_output_stage(l, net);
 }
 
+int abc_conv_inference_sim(void)
+{
+    static int mode = -1;
+    if (mode < 0) {
+        const char *e = getenv("ABC_INFERENCE");
+        if (!e || !*e || !strcmp(e, "packed")) mode = 0;
+        else if (!strcmp(e, "sim")) mode = 1;
+        else abc_die("ABC_INFERENCE='%s': expected 'packed' (the default) or 'sim'", e);
+    }
+    return mode;
+}
+
 void abc_conv_forward(layer l, network net)
 {
     abc_conv_state *st = abc_conv_st(&l);
@@ -82,7 +97,7 @@ void abc_conv_forward(layer l, network net)
         return;
     }
     if (!st->wq_valid) abc_conv_quantize_weights(&l, 0);
-    if (st->o.N == 0 || st->surrogate) abc_conv_forward_sim(l, net);
+    if (st->o.N == 0 || st->surrogate || abc_conv_inference_sim()) abc_conv_forward_sim(l, net);
     else abc_conv_forward_packed(l, net);
 }
 
