@@ -55,19 +55,53 @@ static void pack_weights(layer *l)
     st->packed_valid = 1;
 }
 
-/* Activation base n of one image, packed per output position (im2col order). */
+/* Activation base n of one image, packed per output position (im2col order).
+ * Bits are packed 64 taps at a time; a tap's pixel is found from per-tap
+ * tables (channel offset, ky, kx) built once per call, no divisions. */
 static void pack_input(const layer *l, const abc_conv_state *st, const float *x, float thr)
 {
-    int K = st->K, W = st->words;
-    memset(st->xbits, 0, (size_t)st->P * W * sizeof(uint64_t));
-    for (int oy = 0; oy < l->out_h; ++oy)
+    int K = st->K, W = st->words, ks = l->size, H = l->h, Wd = l->w;
+    int *ky = (int *)(void *)st->cnt, *kx = ky + K, *off = kx + K; /* cnt (n*P ints) is free until the GEMM */
+    int32_t spare = (int32_t)l->n * st->P;
+    if (spare < 3 * K) { /* not enough room: the plain per-tap path */
+        memset(st->xbits, 0, (size_t)st->P * W * sizeof(uint64_t));
+        for (int oy = 0; oy < l->out_h; ++oy)
+            for (int ox = 0; ox < l->out_w; ++ox) {
+                uint64_t *row = st->xbits + (size_t)(oy * l->out_w + ox) * W;
+                for (int k = 0; k < K; ++k) {
+                    int i = tap_index(l, k, oy, ox);
+                    if (i >= 0 && abc_conv_abit(x[i], thr)) row[k / 64] |= 1ull << (k % 64);
+                }
+            }
+        return;
+    }
+    for (int k = 0; k < K; ++k) {
+        kx[k] = k % ks;
+        ky[k] = (k / ks) % ks;
+        off[k] = (k / (ks * ks)) * H * Wd + ky[k] * Wd + kx[k];
+    }
+    for (int oy = 0; oy < l->out_h; ++oy) {
+        int y0 = oy * l->stride - l->pad;
         for (int ox = 0; ox < l->out_w; ++ox) {
+            int x0 = ox * l->stride - l->pad;
             uint64_t *row = st->xbits + (size_t)(oy * l->out_w + ox) * W;
-            for (int k = 0; k < K; ++k) {
-                int i = tap_index(l, k, oy, ox);
-                if (i >= 0 && abc_conv_abit(x[i], thr)) row[k / 64] |= 1ull << (k % 64);
+            long base = (long)y0 * Wd + x0; /* index of tap 0 (may lie outside the image) */
+            int inside = y0 >= 0 && x0 >= 0 && y0 + ks <= H && x0 + ks <= Wd;
+            for (int w = 0; w < W; ++w) {
+                uint64_t bits = 0;
+                int k1 = K - w * 64 < 64 ? K - w * 64 : 64;
+                for (int j = 0; j < k1; ++j) {
+                    int k = w * 64 + j;
+                    if (!inside) {
+                        int iy = y0 + ky[k], ix = x0 + kx[k];
+                        if (iy < 0 || ix < 0 || iy >= H || ix >= Wd) continue;
+                    }
+                    bits |= (uint64_t)abc_conv_abit(x[base + off[k]], thr) << j;
+                }
+                row[w] = bits;
             }
         }
+    }
 }
 
 void abc_conv_forward_packed(layer l, network net)
