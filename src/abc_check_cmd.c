@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "abc/abc_util.h"
+#include "abc/registry.h"
 #include "darknet.h"
 
 int abc_check_main(int argc, char **argv)
@@ -12,7 +13,10 @@ int abc_check_main(int argc, char **argv)
     long long floats = 0;
     for (int i = 0; i < net->n; ++i) {
         layer *l = &net->layers[i];
-        if (l->type == CONVOLUTIONAL || l->type == DECONVOLUTIONAL)
+        const abc_layer_type *p = abc_registry_of(l);
+        if (p)
+            floats += (long long)p->weights_floats(l);
+        else if (l->type == CONVOLUTIONAL || l->type == DECONVOLUTIONAL)
             floats += l->nweights + (long long)l->n * (l->batch_normalize ? 4 : 1);
         else if (l->type == CONNECTED)
             floats += (long long)l->inputs * l->outputs + (long long)l->outputs * (l->batch_normalize ? 4 : 1);

@@ -3,9 +3,12 @@
 #include <string.h>
 
 #include "abc_util.h"
+#include "layers/abc_layers.h"
 
 /* The plugin layer types built into ./darknet: one row each. */
 static const abc_layer_type *const builtin[] = {
+    &abc_conv_type,
+    &abc_connected_type,
     NULL, /* the table ends with NULL; the ABC and HadaNet layers go above */
 };
 

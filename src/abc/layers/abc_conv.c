@@ -1,0 +1,300 @@
+/* [abc_convolutional]: cfg keys, construction, resize and the .weights
+ * record; the registry row. See abc_conv.h for the maths and the two paths.
+ *
+ * .weights record of one layer (float32, in this order; the first part is
+ * the layout of darknet's [convolutional], so a float model's prefix reads
+ * the same):
+ *   biases[n]; if batch_normalize: scales[n], rolling_mean[n], rolling_variance[n];
+ *   shadow weights[n*c*size*size] (darknet order: filter, channel, ky, kx);
+ *   alpha[M*G] (G = 1 for scale=layer, n for scale=channel; group-major);
+ *   beta[N]; v[N]   (activation scales and shifts). */
+#include "abc_conv.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "abc_layers.h"
+#include "abc_util.h"
+#include "dn_private.h"
+
+/* Paper table S4 (ResNet-18) initial v for N = 1, 3, 5; 0 for N = 1. */
+void abc_conv_default_opts(abc_conv_opts *o, int M, int N)
+{
+    memset(o, 0, sizeof *o);
+    o->M = M;
+    o->N = N;
+    for (int m = 0; m < M; ++m) o->u[m] = M == 1 ? 0.f : -1.f + 2.f * m / (M - 1);
+    static const float v3[] = {-1.5f, 0.f, 1.5f}, v3m5[] = {-0.9f, 0.f, 0.9f};
+    static const float v5[] = {-3.5f, -2.5f, -1.5f, 0.f, 2.5f};
+    for (int n = 0; n < N; ++n) {
+        o->beta[n] = 1.f;
+        if (N == 1) o->v[n] = 0.f;
+        else if (N == 3) o->v[n] = M == 5 ? v3m5[n] : v3[n];
+        else if (N == 5) o->v[n] = v5[n];
+        else o->v[n] = -1.f + 2.f * n / (N - 1);
+    }
+    o->scale = ABC_SCALE_LAYER;
+    o->grad = ABC_GRAD_STE;
+}
+
+static size_t align8(size_t x) { return (x + 7) & ~(size_t)7; }
+
+/* One block: the state struct then every array (8-byte aligned). */
+static abc_conv_state *state_alloc(const layer *l, const abc_conv_opts *o)
+{
+    int G = o->scale == ABC_SCALE_CHANNEL ? l->n : 1;
+    int K = l->c * l->size * l->size, P = l->out_h * l->out_w, words = (K + 63) / 64;
+    size_t nf[] = {(size_t)o->M * G, (size_t)o->N, (size_t)o->N, (size_t)o->N, (size_t)o->N,
+                   (size_t)l->nweights, (size_t)l->nweights, (size_t)l->batch * l->inputs, (size_t)l->inputs};
+    size_t bytes = align8(sizeof(abc_conv_state));
+    for (size_t i = 0; i < sizeof nf / sizeof nf[0]; ++i) bytes += align8(nf[i] * sizeof(float));
+    size_t nw = (size_t)o->M * l->n * words, nx = (size_t)P * words;
+    size_t nc = (size_t)l->n * P, ncorr = l->pad ? (size_t)o->M * l->n * P : 0;
+    bytes += (nw + nx) * sizeof(uint64_t) + align8(nc * sizeof(int32_t)) + align8(ncorr * sizeof(int32_t));
+    char *b = abc_xcalloc(1, bytes);
+    abc_conv_state *st = (abc_conv_state *)(void *)b;
+    char *p = b + align8(sizeof *st);
+    float **fp[] = {&st->alpha, &st->beta, &st->v, &st->beta_upd, &st->v_upd, &st->wq, &st->gw, &st->aq, &st->da};
+    for (size_t i = 0; i < sizeof nf / sizeof nf[0]; ++i) {
+        *fp[i] = (float *)(void *)p;
+        p += align8(nf[i] * sizeof(float));
+    }
+    st->wbits = (uint64_t *)(void *)p;
+    p += nw * sizeof(uint64_t);
+    st->xbits = (uint64_t *)(void *)p;
+    p += nx * sizeof(uint64_t);
+    st->cnt = (int32_t *)(void *)p;
+    p += align8(nc * sizeof(int32_t));
+    st->corr = ncorr ? (int32_t *)(void *)p : NULL;
+    st->o = *o;
+    st->G = G;
+    st->K = K;
+    st->P = P;
+    st->words = words;
+    return st;
+}
+
+static void set_shape(layer *l, int w, int h)
+{
+    l->w = w;
+    l->h = h;
+    l->out_w = (w + 2 * l->pad - l->size) / l->stride + 1;
+    l->out_h = (h + 2 * l->pad - l->size) / l->stride + 1;
+    l->out_c = l->n;
+    l->outputs = l->out_h * l->out_w * l->out_c;
+    l->inputs = l->w * l->h * l->c;
+    l->workspace_size = (size_t)l->out_h * l->out_w * l->size * l->size * l->c * sizeof(float);
+}
+
+static void alloc_outputs(layer *l)
+{
+    size_t o = (size_t)l->batch * l->outputs;
+    l->output = abc_xcalloc(o, sizeof(float));
+    l->delta = abc_xcalloc(o, sizeof(float));
+    if (l->batch_normalize) {
+        l->x = abc_xcalloc(o, sizeof(float));
+        l->x_norm = abc_xcalloc(o, sizeof(float));
+    }
+}
+
+layer abc_conv_make(int batch, int h, int w, int c, int n, int size, int stride, int pad, ACTIVATION act,
+                    int batch_normalize, const abc_conv_opts *o)
+{
+    layer l = {0};
+    l.type = CONVOLUTIONAL; /* the registry sets the plugin type id */
+    l.batch = batch;
+    l.c = c;
+    l.n = n;
+    l.size = size;
+    l.stride = stride;
+    l.pad = pad;
+    l.groups = 1;
+    l.activation = act;
+    l.batch_normalize = batch_normalize;
+    set_shape(&l, w, h);
+    l.nweights = c * n * size * size;
+    l.nbiases = n;
+    l.weights = abc_xcalloc((size_t)l.nweights, sizeof(float));
+    l.weight_updates = abc_xcalloc((size_t)l.nweights, sizeof(float));
+    l.biases = abc_xcalloc((size_t)n, sizeof(float));
+    l.bias_updates = abc_xcalloc((size_t)n, sizeof(float));
+    float scale = sqrtf(2.f / (size * size * c));
+    for (int i = 0; i < l.nweights; ++i) l.weights[i] = scale * (2.f * rand() / (float)RAND_MAX - 1.f);
+    if (batch_normalize) {
+        l.scales = abc_xcalloc((size_t)n, sizeof(float));
+        l.scale_updates = abc_xcalloc((size_t)n, sizeof(float));
+        for (int i = 0; i < n; ++i) l.scales[i] = 1;
+        l.mean = abc_xcalloc((size_t)n, sizeof(float));
+        l.variance = abc_xcalloc((size_t)n, sizeof(float));
+        l.mean_delta = abc_xcalloc((size_t)n, sizeof(float));
+        l.variance_delta = abc_xcalloc((size_t)n, sizeof(float));
+        l.rolling_mean = abc_xcalloc((size_t)n, sizeof(float));
+        l.rolling_variance = abc_xcalloc((size_t)n, sizeof(float));
+    }
+    alloc_outputs(&l);
+    abc_conv_state *st = state_alloc(&l, o);
+    for (int i = 0; i < o->N; ++i) {
+        st->beta[i] = o->beta[i];
+        st->v[i] = o->v[i];
+    }
+    l.binary_weights = (float *)(void *)st;
+    l.forward = abc_conv_forward;
+    l.backward = abc_conv_backward;
+    l.update = abc_conv_update;
+    abc_conv_quantize_weights(&l, 1);
+    return l;
+}
+
+void abc_conv_resize(layer *l, int w, int h)
+{
+    abc_conv_state *old = abc_conv_st(l);
+    free(l->output);
+    free(l->delta);
+    free(l->x);
+    free(l->x_norm);
+    l->x = l->x_norm = NULL;
+    set_shape(l, w, h);
+    alloc_outputs(l);
+    abc_conv_state *st = state_alloc(l, &old->o);
+    st->surrogate = old->surrogate;
+    memcpy(st->alpha, old->alpha, (size_t)old->o.M * old->G * sizeof(float));
+    for (int i = 0; i < old->o.N; ++i) {
+        st->beta[i] = old->beta[i];
+        st->v[i] = old->v[i];
+        st->beta_upd[i] = old->beta_upd[i];
+        st->v_upd[i] = old->v_upd[i];
+    }
+    free(old);
+    l->binary_weights = (float *)(void *)st;
+}
+
+/* ---- cfg ---- */
+
+static const char *const conv_keys[] = {"filters", "size", "stride", "pad", "padding", "batch_normalize",
+                                        "activation", "weight_bases", "activation_bases", "weight_shifts",
+                                        "activation_shifts", "activation_scales", "scale", "gradient", NULL};
+
+static const char *const activations[] = {"logistic", "loggy", "relu", "elu", "selu", "relie", "plse", "hardtan",
+                                          "lhtan", "linear", "ramp", "leaky", "tanh", "stair", NULL};
+
+ACTIVATION abc_parse_activation_key(const abc_section *s)
+{
+    const char *a = abc_sec_str(s, "activation");
+    if (!a) return LOGISTIC; /* darknet's default for [convolutional] */
+    for (const char *const *k = activations; *k; ++k)
+        if (!strcmp(*k, a)) return get_activation((char *)a);
+    abc_sec_die(s, "activation", "unknown activation '%s'", a);
+}
+
+static int parse_choice(const abc_section *s, const char *key, const char *a, const char *b, int def)
+{
+    const char *x = abc_sec_str(s, key);
+    if (!x) return def;
+    if (!strcmp(x, a)) return 0;
+    if (!strcmp(x, b)) return 1;
+    abc_sec_die(s, key, "expected '%s' or '%s', got '%s'", a, b, x);
+}
+
+static void parse_list(const abc_section *s, const char *key, int want, float lo, float hi, float *dst)
+{
+    if (!abc_sec_has(s, key)) return;
+    int n = 0;
+    float *v = abc_sec_floats(s, key, &n);
+    if (n != want) {
+        free(v);
+        abc_sec_die(s, key, "expected %d values (one per base), got %d", want, n);
+    }
+    for (int i = 0; i < n; ++i) {
+        if (!(v[i] >= lo && v[i] <= hi)) {
+            float bad = v[i];
+            free(v);
+            abc_sec_die(s, key, "value %g out of range [%g, %g]", bad, lo, hi);
+        }
+        dst[i] = v[i];
+    }
+    free(v);
+}
+
+void abc_parse_abc_keys(const abc_section *s, abc_conv_opts *out)
+{
+    int M = abc_sec_int(s, "weight_bases", 3, 1, ABC_MAX_BASES);
+    int N = abc_sec_int(s, "activation_bases", 3, 0, ABC_MAX_BASES);
+    abc_conv_opts o;
+    abc_conv_default_opts(&o, M, N);
+    parse_list(s, "weight_shifts", M, -8, 8, o.u);
+    if (N == 0 && (abc_sec_has(s, "activation_shifts") || abc_sec_has(s, "activation_scales")))
+        abc_sec_die(s, abc_sec_has(s, "activation_shifts") ? "activation_shifts" : "activation_scales",
+                    "activation_bases=0 (float activations) has no activation shifts or scales");
+    parse_list(s, "activation_shifts", N, -16, 16, o.v);
+    parse_list(s, "activation_scales", N, -100, 100, o.beta);
+    o.scale = parse_choice(s, "scale", "layer", "channel", ABC_SCALE_LAYER);
+    o.grad = parse_choice(s, "gradient", "ste", "paper", ABC_GRAD_STE);
+    *out = o;
+}
+
+static layer conv_parse(const abc_section *s, size_params p)
+{
+    int n = abc_sec_int(s, "filters", 1, 1, 65536);
+    int size = abc_sec_int(s, "size", 1, 1, 64);
+    int stride = abc_sec_int(s, "stride", 1, 1, 64);
+    int pad = abc_sec_int(s, "pad", 0, 0, 1) ? size / 2 : 0;
+    if (abc_sec_has(s, "padding")) {
+        if (abc_sec_has(s, "pad")) abc_sec_die(s, "padding", "give either pad or padding, not both");
+        pad = abc_sec_int(s, "padding", 0, 0, 64);
+    }
+    int bn = abc_sec_int(s, "batch_normalize", 0, 0, 1);
+    ACTIVATION act = abc_parse_activation_key(s);
+    abc_conv_opts o;
+    abc_parse_abc_keys(s, &o);
+    int M = o.M, N = o.N;
+    if (p.h <= 0 || p.w <= 0 || p.c <= 0)
+        abc_sec_die(s, NULL, "input is %dx%dx%d, expected an image", p.w, p.h, p.c);
+    if ((p.w + 2 * pad - size) < 0 || (p.h + 2 * pad - size) < 0)
+        abc_sec_die(s, "size", "kernel %d larger than the padded input %dx%d", size, p.w + 2 * pad, p.h + 2 * pad);
+    layer l = abc_conv_make(p.batch, p.h, p.w, p.c, n, size, stride, pad, act, bn, &o);
+    fprintf(stderr, "abc_conv %4d %2d x%2d /%2d  %4d x%4d x%4d   ->  %4d x%4d x%4d  ABC M=%d N=%d%s\n", n, size, size,
+            stride, l.w, l.h, l.c, l.out_w, l.out_h, l.out_c, M, N, N == 0 ? " (float activations)" : "");
+    return l;
+}
+
+/* ---- .weights ---- */
+
+size_t abc_conv_weights_floats(const layer *l)
+{
+    const abc_conv_state *st = abc_conv_st(l);
+    return (size_t)l->n * (l->batch_normalize ? 4 : 1) + (size_t)l->nweights + (size_t)st->o.M * st->G +
+           2 * (size_t)st->o.N;
+}
+
+static int rw(float *p, size_t n, FILE *fp, int save)
+{
+    if (!n) return 0;
+    return (save ? fwrite(p, sizeof(float), n, fp) : fread(p, sizeof(float), n, fp)) == n ? 0 : -1;
+}
+
+static int conv_io(layer *l, FILE *fp, int save)
+{
+    abc_conv_state *st = abc_conv_st(l);
+    int r = rw(l->biases, (size_t)l->n, fp, save);
+    if (l->batch_normalize) {
+        r |= rw(l->scales, (size_t)l->n, fp, save);
+        r |= rw(l->rolling_mean, (size_t)l->n, fp, save);
+        r |= rw(l->rolling_variance, (size_t)l->n, fp, save);
+    }
+    r |= rw(l->weights, (size_t)l->nweights, fp, save);
+    r |= rw(st->alpha, (size_t)st->o.M * st->G, fp, save);
+    r |= rw(st->beta, (size_t)st->o.N, fp, save);
+    r |= rw(st->v, (size_t)st->o.N, fp, save);
+    if (!save) {
+        st->wq_valid = 0;
+        st->packed_valid = 0;
+    }
+    return r;
+}
+
+int abc_conv_load(layer *l, FILE *fp) { return conv_io(l, fp, 0); }
+int abc_conv_save(const layer *l, FILE *fp) { return conv_io((layer *)l, fp, 1); }
+
+const abc_layer_type abc_conv_type = {"abc_convolutional", conv_keys,     conv_parse,     abc_conv_weights_floats,
+                                      abc_conv_load,       abc_conv_save, abc_conv_resize};

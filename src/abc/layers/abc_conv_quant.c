@@ -1,0 +1,93 @@
+/* Weight bases of [abc_convolutional]: B_m = sgn(W - mean + u_m std) over a
+ * group (the whole tensor, or one output filter), alpha by least squares
+ * with a small ridge term: (B^T B + lambda I) alpha = B^T W. */
+#include <math.h>
+#include <string.h>
+
+#include "abc_conv.h"
+
+/* Ridge term relative to the diagonal (B^T B)_mm = group size. */
+#define ABC_RIDGE 1e-4
+
+void abc_conv_group_stats(const layer *l, int g, float *mean, float *std)
+{
+    const abc_conv_state *st = abc_conv_st(l);
+    int len = l->nweights / st->G;
+    const float *w = l->weights + (size_t)g * len;
+    double s = 0, s2 = 0;
+    for (int i = 0; i < len; ++i) s += w[i];
+    double m = s / len;
+    for (int i = 0; i < len; ++i) s2 += (w[i] - m) * (w[i] - m);
+    *mean = (float)m;
+    *std = (float)sqrt(s2 / len);
+}
+
+/* Solves the M x M system a x = b in place (Gaussian elimination with partial
+ * pivoting; a is symmetric positive definite thanks to the ridge). */
+static void solve(int M, double a[ABC_MAX_BASES][ABC_MAX_BASES], double *b)
+{
+    for (int i = 0; i < M; ++i) {
+        int p = i;
+        for (int r = i + 1; r < M; ++r)
+            if (fabs(a[r][i]) > fabs(a[p][i])) p = r;
+        if (p != i) {
+            for (int c = 0; c < M; ++c) { double t = a[i][c]; a[i][c] = a[p][c]; a[p][c] = t; }
+            double t = b[i]; b[i] = b[p]; b[p] = t;
+        }
+        if (a[i][i] == 0) { b[i] = 0; continue; }
+        for (int r = i + 1; r < M; ++r) {
+            double f = a[r][i] / a[i][i];
+            for (int c = i; c < M; ++c) a[r][c] -= f * a[i][c];
+            b[r] -= f * b[i];
+        }
+    }
+    for (int i = M - 1; i >= 0; --i) {
+        double s = b[i];
+        for (int c = i + 1; c < M; ++c) s -= a[i][c] * b[c];
+        b[i] = a[i][i] != 0 ? s / a[i][i] : 0;
+    }
+}
+
+void abc_conv_quantize_weights(layer *l, int refit)
+{
+    abc_conv_state *st = abc_conv_st(l);
+    int M = st->o.M, len = l->nweights / st->G;
+    st->packed_valid = 0;
+    if (st->surrogate) {
+        memcpy(st->wq, l->weights, (size_t)l->nweights * sizeof(float));
+        st->wq_valid = 1;
+        return;
+    }
+    for (int g = 0; g < st->G; ++g) {
+        const float *w = l->weights + (size_t)g * len;
+        float *wq = st->wq + (size_t)g * len;
+        float *alpha = st->alpha + (size_t)g * M;
+        float mean, sd;
+        abc_conv_group_stats(l, g, &mean, &sd);
+        float ustd[ABC_MAX_BASES];
+        for (int m = 0; m < M; ++m) ustd[m] = st->o.u[m] * sd;
+        if (refit) {
+            double a[ABC_MAX_BASES][ABC_MAX_BASES] = {{0}}, b[ABC_MAX_BASES] = {0};
+            for (int i = 0; i < len; ++i) {
+                float s[ABC_MAX_BASES];
+                for (int m = 0; m < M; ++m) s[m] = abc_conv_wbit(w[i], mean, ustd[m]) ? 1.f : -1.f;
+                for (int m = 0; m < M; ++m) {
+                    b[m] += s[m] * w[i];
+                    for (int k = m; k < M; ++k) a[m][k] += s[m] * s[k];
+                }
+            }
+            for (int m = 0; m < M; ++m) {
+                a[m][m] += ABC_RIDGE * len;
+                for (int k = 0; k < m; ++k) a[m][k] = a[k][m];
+            }
+            solve(M, a, b);
+            for (int m = 0; m < M; ++m) alpha[m] = (float)b[m];
+        }
+        for (int i = 0; i < len; ++i) {
+            float s = 0;
+            for (int m = 0; m < M; ++m) s += abc_conv_wbit(w[i], mean, ustd[m]) ? alpha[m] : -alpha[m];
+            wq[i] = s;
+        }
+    }
+    st->wq_valid = 1;
+}

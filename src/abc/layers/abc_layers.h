@@ -1,0 +1,20 @@
+/* The plugin layer types of src/abc/layers, as registry rows. */
+#ifndef ABC_LAYERS_H
+#define ABC_LAYERS_H
+
+#include "registry.h"
+
+#include "abc_conv.h"
+
+extern const abc_layer_type abc_conv_type;      /* [abc_convolutional] */
+extern const abc_layer_type abc_connected_type; /* [abc_connected] */
+
+/* Shared by the ABC layer types (abc_conv.c). */
+ACTIVATION abc_parse_activation_key(const abc_section *s);
+/* weight_bases, activation_bases, weight_shifts, activation_shifts, activation_scales, scale, gradient. */
+void abc_parse_abc_keys(const abc_section *s, abc_conv_opts *o);
+size_t abc_conv_weights_floats(const layer *l);
+int abc_conv_load(layer *l, FILE *fp);
+int abc_conv_save(const layer *l, FILE *fp);
+
+#endif
