@@ -10,44 +10,12 @@
 #include <string.h>
 
 #include "abc/abc_util.h"
+#include "bench_util.h"
 #include "abc/kernels/bgemm_kernels.h"
 #include "abc/kernels/blas_threads.h"
 #include "commands.h"
 
 char *openblas_get_corename(void);
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(const double *v, int n)
-{
-    double *s = abc_xmalloc((size_t)n * sizeof *s);
-    memcpy(s, v, (size_t)n * sizeof *s);
-    qsort(s, (size_t)n, sizeof *s, cmp_double);
-    double m = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-    free(s);
-    return m;
-}
-
-static void cpu_name(char *buf, size_t n)
-{
-    snprintf(buf, n, "unknown CPU");
-    FILE *fp = fopen("/proc/cpuinfo", "r");
-    if (!fp) return;
-    char line[512];
-    while (fgets(line, sizeof line, fp)) {
-        char *c = strchr(line, ':');
-        if (strncmp(line, "model name", 10) || !c) continue;
-        c += 1 + strspn(c + 1, " \t");
-        c[strcspn(c, "\n")] = 0;
-        snprintf(buf, n, "%s", c);
-        break;
-    }
-    fclose(fp);
-}
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -125,7 +93,7 @@ int abc_bench_main(int argc, char **argv)
     int M = 256, N = quick ? 196 : 3136, K = 2304, words = abc_bgemm_words(K);
 
     char cpu[256];
-    cpu_name(cpu, sizeof cpu);
+    abc_cpu_name(cpu, sizeof cpu);
     printf("CPU: %s; features:%s%s%s%s\n", cpu, abc_cpu_has_popcnt() ? " popcnt" : "",
            abc_cpu_has_avx2() ? " avx2" : "", abc_cpu_has_avx512vpopcntdq() ? " avx512f avx512vpopcntdq" : "",
            abc_cpu_has_avx512vpopcntdq() || abc_cpu_has_avx2() ? "" : " (none of the SIMD kernels)");
@@ -155,7 +123,7 @@ int abc_bench_main(int argc, char **argv)
         peaks[r] = measure_peak();
         for (int k = 0; k <= nk; ++k) {
             if (k < nk && (!ks[k].usable() || (only && strcmp(only, ks[k].name)))) continue;
-            if (got[k] >= 3 && median(t + (long)k * rounds, got[k]) > 0.3) continue;
+            if (got[k] >= 3 && abc_median(t + (long)k * rounds, got[k]) > 0.3) continue;
             double t0 = abc_now();
             if (k < nk) abc_bgemm_with(&ks[k], M, N, K, A, words, B, words, C, N);
             else cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1, fa, K, fb, N, 0, fc, N);
@@ -164,11 +132,11 @@ int abc_bench_main(int argc, char **argv)
                 abc_die("abc bench: kernel %s differs from the reference", ks[k].name);
         }
     }
-    double peak = median(peaks, rounds);
+    double peak = abc_median(peaks, rounds);
     if (peak > 0) printf("peak: %.0f G binary MAC/s (VPOPCNTDQ loop, 8x16, operands in L1, 1 thread)\n", peak);
     else printf("peak: not measured (no AVX-512 VPOPCNTDQ)\n");
     double ops = (double)M * N * K;
-    double fp32 = median(t + (long)nk * rounds, got[nk]);
+    double fp32 = abc_median(t + (long)nk * rounds, got[nk]);
     printf("GEMM M=%d N=%d K=%d (bits; fp32: floats), %d thread%s for the binary kernels, median of %d rounds, "
            "kernels taking turns, results checked against ref\n",
            M, N, K, threads, threads > 1 ? "s" : "", rounds);
@@ -183,14 +151,14 @@ int abc_bench_main(int argc, char **argv)
         if (!got[k]) continue;
         /* ratios are taken per round (side by side), then the median */
         const double *tk = t + (long)k * rounds;
-        double s = median(tk, got[k]);
+        double s = abc_median(tk, got[k]);
         printf("%-9s %9.3f %12.1f", ks[k].name, s * 1e3, ops / s / 1e9);
         if (peak > 0) {
             for (int r = 0; r < got[k]; ++r) rat[r] = ops / tk[r] / 1e9 / peaks[r];
-            printf(" %8.1f%%", 100 * median(rat, got[k]));
+            printf(" %8.1f%%", 100 * abc_median(rat, got[k]));
         } else printf(" %9s", "-");
         for (int r = 0; r < got[k]; ++r) rat[r] = t[(long)nk * rounds + r] / tk[r];
-        printf(" %9.1fx%s\n", median(rat, got[k]), &ks[k] == chosen ? "  <- chosen" : "");
+        printf(" %9.1fx%s\n", abc_median(rat, got[k]), &ks[k] == chosen ? "  <- chosen" : "");
     }
     free(rat);
     printf("%-9s %9.3f %12.1f %9s %10s  (cblas_sgemm, OpenBLAS %s, 1 thread)\n", "fp32", fp32 * 1e3, ops / fp32 / 1e9,

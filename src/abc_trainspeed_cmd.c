@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "abc/abc_util.h"
+#include "bench_util.h"
 #include "abc/dn_private.h"
 #include "abc/float_fast.h"
 #include "abc/float_layers.h"
@@ -23,35 +24,6 @@ typedef struct {
     double *secs;
     float loss;
 } run;
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-static void cpu_name(char *buf, size_t n)
-{
-    snprintf(buf, n, "unknown CPU");
-    FILE *fp = fopen("/proc/cpuinfo", "r");
-    if (!fp) return;
-    char line[512];
-    while (fgets(line, sizeof line, fp)) {
-        char *c = strchr(line, ':');
-        if (strncmp(line, "model name", 10) || !c) continue;
-        c += 1 + strspn(c + 1, " \t");
-        c[strcspn(c, "\n")] = 0;
-        snprintf(buf, n, "%s", c);
-        break;
-    }
-    fclose(fp);
-}
 
 /* Conv/connected layers running the fast path, and how many there are. */
 static int count_fast(const network *net, int *total)
@@ -138,7 +110,7 @@ int abc_trainspeed_main(int argc, char **argv)
         d.y.vals[i][rand() % net->truths] = 1;
     }
     char cpu[256];
-    cpu_name(cpu, sizeof cpu);
+    abc_cpu_name(cpu, sizeof cpu);
     printf("CPU: %s; %d cores; threads %d; gemm in the fast layers: %s; OpenBLAS core %s\n", cpu,
            abc_cpu_count(), abc_get_threads(), abc_sgemm_kernel_name(), openblas_get_corename());
     printf("cfg: %s; %d images/iteration; %d timed iterations after 1 warm-up%s\n", cfg, n, iters,
@@ -161,7 +133,7 @@ int abc_trainspeed_main(int argc, char **argv)
             if (runs[r].secs[i] < lo) lo = runs[r].secs[i];
             if (runs[r].secs[i] > hi) hi = runs[r].secs[i];
         }
-        med[r] = median(runs[r].secs, iters);
+        med[r] = abc_median(runs[r].secs, iters);
         printf("%s: median %.4f s/iteration, %.1f img/s (min %.4f, max %.4f s); last loss %.4f\n", runs[r].name,
                med[r], n / med[r], lo, hi, runs[r].loss);
     }
