@@ -155,6 +155,19 @@ static double loss_of(rig *r, const float *g)
     return s;
 }
 
+/* A random upstream gradient g: forward, l.delta = g, backward; returns g. */
+static float *backward_with_random_grad(rig *r, unsigned *seed)
+{
+    layer *l = &r->l;
+    int no = l->batch * l->outputs;
+    float *g = malloc((size_t)no * sizeof *g);
+    for (int i = 0; i < no; ++i) g[i] = urand(seed, -1.f, 1.f);
+    loss_of(r, g);
+    memcpy(l->delta, g, (size_t)no * sizeof *g);
+    l->backward(*l, r->net);
+    return g;
+}
+
 static double fd(rig *r, const float *g, float *p, float eps)
 {
     float keep = *p;
@@ -232,12 +245,8 @@ START_TEST(gradients_match_finite_differences)
     abc_conv_state *st = abc_conv_st(l);
     st->surrogate = 1; /* W~ = W, H_n = clip(R+v_n,0,1): the backward's rules become exact derivatives */
     avoid_kinks(&r, &seed);
-    int no = l->batch * l->outputs, ni = l->batch * l->inputs;
-    float *g = malloc((size_t)no * sizeof *g);
-    for (int i = 0; i < no; ++i) g[i] = urand(&seed, -1.f, 1.f);
-    loss_of(&r, g);
-    memcpy(l->delta, g, (size_t)no * sizeof *g);
-    l->backward(*l, r.net);
+    int ni = l->batch * l->inputs;
+    float *g = backward_with_random_grad(&r, &seed);
     const float eps = 2e-3f;
     grad_acc acc = {0, 0, 0, !l->batch_normalize};
     double s = max_abs(r.net.delta, ni);
@@ -278,12 +287,8 @@ START_TEST(real_layer_gradients)
         rig r = make_rig(2, 6, 6, 3, 4, 3, 1, 1, 0, LINEAR, &o, &seed);
         layer *l = &r.l;
         abc_conv_state *st = abc_conv_st(l);
-        int no = l->batch * l->outputs, ni = l->batch * l->inputs;
-        float *g = malloc((size_t)no * sizeof *g);
-        for (int i = 0; i < no; ++i) g[i] = urand(&seed, -1.f, 1.f);
-        loss_of(&r, g);
-        memcpy(l->delta, g, (size_t)no * sizeof *g);
-        l->backward(*l, r.net);
+        int ni = l->batch * l->inputs;
+        float *g = backward_with_random_grad(&r, &seed);
         grad_acc acc = {0, 0, 0, 1};
         if (N == 0) {
             double s = max_abs(r.net.delta, ni);
@@ -297,7 +302,7 @@ START_TEST(real_layer_gradients)
         memset(l->weight_updates, 0, (size_t)l->nweights * sizeof *ste);
         st->o.grad = ABC_GRAD_PAPER;
         loss_of(&r, g);
-        memcpy(l->delta, g, (size_t)no * sizeof *g);
+        memcpy(l->delta, g, (size_t)l->batch * l->outputs * sizeof *g);
         l->backward(*l, r.net);
         float a2 = 0;
         for (int m = 0; m < 3; ++m) a2 += st->alpha[m] * st->alpha[m];

@@ -35,14 +35,20 @@ static int parts_for(long long macs, int dim, int threads)
     return p < 1 ? 1 : (int)p;
 }
 
+/* The output channels [f0, f1) task `task` owns; 0 when it has none. */
+static int output_range(const fc_job *j, int task, int *f0, int *f1)
+{
+    abc_split_range(j->l->outputs, j->parts, task, f0, f1);
+    return *f1 > *f0;
+}
+
 static void forward_task(void *ctx, int task, int thread)
 {
     (void)thread;
     const fc_job *j = ctx;
     const layer *l = j->l;
     int f0, f1;
-    abc_split_range(l->outputs, j->parts, task, &f0, &f1);
-    if (f1 <= f0) return;
+    if (!output_range(j, task, &f0, &f1)) return;
     /* out[:, f0:f1] = input (batch x inputs) * W[f0:f1, :]^T */
     abc_sgemm1(0, 1, l->batch, f1 - f0, l->inputs, 1, j->net->input, l->inputs,
                l->weights + (size_t)f0 * l->inputs, l->inputs, 0, l->output + f0, l->outputs);
@@ -78,8 +84,7 @@ static void backward_task(void *ctx, int task, int thread)
     const fc_job *j = ctx;
     const layer *l = j->l;
     int f0, f1;
-    abc_split_range(l->outputs, j->parts, task, &f0, &f1);
-    if (f1 <= f0) return;
+    if (!output_range(j, task, &f0, &f1)) return;
     if (l->batch_normalize) abc_bn_backward_channels(l, j->net->train, f0, f1);
     else abc_bias_backward_channels(l, f0, f1);
     /* dW[f0:f1, :] += delta[:, f0:f1]^T * input */

@@ -117,3 +117,10 @@ void abc_pool_run(int ntasks, void (*fn)(void *ctx, int task, int thread), void 
     pthread_mutex_unlock(&pool.mu);
     pthread_mutex_unlock(&pool.run_mu);
 }
+
+void abc_split_range(int n, int parts, int part, int *lo, int *hi)
+{
+    long q = n / parts, r = n % parts;
+    *lo = (int)(part * q + (part < r ? part : r));
+    *hi = (int)(*lo + q + (part < r ? 1 : 0));
+}

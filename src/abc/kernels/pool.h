@@ -17,4 +17,7 @@ int abc_pool_threads(void);
 /* Index of the calling thread inside a running task, else 0. */
 int abc_pool_self(void);
 
+/* Range [lo, hi) of part `part` when n items are split into `parts` near-equal parts. */
+void abc_split_range(int n, int parts, int part, int *lo, int *hi);
+
 #endif

@@ -14,13 +14,6 @@
 /* Below this many multiply-adds a product is not worth waking the pool. */
 #define ABC_SGEMM_MIN_SPLIT (1 << 17)
 
-void abc_split_range(int n, int parts, int part, int *lo, int *hi)
-{
-    long q = n / parts, r = n % parts;
-    *lo = (int)(part * q + (part < r ? part : r));
-    *hi = (int)(*lo + q + (part < r ? 1 : 0));
-}
-
 char *openblas_get_corename(void);
 
 /* ABC_GEMM=openblas forces OpenBLAS; by default the project's AVX-512 kernel

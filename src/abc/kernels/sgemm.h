@@ -28,7 +28,4 @@ void abc_sgemm_pool(int TA, int TB, int M, int N, int K, float alpha, const floa
 void abc_sgemm_blas(int TA, int TB, int M, int N, int K, float alpha, const float *A, int lda,
                     const float *B, int ldb, float beta, float *C, int ldc);
 
-/* Range [lo, hi) of part `part` when n items are split into `parts` near-equal parts. */
-void abc_split_range(int n, int parts, int part, int *lo, int *hi);
-
 #endif
