@@ -217,9 +217,19 @@ static void write_repo_data_file(void)
 
 int abc_fmnist_ready(void)
 {
-    return abc_file_exists(ABC_FMNIST_DATA) && abc_file_exists(ABC_FMNIST_DIR "/" STAMP) &&
-           abc_file_exists(ABC_FMNIST_DIR "/train.list") && abc_file_exists(ABC_FMNIST_DIR "/test.list") &&
-           abc_file_exists(ABC_FMNIST_DIR "/labels.txt");
+    if (!abc_file_exists(ABC_FMNIST_DATA) || !abc_file_exists(ABC_FMNIST_DIR "/" STAMP) ||
+        !abc_file_exists(ABC_FMNIST_DIR "/train.list") || !abc_file_exists(ABC_FMNIST_DIR "/test.list") ||
+        !abc_file_exists(ABC_FMNIST_DIR "/labels.txt"))
+        return 0;
+    /* made here, not in a tree copied from elsewhere (the lists hold absolute paths) */
+    char *abs = absolute_out(ABC_FMNIST_DIR), *tail = xasprintf(" dir=%s\n", abs);
+    char *stamp = read_small(ABC_FMNIST_DIR "/" STAMP);
+    size_t ls = stamp ? strlen(stamp) : 0, lt = strlen(tail);
+    int ok = ls >= lt && !strcmp(stamp + ls - lt, tail);
+    free(abs);
+    free(tail);
+    free(stamp);
+    return ok;
 }
 
 void abc_fmnist_prepare(const char *out, int limit)
@@ -241,7 +251,8 @@ void abc_fmnist_prepare(const char *out, int limit)
         if (sets[s].im.n != sets[s].lab.n)
             abc_die("'%s' has %d images but '%s' has %d labels", sets[s].images, sets[s].im.n, sets[s].labels, sets[s].lab.n);
     }
-    char *stamp_want = xasprintf("train=%d test=%d\n", sets[0].im.n, sets[1].im.n);
+    /* The lists hold absolute paths: a tree copied or moved elsewhere is converted again. */
+    char *stamp_want = xasprintf("train=%d test=%d dir=%s\n", sets[0].im.n, sets[1].im.n, abs);
     char *stamp_path = xasprintf("%s/" STAMP, abs);
     char *stamp_have = read_small(stamp_path);
     struct stat st;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "abc/abc_util.h"
+#include "abc/float_fast.h"
 #include "abc/layers/abc_conv.h"
 #include "test_util.h"
 
@@ -317,6 +318,83 @@ START_TEST(real_layer_gradients)
 }
 END_TEST
 
+/* ---- the fast training path (the project's float layers on W~ and A) against the plain per-image one ---- */
+
+/* batch, h(=w), c, n, size, stride, pad, bn, N */
+static const int fast_cases[][9] = {{3, 9, 5, 7, 3, 1, 1, 1, 3}, {2, 10, 3, 6, 3, 2, 1, 0, 1}, {4, 8, 4, 5, 5, 1, 2, 1, 5},
+                                    {1, 7, 6, 9, 1, 1, 0, 1, 3}, {5, 1, 37, 11, 1, 1, 0, 1, 3}, {3, 1, 20, 8, 1, 1, 0, 0, 0},
+                                    {2, 6, 3, 4, 3, 1, 0, 0, 0}};
+
+typedef struct {
+    float *out, *dx, *dw, *db, *ds, upd[2 * ABC_MAX_BASES];
+} train_result;
+
+static float *dup_floats(const float *p, int n)
+{
+    if (!p) return NULL;
+    float *q = malloc((size_t)n * sizeof *q);
+    memcpy(q, p, (size_t)n * sizeof *q);
+    return q;
+}
+
+static train_result train_step(const int *c, int fast)
+{
+    unsigned seed = 500u + (unsigned)c[0] * 7u + (unsigned)c[4];
+    abc_conv_opts o;
+    abc_conv_default_opts(&o, 3, c[8]);
+    rig r = make_rig(c[0], c[1], c[1], c[2], c[3], c[4], c[5], c[6], c[7], LEAKY, &o, &seed);
+    layer *l = &r.l;
+    abc_float_fast_set(fast);
+    float *g = backward_with_random_grad(&r, &seed);
+    abc_float_fast_set(1);
+    abc_conv_state *st = abc_conv_st(l);
+    train_result t;
+    memset(&t, 0, sizeof t);
+    t.out = dup_floats(l->output, l->batch * l->outputs);
+    t.dx = dup_floats(r.net.delta, l->batch * l->inputs);
+    t.dw = dup_floats(l->weight_updates, l->nweights);
+    t.db = dup_floats(l->bias_updates, l->n);
+    t.ds = l->batch_normalize ? dup_floats(l->scale_updates, l->n) : NULL;
+    for (int n = 0; n < st->o.N; ++n) {
+        t.upd[n] = st->beta_upd[n];
+        t.upd[ABC_MAX_BASES + n] = st->v_upd[n];
+    }
+    free(g);
+    free_rig(&r);
+    return t;
+}
+
+static void expect_close(const char *what, const float *a, const float *b, int n)
+{
+    if (!a) return;
+    double scale = 1e-6;
+    for (int i = 0; i < n; ++i) scale = fmax(scale, fabs(b[i]));
+    for (int i = 0; i < n; ++i)
+        ck_assert_msg(fabs(a[i] - b[i]) <= 2e-4 * scale, "%s[%d]: fast %g vs plain %g (scale %g)", what, i, a[i], b[i], scale);
+}
+
+START_TEST(fast_training_path_equals_plain)
+{
+    const int *c = fast_cases[_i];
+    train_result f = train_step(c, 1), p = train_step(c, 0);
+    int out_hw = (c[1] + 2 * c[6] - c[4]) / c[5] + 1;
+    expect_close("output", f.out, p.out, c[0] * c[3] * out_hw * out_hw);
+    expect_close("input delta", f.dx, p.dx, c[0] * c[2] * c[1] * c[1]);
+    expect_close("weight_updates", f.dw, p.dw, c[3] * c[2] * c[4] * c[4]);
+    expect_close("bias_updates", f.db, p.db, c[3]);
+    expect_close("scale_updates", f.ds, p.ds, c[3]);
+    expect_close("beta/v updates", f.upd, p.upd, 2 * ABC_MAX_BASES);
+    train_result *all[] = {&f, &p};
+    for (int k = 0; k < 2; ++k) {
+        free(all[k]->out);
+        free(all[k]->dx);
+        free(all[k]->dw);
+        free(all[k]->db);
+        free(all[k]->ds);
+    }
+}
+END_TEST
+
 static Suite *suite_abc_conv(void)
 {
     Suite *s = suite_create("abc_conv");
@@ -326,6 +404,7 @@ static Suite *suite_abc_conv(void)
     tcase_add_loop_test(tc, sim_forward_equals_direct_convolution, 0, 4);
     tcase_add_loop_test(tc, gradients_match_finite_differences, 0, (int)(sizeof grad_cases / sizeof grad_cases[0]));
     tcase_add_test(tc, real_layer_gradients);
+    tcase_add_loop_test(tc, fast_training_path_equals_plain, 0, (int)(sizeof fast_cases / sizeof fast_cases[0]));
     suite_add_tcase(s, tc);
     return s;
 }

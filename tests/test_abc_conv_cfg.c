@@ -173,6 +173,81 @@ START_TEST(weights_round_trip)
 }
 END_TEST
 
+/* ---- a float model of the same topology as the starting point (fine-tuning) ---- */
+
+#define FT_BODY(conv, conn)                                                                                          \
+    "[convolutional]\nfilters=4\nsize=3\npad=1\nbatch_normalize=1\nactivation=leaky\n[" conv "]\nfilters=5\n"     \
+    "size=3\nstride=2\npad=1\nbatch_normalize=1\nactivation=leaky\n[" conn "]\noutput=6\nbatch_normalize=1\n"    \
+    "activation=leaky\n[connected]\noutput=3\nactivation=linear\n[softmax]\n"
+
+/* darknet's [connected] leaves nweights and nbiases at 0 */
+static size_t n_weights(const layer *l) { return l->type == CONNECTED ? (size_t)l->outputs * l->inputs : (size_t)l->nweights; }
+static size_t n_outputs(const layer *l) { return l->type == CONNECTED ? (size_t)l->outputs : (size_t)l->n; }
+
+static void fill(float *p, size_t n, unsigned *seed, float lo)
+{
+    for (size_t k = 0; k < n; ++k) p[k] = lo + (float)rand_r(seed) / RAND_MAX;
+}
+
+START_TEST(float_model_becomes_shadow_weights)
+{
+    char *fcfg = abc_test_write(abc_test_tmpdir(), "ft_float.cfg", NET_HEAD FT_BODY("convolutional", "connected"));
+    char *bcfg = abc_test_write(abc_test_tmpdir(), "ft_abc.cfg", NET_HEAD FT_BODY("abc_convolutional", "abc_connected"));
+    char *w = malloc(strlen(fcfg) + 16);
+    sprintf(w, "%s.weights", fcfg);
+    network *f = load_network(fcfg, NULL, 0);
+    unsigned seed = 5;
+    for (int i = 0; i < f->n; ++i) {
+        layer *l = &f->layers[i];
+        if (l->type != CONVOLUTIONAL && l->type != CONNECTED) continue;
+        fill(l->weights, n_weights(l), &seed, -0.5f);
+        fill(l->biases, n_outputs(l), &seed, -0.5f);
+        if (l->batch_normalize) {
+            fill(l->scales, n_outputs(l), &seed, 0.5f);
+            fill(l->rolling_mean, n_outputs(l), &seed, -0.5f);
+            fill(l->rolling_variance, n_outputs(l), &seed, 0.5f);
+        }
+    }
+    *f->seen = 12345;
+    save_weights(f, w);
+    network *b = load_network(bcfg, w, 0);
+    ck_assert_int_eq((int)*b->seen, 0); /* a new model: its iteration count starts again */
+    int binary = 0;
+    for (int i = 0; i < f->n; ++i) {
+        layer *lf = &f->layers[i], *lb = &b->layers[i];
+        if (lf->type != CONVOLUTIONAL && lf->type != CONNECTED) continue;
+        size_t n = n_outputs(lf), nw = n_weights(lf);
+        ck_assert_int_eq((int)nw, (int)n_weights(lb));
+        ck_assert_msg(same(lf->weights, lb->weights, nw), "layer %d: weights", i);
+        ck_assert_msg(same(lf->biases, lb->biases, n), "layer %d: biases", i);
+        if (lf->batch_normalize)
+            ck_assert_msg(same(lf->scales, lb->scales, n) && same(lf->rolling_mean, lb->rolling_mean, n) &&
+                              same(lf->rolling_variance, lb->rolling_variance, n), "layer %d: batch norm", i);
+        if (!abc_registry_of(lb)) continue;
+        ++binary;
+        abc_conv_state *st = abc_conv_st(lb);
+        ck_assert_msg(st->alpha[0] > 0.f, "layer %d: alphas fitted to the loaded weights", i);
+        ck_assert(st->beta[0] == 1.f); /* the cfg's initial activation scales */
+    }
+    ck_assert_int_eq(binary, 2);
+    free_network(b);
+    /* one float more or less is not a float model, and not an ABC one either: refused */
+    FILE *fp = fopen(w, "ab");
+    float extra = 0;
+    fwrite(&extra, sizeof extra, 1, fp);
+    fclose(fp);
+    char args[1024];
+    snprintf(args, sizeof args, "abc check %s %s", bcfg, w);
+    abc_run_result r = abc_test_run_darknet(args);
+    ck_assert_msg(r.status != 0 && strstr(r.out, "the cfg needs"), "%s", r.out);
+    abc_run_free(&r);
+    free_network(f);
+    free(w);
+    free(fcfg);
+    free(bcfg);
+}
+END_TEST
+
 static Suite *suite_abc_conv_cfg(void)
 {
     Suite *s = suite_create("abc_conv_cfg");
@@ -181,6 +256,7 @@ static Suite *suite_abc_conv_cfg(void)
     tcase_add_test(tc, good_cfg_parses);
     tcase_add_loop_test(tc, bad_key_or_value_fails, 0, (int)(sizeof bad / sizeof bad[0]));
     tcase_add_test(tc, weights_round_trip);
+    tcase_add_test(tc, float_model_becomes_shadow_weights);
     suite_add_tcase(s, tc);
     return s;
 }

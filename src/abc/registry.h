@@ -22,6 +22,12 @@ typedef struct abc_layer_type {
     int (*load)(layer *l, FILE *fp);
     int (*save)(const layer *l, FILE *fp);
     void (*resize)(layer *l, int w, int h); /* NULL: cannot resize */
+    /* Optional (NULL: none): the record of the float layer this one stands
+     * for ([convolutional], [connected]), so that a float model of the same
+     * topology loads as the starting point (fine-tuning): its size, and a
+     * reader that makes the float weights this layer's own. */
+    size_t (*float_floats)(const layer *l);
+    int (*load_float)(layer *l, FILE *fp);
 } abc_layer_type;
 
 /* Type of a section name ("abc_convolutional", no brackets), or NULL. */

@@ -110,10 +110,18 @@ static int save_conn(const layer *l, FILE *fp)
     return e;
 }
 
-static int load_layer(layer *l, FILE *fp, int trans)
+/* A plugin layer's size in a float model of the same topology, or 0 when it has none. */
+static size_t layer_floats_as_float(const layer *l)
 {
     const abc_layer_type *p = abc_registry_of(l);
-    if (p) return p->load(l, fp);
+    if (p) return p->float_floats ? p->float_floats(l) : 0;
+    return layer_floats(l);
+}
+
+static int load_layer(layer *l, FILE *fp, int trans, int as_float)
+{
+    const abc_layer_type *p = abc_registry_of(l);
+    if (p) return as_float ? p->load_float(l, fp) : p->load(l, fp);
     switch (l->type) {
     case CONVOLUTIONAL:
     case DECONVOLUTIONAL: return load_conv(l, fp);
@@ -214,12 +222,31 @@ void abc_load_weights(network *net, const char *filename, int start, int cutoff)
     int trans = major > 1000 || minor > 1000;
     if (cutoff > net->n) cutoff = net->n;
 
-    /* Check the size before reading anything. */
-    long long need = hsize, at = hsize;
+    /* Check the size before reading anything. A file of exactly the size of
+     * the float model of this topology is one: its weights become the binary
+     * layers' shadow weights (fine-tuning, the ABC-Net recipe). */
+    long long need = hsize, need_float = hsize;
+    int binary = 0;
+    for (int i = start; i < cutoff; ++i) {
+        const layer *l = &net->layers[i];
+        if (l->dontload) continue;
+        need += 4LL * (long long)layer_floats(l);
+        size_t f = layer_floats_as_float(l);
+        if (abc_registry_of(l)) binary += f > 0;
+        if (need_float >= 0) need_float = f || !abc_registry_of(l) ? need_float + 4LL * (long long)f : -1;
+    }
+    int as_float = binary > 0 && fsize != need && need_float > 0 && fsize == need_float;
+    if (as_float) {
+        fprintf(stderr, "%s: a float model of this topology: its weights become the shadow weights of the %d binary "
+                "layers (alphas fitted to them); the iteration count restarts at 0\n", filename, binary);
+        *net->seen = 0;
+    }
+    need = hsize;
+    long long at = hsize;
     int last_full = start - 1, partial = -1;
     for (int i = start; i < cutoff; ++i) {
         if (net->layers[i].dontload) continue;
-        long long b = 4LL * (long long)layer_floats(&net->layers[i]);
+        long long b = 4LL * (long long)(as_float ? layer_floats_as_float(&net->layers[i]) : layer_floats(&net->layers[i]));
         need += b;
         if (b == 0) continue;
         if (fsize >= at + b) last_full = i;
@@ -243,7 +270,7 @@ void abc_load_weights(network *net, const char *filename, int start, int cutoff)
     for (int i = start; i < cutoff; ++i) {
         layer *l = &net->layers[i];
         if (l->dontload) continue;
-        if (load_layer(l, fp, trans))
+        if (load_layer(l, fp, trans, as_float))
             abc_die("weights file '%s': read error in layer %d (%s)", filename, i, type_name(l));
     }
     fclose(fp);

@@ -46,7 +46,8 @@ static abc_conv_state *state_alloc(const layer *l, const abc_conv_opts *o)
     int G = o->scale == ABC_SCALE_CHANNEL ? l->n : 1;
     int K = l->c * l->size * l->size, P = l->out_h * l->out_w, words = (K + 63) / 64;
     size_t nf[] = {(size_t)o->M * G, (size_t)o->N, (size_t)o->N, (size_t)o->N, (size_t)o->N,
-                   (size_t)l->nweights, (size_t)l->nweights, (size_t)l->batch * l->inputs, (size_t)l->inputs};
+                   (size_t)l->nweights, (size_t)l->nweights, (size_t)l->batch * l->inputs,
+                   (size_t)l->batch * l->inputs};
     size_t bytes = align8(sizeof(abc_conv_state));
     for (size_t i = 0; i < sizeof nf / sizeof nf[0]; ++i) bytes += align8(nf[i] * sizeof(float));
     size_t nw = (size_t)o->M * l->n * words, nx = (size_t)P * words;
@@ -294,7 +295,28 @@ static int conv_io(layer *l, FILE *fp, int save)
 }
 
 int abc_conv_load(layer *l, FILE *fp) { return conv_io(l, fp, 0); }
+
+/* The record of a float [convolutional] (biases, batch norm, weights) or
+ * [connected] (biases, weights, batch norm) of the same shape. */
+size_t abc_conv_float_floats(const layer *l) { return (size_t)l->n * (l->batch_normalize ? 4 : 1) + (size_t)l->nweights; }
+
+int abc_conv_load_float(layer *l, FILE *fp, int connected_order)
+{
+    int r = rw(l->biases, (size_t)l->n, fp, 0);
+    if (connected_order) r |= rw(l->weights, (size_t)l->nweights, fp, 0);
+    if (l->batch_normalize) {
+        r |= rw(l->scales, (size_t)l->n, fp, 0);
+        r |= rw(l->rolling_mean, (size_t)l->n, fp, 0);
+        r |= rw(l->rolling_variance, (size_t)l->n, fp, 0);
+    }
+    if (!connected_order) r |= rw(l->weights, (size_t)l->nweights, fp, 0);
+    if (!r) abc_conv_quantize_weights(l, 1); /* alphas fitted to the loaded weights; betas and shifts keep the cfg's */
+    return r;
+}
+
+static int conv_load_float(layer *l, FILE *fp) { return abc_conv_load_float(l, fp, 0); }
 int abc_conv_save(const layer *l, FILE *fp) { return conv_io((layer *)l, fp, 1); }
 
 const abc_layer_type abc_conv_type = {"abc_convolutional", conv_keys,     conv_parse,     abc_conv_weights_floats,
-                                      abc_conv_load,       abc_conv_save, abc_conv_resize};
+                                      abc_conv_load,       abc_conv_save, abc_conv_resize,
+                                      abc_conv_float_floats, conv_load_float};

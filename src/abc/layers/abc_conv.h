@@ -52,7 +52,7 @@ typedef struct {
     float *wq;         /* nweights: sum_m alpha_m B_m */
     float *gw;         /* nweights: scratch for the weight gradient */
     float *aq;         /* batch*inputs: quantized input of the last training forward */
-    float *da;         /* inputs: gradient w.r.t. the quantized input of one image */
+    float *da;         /* batch*inputs: gradient w.r.t. the quantized input */
     uint64_t *wbits;   /* M * n * words: packed weight bases */
     uint64_t *xbits;   /* P * words: one activation base of one image, packed */
     int32_t *cnt;      /* n * P: one binary product */

@@ -14,7 +14,10 @@
 
 #include "abc_conv.h"
 #include "dn_private.h"
+#include "float_fast.h"
+#include "float_layers.h"
 #include "kernels/im2col.h"
+#include "kernels/pool.h"
 #include "kernels/sgemm.h"
 
 /* Activation base n of r: +-1, or the differentiable clip(r+v,0,1) stand-in in surrogate mode. */
@@ -27,18 +30,45 @@ static inline float act_base(const abc_conv_state *st, float r, int n)
     return abc_conv_abit(r, abc_conv_thr(st->v[n])) ? 1.f : -1.f;
 }
 
+typedef struct {
+    const abc_conv_state *st;
+    const float *x; /* layer input (R) */
+    float *aq;      /* forward: quantized input */
+    const float *da; /* backward: gradient w.r.t. the quantized input */
+    float *dx;      /* backward: net.delta (may be NULL) */
+    int n, parts;
+    double *sums;   /* backward: per part, dbeta[N] then dv[N] */
+} input_job;
+
+static int input_parts(int n)
+{
+    int p = 4 * abc_pool_threads(), min_len = 16384;
+    if (p > n / min_len) p = n / min_len;
+    return p < 1 ? 1 : p;
+}
+
+static void quantize_task(void *ctx, int task, int thread)
+{
+    (void)thread;
+    const input_job *j = ctx;
+    const abc_conv_state *st = j->st;
+    int i0, i1;
+    abc_split_range(j->n, j->parts, task, &i0, &i1);
+    for (int i = i0; i < i1; ++i) {
+        float s = 0;
+        for (int b = 0; b < st->o.N; ++b) s += st->beta[b] * act_base(st, j->x[i], b);
+        j->aq[i] = s;
+    }
+}
+
 static void quantize_input(const abc_conv_state *st, const float *x, float *aq, size_t n)
 {
-    int N = st->o.N;
-    if (N == 0) {
+    if (st->o.N == 0) {
         memcpy(aq, x, n * sizeof(float));
         return;
     }
-    for (size_t i = 0; i < n; ++i) {
-        float s = 0;
-        for (int b = 0; b < N; ++b) s += st->beta[b] * act_base(st, x[i], b);
-        aq[i] = s;
-    }
+    input_job j = {st, x, aq, NULL, NULL, (int)n, input_parts((int)n), NULL};
+    abc_pool_run(j.parts, quantize_task, &j);
 }
 
 void abc_conv_output_stage(layer l, network net)
@@ -56,24 +86,57 @@ void abc_conv_output_stage(layer l, network net)
     activate_array(l.output, l.outputs * l.batch, l.activation);
 }
 
-void abc_conv_forward_sim(layer l, network net)
+/* The fast float layers (float_conv.c, float_connected.c) run the product
+ * of the quantized weights and inputs: pool-split over the batch, batch norm
+ * and activation fused. ABC_FLOAT=stock keeps the plain per-image path, the
+ * reference the tests compare with. */
+static int fast_kind(const layer *l)
 {
-    abc_conv_state *st = abc_conv_st(&l);
-    quantize_input(st, net.input, st->aq, (size_t)l.batch * l.inputs);
+    if (!abc_float_fast_enabled()) return 0;
+    if (l->h == 1 && l->w == 1 && l->size == 1 && l->pad == 0) return 2; /* [abc_connected] */
+    if (l->size == 1 && (l->stride != 1 || l->pad != 0)) return 0;
+    return 1;
+}
+
+/* l and net as the float layers see them: weights W~, input A. */
+static void quantized_view(const layer *l, const network *net, abc_conv_state *st, layer *lq, network *nq)
+{
+    *lq = *l;
+    lq->weights = st->wq;
+    *nq = *net;
+    nq->input = st->aq;
+}
+
+static void forward_plain(layer l, network net, abc_conv_state *st)
+{
     float *col = net.workspace;
     for (int b = 0; b < l.batch; ++b) {
         const float *a = st->aq + (size_t)b * l.inputs;
         float *out = l.output + (size_t)b * l.outputs;
         const float *B = a;
-        if (l.size == 1 && l.stride == 1 && l.pad == 0) {
-            B = a;
-        } else {
+        if (l.size != 1 || l.stride != 1 || l.pad != 0) {
             abc_im2col(a, l.c, l.h, l.w, l.size, l.stride, l.pad, l.out_w, 0, l.out_h, col);
             B = col;
         }
         abc_sgemm_blas(0, 0, l.n, st->P, st->K, 1.f, st->wq, st->K, B, st->P, 0.f, out, st->P);
     }
     abc_conv_output_stage(l, net);
+}
+
+void abc_conv_forward_sim(layer l, network net)
+{
+    abc_conv_state *st = abc_conv_st(&l);
+    quantize_input(st, net.input, st->aq, (size_t)l.batch * l.inputs);
+    int kind = fast_kind(&l);
+    if (!kind) {
+        forward_plain(l, net, st);
+        return;
+    }
+    layer lq;
+    network nq;
+    quantized_view(&l, &net, st, &lq, &nq);
+    if (kind == 2) abc_connected_fast_forward(lq, nq);
+    else abc_conv_fast_forward(lq, nq);
 }
 
 int abc_conv_inference_sim(void)
@@ -101,35 +164,74 @@ void abc_conv_forward(layer l, network net)
     else abc_conv_forward_packed(l, net);
 }
 
-/* Chain rule through the activation bases for one image: net.delta += dR,
- * and the beta/v gradients. */
-static void backward_input(abc_conv_state *st, const float *x, const float *da, float *dx, size_t n)
+/* Chain rule through the activation bases over elements [i0, i1): dx += dR,
+ * and that range's beta/v gradient sums. */
+static void backward_input_task(void *ctx, int task, int thread)
 {
-    int N = st->o.N;
+    (void)thread;
+    const input_job *j = ctx;
+    const abc_conv_state *st = j->st;
+    int N = st->o.N, i0, i1;
+    abc_split_range(j->n, j->parts, task, &i0, &i1);
     if (N == 0) {
-        if (dx)
-            for (size_t i = 0; i < n; ++i) dx[i] += da[i];
+        if (j->dx)
+            for (int i = i0; i < i1; ++i) j->dx[i] += j->da[i];
         return;
     }
+    double *db = j->sums + (size_t)task * 2 * N, *dv = db + N;
     for (int b = 0; b < N; ++b) {
-        double db = 0, dv = 0;
+        double sb = 0, sv = 0;
         float beta = st->beta[b], v = st->v[b];
-        for (size_t i = 0; i < n; ++i) {
-            float t = x[i] + v;
-            db += da[i] * act_base(st, x[i], b);
+        for (int i = i0; i < i1; ++i) {
+            float t = j->x[i] + v, g = j->da[i];
+            sb += g * act_base(st, j->x[i], b);
             if (t >= 0.f && t <= 1.f) {
-                dv += beta * da[i];
-                if (dx) dx[i] += beta * da[i];
+                sv += beta * g;
+                if (j->dx) j->dx[i] += beta * g;
             }
         }
-        st->beta_upd[b] += (float)db;
-        st->v_upd[b] += (float)dv;
+        db[b] = sb;
+        dv[b] = sv;
     }
 }
 
-void abc_conv_backward(layer l, network net)
+/* The gradient of n input elements from the gradient da of their quantized
+ * values: net.delta (dx, may be NULL) and the beta/v updates. */
+static void backward_input(abc_conv_state *st, const float *x, const float *da, float *dx, size_t n)
 {
-    abc_conv_state *st = abc_conv_st(&l);
+    int N = st->o.N;
+    input_job j = {st, x, NULL, da, dx, (int)n, input_parts((int)n), NULL};
+    if (N) j.sums = abc_xcalloc((size_t)j.parts * 2 * N, sizeof(double));
+    abc_pool_run(j.parts, backward_input_task, &j);
+    for (int b = 0; b < N; ++b) {
+        double sb = 0, sv = 0; /* summed in part order: the same result for any thread count */
+        for (int t = 0; t < j.parts; ++t) {
+            sb += j.sums[(size_t)t * 2 * N + b];
+            sv += j.sums[(size_t)t * 2 * N + N + b];
+        }
+        st->beta_upd[b] += (float)sb;
+        st->v_upd[b] += (float)sv;
+    }
+    free(j.sums);
+}
+
+/* weight_updates += dW~ (ste), or scaled per alpha group by sum(alpha^2) (paper). */
+static void add_weight_grad(layer *l, const abc_conv_state *st, const float *gw)
+{
+    int len = l->nweights / st->G;
+    for (int g = 0; g < st->G; ++g) {
+        float f = 1.f;
+        if (st->o.grad == ABC_GRAD_PAPER && !st->surrogate) {
+            f = 0;
+            for (int m = 0; m < st->o.M; ++m) f += st->alpha[g * st->o.M + m] * st->alpha[g * st->o.M + m];
+        }
+        for (int i = g * len; i < (g + 1) * len; ++i) l->weight_updates[i] += f * gw[i];
+    }
+}
+
+/* Bias/batch-norm gradients, dW~ into gw, and dA (all images) into st->da. */
+static void backward_plain(layer l, network net, abc_conv_state *st, float *gw, int need_da)
+{
     int S = st->P, K = st->K;
     gradient_array(l.output, l.outputs * l.batch, l.activation, l.delta);
     if (l.batch_normalize) {
@@ -145,37 +247,49 @@ void abc_conv_backward(layer l, network net)
     }
     int direct = l.size == 1 && l.stride == 1 && l.pad == 0;
     float *col = net.workspace;
-    memset(st->gw, 0, (size_t)l.nweights * sizeof(float));
     for (int b = 0; b < l.batch; ++b) {
         const float *a = st->aq + (size_t)b * l.inputs;
         const float *d = l.delta + (size_t)b * l.outputs;
+        float *da = st->da + (size_t)b * l.inputs;
         const float *B = a;
         if (!direct) {
             abc_im2col(a, l.c, l.h, l.w, l.size, l.stride, l.pad, l.out_w, 0, l.out_h, col);
             B = col;
         }
-        abc_sgemm_blas(0, 1, l.n, K, S, 1.f, d, S, B, S, 1.f, st->gw, K);
-        if (!net.delta && st->o.N == 0) continue;
+        abc_sgemm_blas(0, 1, l.n, K, S, 1.f, d, S, B, S, 1.f, gw, K);
+        if (!need_da) continue;
         /* dA = col2im(W~^T delta) */
         if (direct) {
-            abc_sgemm_blas(1, 0, K, S, l.n, 1.f, st->wq, K, d, S, 0.f, st->da, S);
+            abc_sgemm_blas(1, 0, K, S, l.n, 1.f, st->wq, K, d, S, 0.f, da, S);
         } else {
             abc_sgemm_blas(1, 0, K, S, l.n, 1.f, st->wq, K, d, S, 0.f, col, S);
-            memset(st->da, 0, (size_t)l.inputs * sizeof(float));
-            abc_col2im_add(col, l.c, l.h, l.w, l.size, l.stride, l.pad, l.out_h, l.out_w, st->da);
+            memset(da, 0, (size_t)l.inputs * sizeof(float));
+            abc_col2im_add(col, l.c, l.h, l.w, l.size, l.stride, l.pad, l.out_h, l.out_w, da);
         }
-        backward_input(st, net.input + (size_t)b * l.inputs, st->da,
-                       net.delta ? net.delta + (size_t)b * l.inputs : NULL, (size_t)l.inputs);
     }
-    int len = l.nweights / st->G;
-    for (int g = 0; g < st->G; ++g) {
-        float f = 1.f;
-        if (st->o.grad == ABC_GRAD_PAPER && !st->surrogate) {
-            f = 0;
-            for (int m = 0; m < st->o.M; ++m) f += st->alpha[g * st->o.M + m] * st->alpha[g * st->o.M + m];
-        }
-        for (int i = g * len; i < (g + 1) * len; ++i) l.weight_updates[i] += f * st->gw[i];
+}
+
+void abc_conv_backward(layer l, network net)
+{
+    abc_conv_state *st = abc_conv_st(&l);
+    int need_da = net.delta || st->o.N > 0;
+    size_t n_in = (size_t)l.batch * l.inputs;
+    memset(st->gw, 0, (size_t)l.nweights * sizeof(float));
+    int kind = fast_kind(&l);
+    if (kind) {
+        layer lq;
+        network nq;
+        quantized_view(&l, &net, st, &lq, &nq);
+        lq.weight_updates = st->gw;
+        nq.delta = need_da ? st->da : NULL;
+        if (need_da) memset(st->da, 0, n_in * sizeof(float));
+        if (kind == 2) abc_connected_fast_backward(lq, nq);
+        else abc_conv_fast_backward(lq, nq);
+    } else {
+        backward_plain(l, net, st, st->gw, need_da);
     }
+    if (need_da) backward_input(st, net.input, st->da, net.delta, n_in);
+    add_weight_grad(&l, st, st->gw);
 }
 
 void abc_conv_update(layer l, update_args a)

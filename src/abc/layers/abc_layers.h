@@ -16,5 +16,9 @@ void abc_parse_abc_keys(const abc_section *s, abc_conv_opts *o);
 size_t abc_conv_weights_floats(const layer *l);
 int abc_conv_load(layer *l, FILE *fp);
 int abc_conv_save(const layer *l, FILE *fp);
+/* A float model's record as this layer's starting point (fine-tuning);
+ * connected_order: darknet's [connected] order (weights before batch norm). */
+size_t abc_conv_float_floats(const layer *l);
+int abc_conv_load_float(layer *l, FILE *fp, int connected_order);
 
 #endif
