@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "abc/abc_util.h"
+#include "abc/summary.h"
 #include "abc/cfg.h"
 #include "fmnist.h"
 
@@ -244,5 +245,7 @@ void abc_check_image_file(const char *path)
 network *abc_cls_load_network(const char *cfg, const char *weights, int clear)
 {
     char *w = weights && *weights ? (char *)weights : NULL;
-    return load_network((char *)cfg, w, clear);
+    network *net = load_network((char *)cfg, w, clear);
+    abc_print_model_summary(net, stderr);
+    return net;
 }

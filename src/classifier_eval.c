@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "abc/abc_util.h"
+#include "abc/layers/abc_conv.h"
+#include "abc/registry.h"
 #include "classifier_common.h"
 #include "classifier_train.h"
 
@@ -15,6 +17,13 @@ static network *load_for_inference(const char *cfg, const char *weights, const a
     network *net = abc_cls_load_network(cfg, weights, 0);
     abc_check_net_for_data(net, cfg, d);
     return net;
+}
+
+static int has_binary_layers(const network *net)
+{
+    for (int i = 0; i < net->n; ++i)
+        if (abc_registry_of(&net->layers[i])) return 1;
+    return 0;
 }
 
 static int argmax(const float *a, int n)
@@ -45,7 +54,11 @@ void abc_classifier_valid(const char *datafile, const char *cfg, const char *wei
     args.d = &buffer;
 
     int *idx = abc_xcalloc((size_t)k, sizeof *idx);
-    long hit1 = 0, hitk = 0;
+    long hit1 = 0, hitk = 0, hit1_sim = 0;
+    /* Binary layers: the packed path's accuracy, and the training path's
+     * (the float simulation) on the same images, to show they agree. */
+    int compare = has_binary_layers(net) && !abc_conv_inference_sim();
+    double t_sim = 0;
     int n = paths.n;
     double t0 = abc_now(), last = t0;
     args.paths = paths.v;
@@ -70,6 +83,15 @@ void abc_classifier_valid(const char *datafile, const char *cfg, const char *wei
                 if (idx[j] == truth) { ++hitk; break; }
         }
         free_matrix(pred);
+        if (compare) {
+            double ts = abc_now();
+            abc_conv_set_inference_sim(1);
+            pred = network_predict_data(net, val);
+            abc_conv_set_inference_sim(0);
+            for (int i = 0; i < got; ++i) hit1_sim += argmax(pred.vals[i], d.classes) == argmax(val.y.vals[i], d.classes);
+            free_matrix(pred);
+            t_sim += abc_now() - ts;
+        }
         free_data(val);
         at = next;
         double now = abc_now();
@@ -78,13 +100,16 @@ void abc_classifier_valid(const char *datafile, const char *cfg, const char *wei
             last = now;
         }
     }
-    double secs = abc_now() - t0;
+    double secs = abc_now() - t0 - t_sim;
     double ips = n / (secs > 1e-9 ? secs : 1e-9);
     if (k > 1)
         printf("top-1: %.2f%%  top-%d: %.2f%%  (%d images, %.0f img/s)\n", 100.0 * hit1 / n, k, 100.0 * hitk / n,
                n, ips);
     else
         printf("top-1: %.2f%%  (%d images, %.0f img/s)\n", 100.0 * hit1 / n, n, ips);
+    if (compare)
+        printf("binary layers: top-1 %.2f%% packed (as above), %.2f%% through the training path's float simulation: "
+               "difference %+.2f points\n", 100.0 * hit1 / n, 100.0 * hit1_sim / n, 100.0 * (hit1 - hit1_sim) / n);
     fflush(stdout);
     if (res) {
         res->images = n;

@@ -262,6 +262,69 @@ START_TEST(training_beats_chance)
 }
 END_TEST
 
+static char *slurp(const char *path)
+{
+    FILE *fp = fopen(path, "rb");
+    ck_assert_msg(fp != NULL, "cannot open %s", path);
+    fseek(fp, 0, SEEK_END);
+    long n = ftell(fp);
+    rewind(fp);
+    char *t = malloc((size_t)n + 1);
+    ck_assert(fread(t, 1, (size_t)n, fp) == (size_t)n);
+    t[n] = 0;
+    fclose(fp);
+    return t;
+}
+
+/* tiny.cfg with its second conv an ABC (3,3) layer: the same topology, so
+ * tiny.cfg's float weights are its starting point. */
+static char *write_abc_cfg(const char *name, int max_batches)
+{
+    char *f = write_cfg(name, 3, max_batches, "", 10), *text = slurp(f);
+    ck_assert(text != NULL);
+    char *second = strstr(strstr(text, "[convolutional]") + 1, "[convolutional]");
+    ck_assert(second != NULL);
+    char *out;
+    ck_assert(asprintf(&out, "%.*s[abc_convolutional]\nweight_bases=3\nactivation_bases=3%s", (int)(second - text),
+                       text, second + strlen("[convolutional]")) > 0);
+    free(abc_test_write(dir, name, out));
+    free(out);
+    free(text);
+    return f;
+}
+
+/* "...: top-1 A% packed (as above), B% through the training path's float simulation: difference D points" */
+static void parse_packed_vs_sim(const char *out, double *packed, double *sim, double *diff)
+{
+    const char *t = strstr(out, "binary layers: top-1 ");
+    ck_assert_msg(t != NULL, "no packed/simulation line in:\n%s", out);
+    ck_assert_msg(sscanf(t, "binary layers: top-1 %lf%% packed (as above), %lf%% through the training path's float "
+                            "simulation: difference %lf points", packed, sim, diff) == 3, "%s", t);
+}
+
+START_TEST(abc_model_from_float_weights)
+{
+    /* the float tiny.cfg model (trained in the fixture) fine-tuned as an ABC model */
+    char *cfg = write_abc_cfg("tiny_abc.cfg", 60);
+    abc_run_result r = run("classifier train %s/tiny.data %s %s/backup/tiny_final.weights", dir, cfg, dir);
+    ck_assert_msg(r.status == 0, "%s", r.out);
+    ck_assert_msg(strstr(r.out, "a float model of this topology") && strstr(r.out, "iter 60/60"), "%s", r.out);
+    ck_assert_msg(strstr(r.out, "binary layers:") && strstr(r.out, "ABC (M,N)=(3,3)"), "%s", r.out);
+    abc_run_free(&r);
+    r = run("classifier valid %s/tiny.data %s %s/backup/tiny_abc_final.weights", dir, cfg, dir);
+    ck_assert_msg(r.status == 0, "%s", r.out);
+    ck_assert_msg(strstr(r.out, "packed: 9 binary products, kernel "), "%s", r.out);
+    double top1 = parse_top1(r.out), packed, sim, diff;
+    parse_packed_vs_sim(r.out, &packed, &sim, &diff);
+    ck_assert_msg(top1 > 40, "top-1 %.2f%% after fine-tuning", top1);
+    ck_assert(fabs(packed - top1) < 1e-9 && fabs(packed - sim - diff) < 0.011);
+    /* the two paths compute the same function: at most one of the 200 images may flip on float rounding */
+    ck_assert_msg(fabs(diff) <= 0.5, "packed %.2f%% vs simulation %.2f%%", packed, sim);
+    abc_run_free(&r);
+    free(cfg);
+}
+END_TEST
+
 START_TEST(data_file_from_cfg_dataset)
 {
     /* "classifier valid <cfg> <weights>": the data file is the cfg's dataset
@@ -270,8 +333,15 @@ START_TEST(data_file_from_cfg_dataset)
     char *root = path_in("repo");
     char cmd[9000];
     snprintf(cmd, sizeof cmd, "mkdir -p %s/cfg %s/data/fashion-mnist && cd %s/data/fashion-mnist && "
-             "touch .complete train.list test.list labels.txt && cp %s/tiny30.data %s/cfg/fashion-mnist.data",
+             "touch train.list test.list labels.txt && cp %s/tiny30.data %s/cfg/fashion-mnist.data",
              root, root, root, dir, root);
+    ck_assert_int_eq(system(cmd), 0);
+    /* the stamp names the directory it was made in (the lists hold absolute paths) */
+    char *real = realpath(root, NULL);
+    ck_assert(real != NULL);
+    snprintf(cmd, sizeof cmd, "printf 'train=30 test=30 dir=%s/data/fashion-mnist\\n' > %s/data/fashion-mnist/.complete",
+             real, root);
+    free(real);
     ck_assert_int_eq(system(cmd), 0);
     char *exe = realpath(abc_test_darknet_path(), NULL);
     ck_assert(exe != NULL);
@@ -469,6 +539,7 @@ static Suite *suite_classifier(void)
     tcase_add_test(tc, resume_continues_from_seen);
     tcase_add_test(tc, valid_matches_predict);
     tcase_add_test(tc, training_beats_chance);
+    tcase_add_test(tc, abc_model_from_float_weights);
     tcase_add_test(tc, data_file_from_cfg_dataset);
     tcase_add_test(tc, sigint_saves_checkpoint);
     tcase_add_test(tc, sigterm_saves_checkpoint);

@@ -14,6 +14,8 @@ void gemm(int TA, int TB, int M, int N, int K, float ALPHA, float *A, int lda, f
 network *abc_parse_network(const char *cfgfile);
 void abc_load_weights(network *net, const char *filename, int start, int cutoff);
 void abc_save_weights(network *net, const char *filename, int cutoff);
+/* Floats of one layer in a .weights file. */
+size_t abc_layer_floats(const layer *l);
 int abc_resize_network(network *net, int w, int h);
 
 /* Calls counted by each hook, for the self-test and the tests. */

@@ -28,6 +28,10 @@ typedef struct abc_layer_type {
      * reader that makes the float weights this layer's own. */
     size_t (*float_floats)(const layer *l);
     int (*load_float)(layer *l, FILE *fp);
+    /* Optional: one line on what the layer runs at inference (bases, kernel)
+     * into buf, and its inference-time parameter bytes (packed) and those of
+     * the float layer it stands for. */
+    void (*describe)(const layer *l, char *buf, size_t n, size_t *packed_bytes, size_t *float_bytes);
 } abc_layer_type;
 
 /* Type of a section name ("abc_convolutional", no brackets), or NULL. */

@@ -25,7 +25,7 @@ static size_t conn_floats(const layer *l)
     return f;
 }
 
-static size_t layer_floats(const layer *l)
+size_t abc_layer_floats(const layer *l)
 {
     const abc_layer_type *p = abc_registry_of(l);
     if (p) return p->weights_floats(l);
@@ -115,7 +115,7 @@ static size_t layer_floats_as_float(const layer *l)
 {
     const abc_layer_type *p = abc_registry_of(l);
     if (p) return p->float_floats ? p->float_floats(l) : 0;
-    return layer_floats(l);
+    return abc_layer_floats(l);
 }
 
 static int load_layer(layer *l, FILE *fp, int trans, int as_float)
@@ -230,7 +230,7 @@ void abc_load_weights(network *net, const char *filename, int start, int cutoff)
     for (int i = start; i < cutoff; ++i) {
         const layer *l = &net->layers[i];
         if (l->dontload) continue;
-        need += 4LL * (long long)layer_floats(l);
+        need += 4LL * (long long)abc_layer_floats(l);
         size_t f = layer_floats_as_float(l);
         if (abc_registry_of(l)) binary += f > 0;
         if (need_float >= 0) need_float = f || !abc_registry_of(l) ? need_float + 4LL * (long long)f : -1;
@@ -246,7 +246,7 @@ void abc_load_weights(network *net, const char *filename, int start, int cutoff)
     int last_full = start - 1, partial = -1;
     for (int i = start; i < cutoff; ++i) {
         if (net->layers[i].dontload) continue;
-        long long b = 4LL * (long long)(as_float ? layer_floats_as_float(&net->layers[i]) : layer_floats(&net->layers[i]));
+        long long b = 4LL * (long long)(as_float ? layer_floats_as_float(&net->layers[i]) : abc_layer_floats(&net->layers[i]));
         need += b;
         if (b == 0) continue;
         if (fsize >= at + b) last_full = i;

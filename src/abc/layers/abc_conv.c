@@ -319,4 +319,4 @@ int abc_conv_save(const layer *l, FILE *fp) { return conv_io((layer *)l, fp, 1);
 
 const abc_layer_type abc_conv_type = {"abc_convolutional", conv_keys,     conv_parse,     abc_conv_weights_floats,
                                       abc_conv_load,       abc_conv_save, abc_conv_resize,
-                                      abc_conv_float_floats, conv_load_float};
+                                      abc_conv_float_floats, conv_load_float, abc_conv_describe};

@@ -139,17 +139,20 @@ void abc_conv_forward_sim(layer l, network net)
     else abc_conv_fast_forward(lq, nq);
 }
 
+static int inference_mode = -1;
+
 int abc_conv_inference_sim(void)
 {
-    static int mode = -1;
-    if (mode < 0) {
+    if (inference_mode < 0) {
         const char *e = getenv("ABC_INFERENCE");
-        if (!e || !*e || !strcmp(e, "packed")) mode = 0;
-        else if (!strcmp(e, "sim")) mode = 1;
+        if (!e || !*e || !strcmp(e, "packed")) inference_mode = 0;
+        else if (!strcmp(e, "sim")) inference_mode = 1;
         else abc_die("ABC_INFERENCE='%s': expected 'packed' (the default) or 'sim'", e);
     }
-    return mode;
+    return inference_mode;
 }
+
+void abc_conv_set_inference_sim(int sim) { inference_mode = sim ? 1 : 0; }
 
 void abc_conv_forward(layer l, network net)
 {

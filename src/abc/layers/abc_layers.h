@@ -20,5 +20,7 @@ int abc_conv_save(const layer *l, FILE *fp);
  * connected_order: darknet's [connected] order (weights before batch norm). */
 size_t abc_conv_float_floats(const layer *l);
 int abc_conv_load_float(layer *l, FILE *fp, int connected_order);
+/* Registry describe(): bases, inference path and kernel, packed and float bytes. */
+void abc_conv_describe(const layer *l, char *buf, size_t n, size_t *packed_bytes, size_t *float_bytes);
 
 #endif
