@@ -262,25 +262,11 @@ START_TEST(training_beats_chance)
 }
 END_TEST
 
-static char *slurp(const char *path)
-{
-    FILE *fp = fopen(path, "rb");
-    ck_assert_msg(fp != NULL, "cannot open %s", path);
-    fseek(fp, 0, SEEK_END);
-    long n = ftell(fp);
-    rewind(fp);
-    char *t = malloc((size_t)n + 1);
-    ck_assert(fread(t, 1, (size_t)n, fp) == (size_t)n);
-    t[n] = 0;
-    fclose(fp);
-    return t;
-}
-
 /* tiny.cfg with its second conv an ABC (3,3) layer: the same topology, so
  * tiny.cfg's float weights are its starting point. */
 static char *write_abc_cfg(const char *name, int max_batches)
 {
-    char *f = write_cfg(name, 3, max_batches, "", 10), *text = slurp(f);
+    char *f = write_cfg(name, 3, max_batches, "", 10), *text = abc_test_slurp(f);
     ck_assert(text != NULL);
     char *second = strstr(strstr(text, "[convolutional]") + 1, "[convolutional]");
     ck_assert(second != NULL);

@@ -52,6 +52,20 @@ char *abc_test_write(const char *dir, const char *name, const char *text)
     return path;
 }
 
+char *abc_test_slurp(const char *path)
+{
+    FILE *fp = fopen(path, "rb");
+    ck_assert_msg(fp != NULL, "cannot open %s", path);
+    fseek(fp, 0, SEEK_END);
+    long n = ftell(fp);
+    rewind(fp);
+    char *t = malloc((size_t)n + 1);
+    ck_assert(fread(t, 1, (size_t)n, fp) == (size_t)n);
+    t[n] = 0;
+    fclose(fp);
+    return t;
+}
+
 const char *abc_test_darknet_path(void)
 {
     const char *p = getenv("ABC_DARKNET");

@@ -15,6 +15,8 @@ void abc_test_register(Suite *(*make)(void));
 const char *abc_test_tmpdir(void);
 /* Writes text to dir/name; returns the malloc'd full path. */
 char *abc_test_write(const char *dir, const char *name, const char *text);
+/* The whole file as a malloc'd string (fails the test if unreadable). */
+char *abc_test_slurp(const char *path);
 
 typedef struct {
     int status;    /* exit status, or -1 */

@@ -54,10 +54,21 @@ static void quantize_task(void *ctx, int task, int thread)
     const abc_conv_state *st = j->st;
     int i0, i1;
     abc_split_range(j->n, j->parts, task, &i0, &i1);
-    for (int i = i0; i < i1; ++i) {
-        float s = 0;
-        for (int b = 0; b < st->o.N; ++b) s += st->beta[b] * act_base(st, j->x[i], b);
-        j->aq[i] = s;
+    if (st->surrogate) {
+        for (int i = i0; i < i1; ++i) {
+            float s = 0;
+            for (int b = 0; b < st->o.N; ++b) s += st->beta[b] * act_base(st, j->x[i], b);
+            j->aq[i] = s;
+        }
+        return;
+    }
+    /* one base at a time over the range: branch-free loops the compiler vectorizes */
+    const float *x = j->x;
+    float *aq = j->aq;
+    for (int i = i0; i < i1; ++i) aq[i] = 0.f;
+    for (int b = 0; b < st->o.N; ++b) {
+        float thr = abc_conv_thr(st->v[b]), beta = st->beta[b];
+        for (int i = i0; i < i1; ++i) aq[i] += x[i] >= thr ? beta : -beta;
     }
 }
 
@@ -182,16 +193,30 @@ static void backward_input_task(void *ctx, int task, int thread)
         return;
     }
     double *db = j->sums + (size_t)task * 2 * N, *dv = db + N;
+    const float *x = j->x, *da = j->da;
     for (int b = 0; b < N; ++b) {
         double sb = 0, sv = 0;
         float beta = st->beta[b], v = st->v[b];
-        for (int i = i0; i < i1; ++i) {
-            float t = j->x[i] + v, g = j->da[i];
-            sb += g * act_base(st, j->x[i], b);
-            if (t >= 0.f && t <= 1.f) {
-                sv += beta * g;
-                if (j->dx) j->dx[i] += beta * g;
+        for (int c0 = i0; c0 < i1; c0 += 1024) { /* float sums over short blocks, added up in double */
+            int c1 = c0 + 1024 < i1 ? c0 + 1024 : i1;
+            float fb = 0, fv = 0;
+            if (st->surrogate) {
+                for (int i = c0; i < c1; ++i) fb += da[i] * act_base(st, x[i], b);
+            } else {
+                float thr = abc_conv_thr(v);
+                for (int i = c0; i < c1; ++i) fb += x[i] >= thr ? da[i] : -da[i];
             }
+            for (int i = c0; i < c1; ++i) {
+                float t = x[i] + v;
+                fv += t >= 0.f && t <= 1.f ? da[i] : 0.f;
+            }
+            if (j->dx)
+                for (int i = c0; i < c1; ++i) {
+                    float t = x[i] + v;
+                    j->dx[i] += t >= 0.f && t <= 1.f ? beta * da[i] : 0.f;
+                }
+            sb += fb;
+            sv += (double)beta * fv;
         }
         db[b] = sb;
         dv[b] = sv;

@@ -1,0 +1,165 @@
+/* The cfgs shipped in cfg/: all load; the ResNet-18 cfgs train (a few
+ * iterations on small generated image sets: 28 px with 10 classes, 224 px
+ * with ImageNet's 1000); the Fashion-MNIST family shares one topology, so a
+ * float model of it is the starting point of every binary row. */
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "darknet.h"
+#include "test_util.h"
+
+#define CFG_DIR "../cfg"
+
+START_TEST(every_shipped_cfg_loads)
+{
+    DIR *d = opendir(CFG_DIR);
+    ck_assert(d != NULL);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        if (len < 5 || strcmp(e->d_name + len - 4, ".cfg")) continue;
+        char args[1024];
+        snprintf(args, sizeof args, "abc check %s/%s", CFG_DIR, e->d_name);
+        abc_run_result r = abc_test_run_darknet(args);
+        ck_assert_msg(r.status == 0 && strstr(r.out, "layers: "), "%s: %s", e->d_name, r.out);
+        /* a cfg with binary layers says which, and its packed size */
+        if (strstr(e->d_name, "abc"))
+            ck_assert_msg(strstr(r.out, "binary layers:") && strstr(r.out, "smaller)"), "%s: %s", e->d_name, r.out);
+        abc_run_free(&r);
+        ++n;
+    }
+    closedir(d);
+    ck_assert_int_ge(n, 10);
+}
+END_TEST
+
+/* The cfg with some [net] keys replaced ("key=value" lines), written to dir/name. */
+static char *cfg_with_net(const char *cfg, const char *dir, const char *name, const char *const *kv)
+{
+    char *text = abc_test_slurp(cfg);
+    size_t cap = strlen(text) + 4096, at = 0;
+    char *out = malloc(cap);
+    int in_net = 0;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        if (line[0] == '[') in_net = !strncmp(line, "[net]", 5);
+        const char *put = line;
+        for (int i = 0; in_net && kv[i]; ++i) {
+            size_t k = strcspn(kv[i], "=") + 1;
+            if (!strncmp(line, kv[i], k)) put = kv[i];
+        }
+        at += (size_t)snprintf(out + at, cap - at, "%s\n", put);
+    }
+    char *p = abc_test_write(dir, name, out);
+    free(out);
+    free(text);
+    return p;
+}
+
+/* n random w x h images named img<i>_<label>.png with labels lab0000.. over
+ * `classes` classes; writes the list, labels and data files; returns the data file. */
+static char *image_set(const char *dir, int n, int w, int h, int classes)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/labels.txt", dir);
+    FILE *lf = fopen(path, "w");
+    for (int c = 0; c < classes; ++c) fprintf(lf, "lab%04d\n", c);
+    fclose(lf);
+    snprintf(path, sizeof path, "%s/train.list", dir);
+    FILE *list = fopen(path, "w");
+    srand(3);
+    for (int i = 0; i < n; ++i) {
+        image im = make_random_image(w, h, 3);
+        for (int k = 0; k < w * h * 3; ++k) im.data[k] = im.data[k] < 0 ? 0 : im.data[k] > 1 ? 1 : im.data[k];
+        char base[4096];
+        snprintf(base, sizeof base, "%s/img%d_lab%04d", dir, i, (i * 7) % classes);
+        save_image_options(im, base, PNG, 0); /* adds .png */
+        free_image(im);
+        fprintf(list, "%s.png\n", base);
+    }
+    fclose(list);
+    char text[16384];
+    snprintf(text, sizeof text, "classes=%d\ntrain=%s/train.list\nvalid=%s/train.list\nlabels=%s/labels.txt\nbackup=%s/\n",
+             classes, dir, dir, dir, dir);
+    return abc_test_write(dir, "set.data", text);
+}
+
+/* Trains cfg for `iters` iterations on data; the last progress line must show them and a finite loss. */
+static void train_briefly(const char *data, const char *cfg, int iters, const char *weights_name)
+{
+    char args[8192];
+    snprintf(args, sizeof args, "classifier train %s %s", data, cfg);
+    abc_run_result r = abc_test_run_darknet(args);
+    ck_assert_msg(r.status == 0, "%s", r.out);
+    char want[64];
+    snprintf(want, sizeof want, "iter %d/%d loss ", iters, iters);
+    const char *p = strstr(r.out, want);
+    ck_assert_msg(p != NULL, "no '%s' in:\n%s", want, r.out);
+    float loss = NAN;
+    ck_assert(sscanf(p + strlen(want), "%f", &loss) == 1);
+    ck_assert_msg(isfinite(loss) && loss > 0, "loss %f", loss);
+    ck_assert_msg(strstr(r.out, weights_name) != NULL, "%s", r.out);
+    abc_run_free(&r);
+}
+
+START_TEST(abc_resnet18_trains_on_28px_images)
+{
+    const char *dir = abc_test_tmpdir();
+    char *data = image_set(dir, 8, 28, 28, 10);
+    const char *kv[] = {"batch=4", "max_batches=3", "burn_in=0", NULL};
+    char *cfg = cfg_with_net(CFG_DIR "/abc-resnet18.cfg", dir, "abc-resnet18.cfg", kv);
+    train_briefly(data, cfg, 3, "abc-resnet18_final.weights");
+    free(cfg);
+    free(data);
+}
+END_TEST
+
+START_TEST(abc_resnet18_imagenet_trains_on_224px_images)
+{
+    const char *dir = abc_test_tmpdir();
+    char *data = image_set(dir, 4, 256, 256, 1000);
+    const char *kv[] = {"batch=2", "subdivisions=1", "max_batches=2", "burn_in=0", NULL};
+    char *cfg = cfg_with_net(CFG_DIR "/abc-resnet18-imagenet.cfg", dir, "abc-resnet18-imagenet.cfg", kv);
+    train_briefly(data, cfg, 2, "abc-resnet18-imagenet_final.weights");
+    free(cfg);
+    free(data);
+}
+END_TEST
+
+/* A float model saved from cfg/fmnist-float.cfg loads into every binary row as its shadow weights. */
+START_TEST(float_family_model_starts_every_binary_row)
+{
+    const char *dir = abc_test_tmpdir();
+    network *f = load_network(CFG_DIR "/fmnist-float.cfg", NULL, 0);
+    char w[4096];
+    snprintf(w, sizeof w, "%s/float.weights", dir);
+    save_weights(f, w);
+    free_network(f);
+    const char *rows[] = {"xnor", "bwn", "abc11", "abc33", "abc55"};
+    for (int i = 0; i < 5; ++i) {
+        char args[8192];
+        snprintf(args, sizeof args, "abc check %s/fmnist-%s.cfg %s", CFG_DIR, rows[i], w);
+        abc_run_result r = abc_test_run_darknet(args);
+        ck_assert_msg(r.status == 0 && strstr(r.out, "a float model of this topology") &&
+                          strstr(r.out, "the shadow weights of the 5 binary layers"), "%s: %s", rows[i], r.out);
+        abc_run_free(&r);
+    }
+}
+END_TEST
+
+static Suite *suite_model_cfgs(void)
+{
+    Suite *s = suite_create("model_cfgs");
+    TCase *tc = tcase_create("cfgs");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, every_shipped_cfg_loads);
+    tcase_add_test(tc, abc_resnet18_trains_on_28px_images);
+    tcase_add_test(tc, abc_resnet18_imagenet_trains_on_224px_images);
+    tcase_add_test(tc, float_family_model_starts_every_binary_row);
+    suite_add_tcase(s, tc);
+    return s;
+}
+ABC_TEST_SUITE(suite_model_cfgs)
