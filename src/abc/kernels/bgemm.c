@@ -69,13 +69,16 @@ static const abc_bgemm_kernel *choose(void)
     return &table[0];
 }
 
+static const abc_bgemm_kernel *chosen_kernel;
+
+void abc_bgemm_set_chosen(const abc_bgemm_kernel *k) { __atomic_store_n(&chosen_kernel, k, __ATOMIC_RELEASE); }
+
 const abc_bgemm_kernel *abc_bgemm_chosen(void)
 {
-    static const abc_bgemm_kernel *k;
-    const abc_bgemm_kernel *c = __atomic_load_n(&k, __ATOMIC_ACQUIRE);
+    const abc_bgemm_kernel *c = __atomic_load_n(&chosen_kernel, __ATOMIC_ACQUIRE);
     if (!c) {
         c = choose();
-        __atomic_store_n(&k, c, __ATOMIC_RELEASE);
+        __atomic_store_n(&chosen_kernel, c, __ATOMIC_RELEASE);
     }
     return c;
 }

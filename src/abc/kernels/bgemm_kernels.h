@@ -18,6 +18,9 @@ typedef struct {
 const abc_bgemm_kernel *abc_bgemm_kernels(int *n);
 /* The kernel abc_bgemm uses (ABC_BGEMM or the best usable one). */
 const abc_bgemm_kernel *abc_bgemm_chosen(void);
+/* Overrides the choice for the rest of the process (tests run each kernel
+ * through the layers; NULL goes back to ABC_BGEMM / the best usable one). */
+void abc_bgemm_set_chosen(const abc_bgemm_kernel *k);
 /* Kernel by name, or NULL. */
 const abc_bgemm_kernel *abc_bgemm_find(const char *name);
 /* The product through kernel k, split across abc_get_threads() pool threads when large. */
