@@ -57,7 +57,12 @@ typedef struct {
     float *aq;         /* batch*inputs: quantized input of the last training forward */
     float *da;         /* batch*inputs: gradient w.r.t. the quantized input */
     uint64_t *wbits;   /* n * M * words: packed weight bases, row f*M + m (abc_conv_pack.h layout) */
-    float *wcorr;      /* n * size*size: sum_m alpha_m sum_c B_m per tap (padded-tap correction) */
+    /* Padded-tap correction by border class: output row oy is in row class rcls[oy] (which kernel rows fall
+     * inside the image), column ox in ccls[ox]; class (r, c) of filter f has wcorr[f*nrc*ncc + r*ncc + c] =
+     * sum_m alpha_m sum of B_m over the channels of its padded taps. */
+    int nrc, ncc;
+    int32_t *rcls, *ccls; /* out_h, out_w */
+    float *wcorr;      /* n * nrc * ncc */
 } abc_conv_state;
 
 static inline abc_conv_state *abc_conv_st(const layer *l) { return (abc_conv_state *)(void *)l->binary_weights; }

@@ -31,9 +31,15 @@ const char *abc_conv_pack_input_name(void);
 void abc_conv_im2col_words(const uint64_t *xw, int h, int w, int cw, int size, int stride, int pad, int out_w,
                            int p0, int p1, uint64_t *out, int ld);
 
+/* Along one axis (input length in, out outputs): the kernel taps [lo, hi)
+ * of output o that fall inside the input; distinct ranges are numbered in
+ * order of appearance, cls[o] gets the number, lo/hi[number] the range (any
+ * of the three may be NULL). Returns how many there are. */
+int abc_conv_tap_patterns(int in, int out, int size, int stride, int pad, int32_t *cls, int *lo, int *hi);
+
 /* Weight bases of the current weights (frozen alpha) into st->wbits, row
- * f*M + m, and the padded-tap correction st->wcorr[f*size*size + tap] =
- * sum_m alpha_m * sum_c B_m[f, c, tap]; sets st->packed_valid. */
+ * f*M + m, and the padded-tap correction of each border class (st->wcorr,
+ * abc_conv.h); sets st->packed_valid. */
 void abc_conv_pack_weights(layer *l);
 
 #endif

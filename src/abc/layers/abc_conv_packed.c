@@ -78,19 +78,19 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) static void combine
     }
 }
 
-/* A position whose kernel window is partly in the padding: valid taps [ky0,ky1) x [kx0,kx1). */
+/* A position whose kernel window is partly in the padding, and its border class. */
 typedef struct {
-    int p, ky0, ky1, kx0, kx1;
+    int p, cls;
 } border;
 
-static int borders(const layer *l, int p0, int p1, border *bd)
+static int borders(const layer *l, const abc_conv_state *st, int p0, int p1, border *bd)
 {
     int nb = 0, s = l->size;
     for (int p = p0; p < p1; ++p) {
-        int y0 = (p / l->out_w) * l->stride - l->pad, x0 = (p % l->out_w) * l->stride - l->pad;
-        border e = {p - p0, y0 < 0 ? -y0 : 0, y0 + s > l->h ? l->h - y0 : s, x0 < 0 ? -x0 : 0,
-                    x0 + s > l->w ? l->w - x0 : s};
-        if (e.ky0 > 0 || e.kx0 > 0 || e.ky1 < s || e.kx1 < s) bd[nb++] = e;
+        int oy = p / l->out_w, ox = p % l->out_w;
+        int y0 = oy * l->stride - l->pad, x0 = ox * l->stride - l->pad;
+        if (y0 < 0 || x0 < 0 || y0 + s > l->h || x0 + s > l->w)
+            bd[nb++] = (border){p - p0, st->rcls[oy] * st->ncc + st->ccls[ox]};
     }
     return nb;
 }
@@ -100,7 +100,8 @@ static void conv_task(void *ctx, int task, int thread)
     const job *j = ctx;
     const layer *l = j->l;
     const abc_conv_state *st = j->st;
-    int M = st->o.M, N = st->o.N, MN = M * N, kw = st->words, cw = st->cw, HW = l->h * l->w, ss = l->size * l->size;
+    int M = st->o.M, N = st->o.N, MN = M * N, kw = st->words, cw = st->cw, HW = l->h * l->w;
+    int ncls = st->nrc * st->ncc;
     int fpart = task % j->fparts, blk = (task / j->fparts) % j->pblocks, b = task / j->fparts / j->pblocks;
     int p0 = blk * j->pb, p1 = imin(st->P, p0 + j->pb), L = p1 - p0, f0, f1;
     abc_split_range(l->n, j->fparts, fpart, &f0, &f1);
@@ -108,7 +109,7 @@ static void conv_task(void *ctx, int task, int thread)
     int rows = M * imin(j->fc, f1 - f0), cols = N * L;
     /* scratch: packed rows of B, the counts (and their transpose), the border list */
     size_t nB = (size_t)cols * kw, nC = (size_t)rows * cols;
-    float *scr = abc_arena_floats(thread, SLOT_TASK, 2 * nB + 2 * nC + 5 * (size_t)L + 16);
+    float *scr = abc_arena_floats(thread, SLOT_TASK, 2 * nB + 2 * nC + 2 * (size_t)L + 16);
     uint64_t *Bw = (uint64_t *)(void *)scr;
     int32_t *Cb = (int32_t *)(void *)(scr + 2 * nB), *Ct = Cb + nC;
     border *bd = (border *)(void *)(Ct + nC);
@@ -116,7 +117,7 @@ static void conv_task(void *ctx, int task, int thread)
     for (int n = 0; n < N; ++n)
         abc_conv_im2col_words(xb + (size_t)n * HW * cw, l->h, l->w, cw, l->size, l->stride, l->pad, l->out_w, p0, p1,
                               Bw + (size_t)n * L * kw, kw);
-    int nb = l->pad ? borders(l, p0, p1, bd) : 0;
+    int nb = l->pad ? borders(l, st, p0, p1, bd) : 0;
     float *out = l->output + (size_t)b * l->outputs;
     for (int fa = f0; fa < f1; fa += j->fc) {
         int fb = imin(f1, fa + j->fc), r = M * (fb - fa);
@@ -131,15 +132,8 @@ static void conv_task(void *ctx, int task, int thread)
         for (int f = fa; f < fb; ++f) {
             float *o = out + (size_t)f * st->P + p0;
             combine(o, L, Cb + (size_t)(f - fa) * MN * L, j->coef + (size_t)f * MN, MN, j->kfix, j->off[f]);
-            const float *wc = st->wcorr + (size_t)f * ss;
-            for (int e = 0; e < nb; ++e) {
-                float s = 0;
-                for (int ky = 0; ky < l->size; ++ky)
-                    for (int kx = 0; kx < l->size; ++kx)
-                        if (ky < bd[e].ky0 || ky >= bd[e].ky1 || kx < bd[e].kx0 || kx >= bd[e].kx1)
-                            s += wc[ky * l->size + kx];
-                o[bd[e].p] += j->bk[f] * s;
-            }
+            const float *wc = st->wcorr + (size_t)f * ncls;
+            for (int e = 0; e < nb; ++e) o[bd[e].p] += j->bk[f] * wc[bd[e].cls];
             abc_act_row(o, L, l->activation);
         }
     }
