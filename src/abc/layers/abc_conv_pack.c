@@ -172,6 +172,17 @@ void abc_conv_pack_input(const float *x, int C, int HW, int q0, int q1, const fl
 
 const char *abc_conv_pack_input_name(void) { return packers[choose()].name; }
 
+int abc_conv_pack_force(const char *name)
+{
+    for (int i = 0; i < NPACKERS; ++i)
+        if (!strcmp(packers[i].name, name)) {
+            if (!usable(i)) return 0;
+            __atomic_store_n(&chosen, i, __ATOMIC_RELEASE);
+            return 1;
+        }
+    return 0;
+}
+
 void abc_conv_im2col_words(const uint64_t *xw, int h, int w, int cw, int size, int stride, int pad, int out_w,
                            int p0, int p1, uint64_t *out, int ld)
 {

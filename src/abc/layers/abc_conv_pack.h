@@ -25,6 +25,9 @@ void abc_conv_pack_input_ref(const float *x, int C, int HW, int q0, int q1, cons
                              uint64_t *out, int cw);
 /* The name of the packer abc_conv_pack_input runs. */
 const char *abc_conv_pack_input_name(void);
+/* Makes abc_conv_pack_input run the packer `name` (tests); 0 if there is no
+ * such packer or this CPU cannot run it. */
+int abc_conv_pack_force(const char *name);
 
 /* Rows of the product for output positions [p0, p1) of one base plane xw
  * (h*w pixels, cw words each): row p - p0 at out + (p - p0)*ld, kw words. */

@@ -78,6 +78,20 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) static void combine
     }
 }
 
+/* Leaky, relu, linear in vector loops for this CPU (act.c's formulas); returns 0 for the others. */
+__attribute__((target_clones("avx512f", "avx2", "default"))) static int activate(float *o, int L, ACTIVATION act)
+{
+    if (act == LEAKY) {
+        for (int p = 0; p < L; ++p) o[p] = o[p] > 0 ? o[p] : 0.1f * o[p];
+        return 1;
+    }
+    if (act == RELU) {
+        for (int p = 0; p < L; ++p) o[p] = o[p] > 0 ? o[p] : 0.0f;
+        return 1;
+    }
+    return act == LINEAR;
+}
+
 /* A position whose kernel window is partly in the padding, and its border class. */
 typedef struct {
     int p, cls;
@@ -134,7 +148,7 @@ static void conv_task(void *ctx, int task, int thread)
             combine(o, L, Cb + (size_t)(f - fa) * MN * L, j->coef + (size_t)f * MN, MN, j->kfix, j->off[f]);
             const float *wc = st->wcorr + (size_t)f * ncls;
             for (int e = 0; e < nb; ++e) o[bd[e].p] += j->bk[f] * wc[bd[e].cls];
-            abc_act_row(o, L, l->activation);
+            if (!activate(o, L, l->activation)) abc_act_row(o, L, l->activation);
         }
     }
 }
