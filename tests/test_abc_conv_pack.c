@@ -1,6 +1,7 @@
 /* Packing of the ABC inference path (abc_conv_pack.h) against plain
  * definitions written here: every input packer (words equal exactly, nothing
- * outside the asked pixel range written), im2col over words, the border
+ * outside the asked pixel range written), bit-stream rows and im2col over
+ * words, the border
  * classes; and the whole layer through every binary GEMM kernel and input
  * packer, on 1 and 2 threads, against the float simulation. */
 #include <math.h>
@@ -67,38 +68,67 @@ START_TEST(input_packers_equal_definition)
 }
 END_TEST
 
-/* h, w, cw, size, stride, pad, p0, p1 (p1 = -1: all) */
-static const int ishapes[][8] = {{5, 4, 1, 3, 1, 1, 0, -1}, {6, 7, 2, 3, 2, 1, 3, 9}, {5, 5, 1, 5, 1, 2, 0, -1},
-                                 {4, 6, 3, 1, 1, 0, 1, 20}, {9, 8, 1, 3, 2, 0, 0, -1}, {3, 3, 2, 3, 1, 2, 0, -1},
-                                 {1, 1, 1, 1, 1, 0, 0, -1}, {7, 5, 1, 5, 2, 2, 2, 11}};
+/* h, w, C, size, stride, pad, p0, p1 (p1 = -1: all) */
+static const int ishapes[][8] = {{5, 4, 64, 3, 1, 1, 0, -1},  {6, 7, 130, 3, 2, 1, 3, 9}, {5, 5, 16, 5, 1, 2, 0, -1},
+                                 {4, 6, 3, 1, 1, 0, 1, 20},   {9, 8, 32, 3, 2, 0, 0, -1}, {3, 3, 67, 3, 1, 2, 0, -1},
+                                 {1, 1, 1, 1, 1, 0, 0, -1},   {7, 5, 24, 5, 2, 2, 2, 11}, {6, 9, 100, 3, 1, 1, 0, -1}};
 enum { NISHAPES = sizeof ishapes / sizeof ishapes[0] };
 
-START_TEST(im2col_words_equal_definition)
+static int getbit(const uint64_t *w, long bit) { return (int)((w[bit / 64] >> (bit % 64)) & 1); }
+
+/* Random pixel bits -> stream rows -> im2col rows, each checked bit by bit against the layout's definition. */
+START_TEST(stream_and_im2col_equal_definition)
 {
     for (int s = 0; s < NISHAPES; ++s) {
         const int *d = ishapes[s];
-        int h = d[0], w = d[1], cw = d[2], size = d[3], stride = d[4], pad = d[5];
+        int h = d[0], w = d[1], C = d[2], size = d[3], stride = d[4], pad = d[5];
         int out_h = (h + 2 * pad - size) / stride + 1, out_w = (w + 2 * pad - size) / stride + 1;
-        int p0 = d[6], p1 = d[7] < 0 ? out_h * out_w : d[7], kw = size * size * cw, ld = kw + 1;
+        int p0 = d[6], p1 = d[7] < 0 ? out_h * out_w : d[7];
+        int cw = (C + 63) / 64, rk = (size * C + 63) / 64, kw = size * rk, ld = kw + 1;
+        int rw = (int)(((long)(w + 2 * pad) * C + 63) / 64) + 1;
         unsigned seed = 5u + (unsigned)s;
-        uint64_t *xw = malloc((size_t)h * w * cw * sizeof *xw);
-        for (int i = 0; i < h * w * cw; ++i) xw[i] = rand64(&seed) | 1; /* never zero: padding shows */
+        char *bits = malloc((size_t)h * w * C);
+        uint64_t *px = calloc((size_t)h * w * cw, sizeof *px);
+        for (int y = 0; y < h; ++y)
+            for (int x = 0; x < w; ++x)
+                for (int c = 0; c < C; ++c) {
+                    int b = rand_r(&seed) & 1;
+                    bits[((size_t)y * w + x) * C + c] = (char)b;
+                    if (b) px[((size_t)y * w + x) * cw + c / 64] |= 1ull << (c % 64);
+                }
+        size_t nrows = (size_t)(h + 2 * pad) * rw;
+        uint64_t *rows = malloc(nrows * sizeof *rows);
+        for (size_t i = 0; i < nrows; ++i) rows[i] = rand64(&seed); /* stream_rows must write whole rows */
+        memset(rows, 0, (size_t)pad * rw * sizeof *rows);
+        memset(rows + (size_t)(pad + h) * rw, 0, (size_t)pad * rw * sizeof *rows);
+        abc_conv_stream_rows(px, w, cw, C, pad, 0, h / 2, rows + (size_t)pad * rw, rw);
+        abc_conv_stream_rows(px, w, cw, C, pad, h / 2, h, rows + (size_t)pad * rw, rw);
+        for (int y = 0; y < h; ++y)
+            for (long bit = 0; bit < 64L * rw; ++bit) {
+                long x = bit / C - pad, c = bit % C;
+                int want = x >= 0 && x < w ? bits[((size_t)y * w + x) * C + c] : 0;
+                ck_assert_msg(getbit(rows + (size_t)(y + pad) * rw, bit) == want, "case %d: stream row %d bit %ld", s,
+                              y, bit);
+            }
         size_t n = (size_t)(p1 - p0) * ld;
         uint64_t *got = malloc(n * sizeof *got);
         for (size_t i = 0; i < n; ++i) got[i] = 0x5555;
-        abc_conv_im2col_words(xw, h, w, cw, size, stride, pad, out_w, p0, p1, got, ld);
-        for (int p = p0; p < p1; ++p)
+        abc_conv_im2col_words(rows, rw, C, size, stride, out_w, p0, p1, got, ld);
+        for (int p = p0; p < p1; ++p) {
+            const uint64_t *r = got + (size_t)(p - p0) * ld;
             for (int ky = 0; ky < size; ++ky)
-                for (int kx = 0; kx < size; ++kx)
-                    for (int i = 0; i < cw; ++i) {
-                        int iy = (p / out_w) * stride - pad + ky, ix = (p % out_w) * stride - pad + kx;
-                        uint64_t want = iy < 0 || ix < 0 || iy >= h || ix >= w ? 0 : xw[((size_t)iy * w + ix) * cw + i];
-                        uint64_t g = got[(size_t)(p - p0) * ld + (ky * size + kx) * cw + i];
-                        ck_assert_msg(g == want, "case %d p=%d ky=%d kx=%d word %d: %016llx, want %016llx", s, p, ky,
-                                      kx, i, (unsigned long long)g, (unsigned long long)want);
-                    }
-        for (int p = p0; p < p1; ++p) ck_assert_msg(got[(size_t)(p - p0) * ld + kw] == 0x5555, "case %d: wrote past kw", s);
-        free(xw);
+                for (int kb = 0; kb < 64 * rk; ++kb) {
+                    int kx = kb / C, c = kb % C, want = 0;
+                    int iy = (p / out_w) * stride - pad + ky, ix = (p % out_w) * stride - pad + kx;
+                    if (kx < size && iy >= 0 && ix >= 0 && iy < h && ix < w) want = bits[((size_t)iy * w + ix) * C + c];
+                    ck_assert_msg(getbit(r + ky * rk, kb) == want, "case %d p=%d ky=%d bit %d: %d, want %d", s, p, ky,
+                                  kb, getbit(r + ky * rk, kb), want);
+                }
+            ck_assert_msg(r[kw] == 0x5555, "case %d: wrote past kw", s);
+        }
+        free(bits);
+        free(px);
+        free(rows);
         free(got);
     }
 }
@@ -169,7 +199,8 @@ static double layer_diff(int h, int w, int c, int n, int size, int stride, int p
 }
 
 /* h, w, c, n, size, stride, pad, batch, M, N: small and large enough for the pool to split (>= 4M binary MACs) */
-static const int lshapes[][10] = {{9, 8, 67, 9, 3, 1, 1, 2, 3, 3},   {14, 14, 64, 24, 3, 1, 1, 1, 3, 3},
+static const int lshapes[][10] = {{12, 10, 16, 8, 3, 1, 1, 1, 2, 3}, {9, 9, 24, 5, 3, 2, 1, 2, 1, 2},
+                                  {9, 8, 67, 9, 3, 1, 1, 2, 3, 3},   {14, 14, 64, 24, 3, 1, 1, 1, 3, 3},
                                   {13, 11, 130, 40, 3, 2, 1, 1, 2, 2}, {20, 20, 32, 17, 3, 1, 1, 1, 1, 1},
                                   {7, 7, 96, 70, 5, 1, 2, 1, 3, 5},  {1, 1, 300, 33, 1, 1, 0, 3, 3, 3},
                                   {6, 6, 16, 8, 1, 1, 0, 4, 2, 3}};
@@ -216,7 +247,7 @@ static Suite *suite_abc_conv_pack(void)
     TCase *tc = tcase_create("pack");
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, input_packers_equal_definition, 0, NPACKERS);
-    tcase_add_test(tc, im2col_words_equal_definition);
+    tcase_add_test(tc, stream_and_im2col_equal_definition);
     tcase_add_test(tc, tap_patterns_classify_windows);
     int nk;
     abc_bgemm_kernels(&nk);

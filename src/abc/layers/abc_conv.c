@@ -46,7 +46,7 @@ static abc_conv_state *state_alloc(const layer *l, const abc_conv_opts *o)
 {
     int G = o->scale == ABC_SCALE_CHANNEL ? l->n : 1;
     int K = l->c * l->size * l->size, P = l->out_h * l->out_w, cw = (l->c + 63) / 64;
-    int words = l->size * l->size * cw;
+    int rk = (l->size * l->c + 63) / 64, words = l->size * rk;
     int nrc = abc_conv_tap_patterns(l->h, l->out_h, l->size, l->stride, l->pad, NULL, NULL, NULL);
     int ncc = abc_conv_tap_patterns(l->w, l->out_w, l->size, l->stride, l->pad, NULL, NULL, NULL);
     size_t nf[] = {(size_t)o->M * G, (size_t)o->N, (size_t)o->N, (size_t)o->N, (size_t)o->N,
@@ -77,7 +77,9 @@ static abc_conv_state *state_alloc(const layer *l, const abc_conv_opts *o)
     st->K = K;
     st->P = P;
     st->cw = cw;
+    st->rk = rk;
     st->words = words;
+    st->rw = (int)(((long)(l->w + 2 * l->pad) * l->c + 63) / 64) + 1;
     return st;
 }
 

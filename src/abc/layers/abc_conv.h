@@ -45,7 +45,9 @@ typedef struct {
     abc_conv_opts o;
     int G;             /* alpha groups: 1 (per layer) or l.n (per output channel) */
     int K, P;          /* c*size*size, out_h*out_w */
-    int cw, words;     /* packed: 64-bit words per pixel (ceil(c/64)), per row (size*size*cw) */
+    /* packed (abc_conv_pack.h): 64-bit words per pixel ceil(c/64), per kernel row ceil(size*c/64), per
+     * product row size*rk, per padded image row ceil((w+2 pad)*c/64) + 1 */
+    int cw, rk, words, rw;
     int surrogate;     /* tests only: W~ = W and H_n(R) = clip(R+v_n,0,1) (differentiable) */
     int wq_valid;      /* wq/alpha hold the current weights' quantization */
     int packed_valid;  /* wbits/wcorr hold the packing of wq's bases */

@@ -183,31 +183,47 @@ int abc_conv_pack_force(const char *name)
     return 0;
 }
 
-void abc_conv_im2col_words(const uint64_t *xw, int h, int w, int cw, int size, int stride, int pad, int out_w,
-                           int p0, int p1, uint64_t *out, int ld)
+void abc_conv_stream_rows(const uint64_t *px, int w, int cw, int C, int pad, int y0, int y1, uint64_t *rows, int rw)
 {
-    int run = size * cw; /* words of one kernel row */
+    for (int y = y0; y < y1; ++y) {
+        uint64_t *row = rows + (size_t)y * rw;
+        const uint64_t *src = px + (size_t)y * w * cw;
+        if (C % 64 == 0) { /* whole words: a copy between zero pads */
+            size_t lead = (size_t)pad * cw, n = (size_t)w * cw;
+            for (size_t i = 0; i < lead; ++i) row[i] = 0;
+            for (size_t i = 0; i < n; ++i) row[lead + i] = src[i];
+            for (size_t i = lead + n; i < (size_t)rw; ++i) row[i] = 0;
+            continue;
+        }
+        for (int i = 0; i < rw; ++i) row[i] = 0;
+        for (int x = 0; x < w; ++x)
+            for (int i = 0; i < cw; ++i) {
+                long bit = (long)(x + pad) * C + 64L * i;
+                uint64_t v = src[(size_t)x * cw + i];
+                int sh = (int)(bit % 64);
+                row[bit / 64] |= v << sh;
+                if (sh) row[bit / 64 + 1] |= v >> (64 - sh); /* the spare word takes the last overflow */
+            }
+    }
+}
+
+void abc_conv_im2col_words(const uint64_t *rows, int rw, int C, int size, int stride, int out_w, int p0, int p1,
+                           uint64_t *out, int ld)
+{
+    int nbits = size * C, rk = (nbits + 63) / 64;
+    uint64_t tail = nbits % 64 ? (1ull << (nbits % 64)) - 1 : ~0ull;
     for (int p = p0; p < p1; ++p) {
         int oy = p / out_w, ox = p % out_w;
-        int y0 = oy * stride - pad, x0 = ox * stride - pad;
+        long bit = (long)ox * stride * C;
+        int sh = (int)(bit % 64);
         uint64_t *dst = out + (size_t)(p - p0) * ld;
-        int inside_x = x0 >= 0 && x0 + size <= w;
-        for (int ky = 0; ky < size; ++ky, dst += run) {
-            int iy = y0 + ky;
-            if (iy < 0 || iy >= h) {
-                for (int i = 0; i < run; ++i) dst[i] = 0;
-                continue;
-            }
-            if (inside_x) {
-                const uint64_t *src = xw + ((size_t)iy * w + x0) * cw;
-                for (int i = 0; i < run; ++i) dst[i] = src[i];
-                continue;
-            }
-            for (int kx = 0; kx < size; ++kx) {
-                int ix = x0 + kx;
-                int ok = ix >= 0 && ix < w;
-                for (int i = 0; i < cw; ++i) dst[kx * cw + i] = ok ? xw[((size_t)iy * w + ix) * cw + i] : 0;
-            }
+        for (int ky = 0; ky < size; ++ky, dst += rk) {
+            const uint64_t *s = rows + (size_t)(oy * stride + ky) * rw + bit / 64;
+            if (sh == 0)
+                for (int i = 0; i < rk; ++i) dst[i] = s[i];
+            else
+                for (int i = 0; i < rk; ++i) dst[i] = (s[i] >> sh) | (s[i + 1] << (64 - sh));
+            dst[rk - 1] &= tail;
         }
     }
 }
@@ -236,7 +252,7 @@ int abc_conv_tap_patterns(int in, int out, int size, int stride, int pad, int32_
 void abc_conv_pack_weights(layer *l)
 {
     abc_conv_state *st = abc_conv_st(l);
-    int M = st->o.M, K = st->K, kw = st->words, cw = st->cw, ss = l->size * l->size, s = l->size;
+    int M = st->o.M, K = st->K, kw = st->words, rk = st->rk, ss = l->size * l->size, s = l->size;
     int len = l->nweights / st->G, ncls = st->nrc * st->ncc;
     int *lo = abc_xmalloc((size_t)(l->out_h + l->out_w) * 2 * sizeof(int)), *hi = lo + l->out_h + l->out_w;
     abc_conv_tap_patterns(l->h, l->out_h, s, l->stride, l->pad, NULL, lo, hi);
@@ -260,7 +276,8 @@ void abc_conv_pack_weights(layer *l)
             for (int c = 0; c < l->c; ++c)
                 for (int t = 0; t < ss; ++t) {
                     int b = abc_conv_wbit(wf[c * ss + t], mean, ustd);
-                    if (b) row[t * cw + c / 64] |= 1ull << (c % 64);
+                    int bit = (t % s) * l->c + c; /* kx*C + c inside kernel row ky = t / s */
+                    if (b) row[(t / s) * rk + bit / 64] |= 1ull << (bit % 64);
                     tap[t] += b ? a : -a;
                 }
         }

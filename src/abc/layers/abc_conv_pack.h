@@ -1,12 +1,15 @@
-/* Packing for the inference path of [abc_convolutional] (abc_conv_packed.c),
- * channel-innermost: a pixel's C channels are cw = ceil(C/64) words (bit
- * c%64 of word c/64, bits c >= C zero), and a row of the binary product
- * (one output position, or one filter's weight base) is its size*size taps
- * in (ky, kx) order, cw words each: kw = size*size*cw words. A tap in the
- * zero padding is cw zero words (-1 bits); the layer adds the correction.
- * Bits past C are 0 in both operands, so each adds exactly +1 to
- * 64*kw - 2*popcount(a xor b): the product over the real K bits is that
- * minus (64*kw - K). */
+/* Packing for the inference path of [abc_convolutional] (abc_conv_packed.c).
+ * Input: each image row of each activation base becomes a bit stream, the
+ * C channels of pixel x at bits (x + pad)*C .. + C-1 (channels innermost; no
+ * gaps between pixels, so small C wastes no bits), `pad` zero pixels on each
+ * side and `pad` zero rows above and below: rw words a row (one spare word).
+ * A row of the binary product (one output position) is, per kernel row ky,
+ * the size*C bits of the window in that stream, in rk = ceil(size*C/64)
+ * words (bits past size*C zero): kw = size*rk words, (ky, kx, c) order. A
+ * weight base row has the same layout. A padded tap reads zero bits (-1);
+ * the layer adds the correction. Spare bits are 0 in both operands, so each
+ * adds exactly +1 to 64*kw - 2*popcount(a xor b): the product over the real
+ * K bits is that minus (64*kw - K). */
 #ifndef ABC_CONV_PACK_H
 #define ABC_CONV_PACK_H
 
@@ -29,10 +32,16 @@ const char *abc_conv_pack_input_name(void);
  * such packer or this CPU cannot run it. */
 int abc_conv_pack_force(const char *name);
 
-/* Rows of the product for output positions [p0, p1) of one base plane xw
- * (h*w pixels, cw words each): row p - p0 at out + (p - p0)*ld, kw words. */
-void abc_conv_im2col_words(const uint64_t *xw, int h, int w, int cw, int size, int stride, int pad, int out_w,
-                           int p0, int p1, uint64_t *out, int ld);
+/* Image rows [y0, y1) (pixel x of row y: px[(y*w + x)*cw ..], cw words, bits
+ * past C zero, as abc_conv_pack_input writes them) into bit streams: row y
+ * at rows + y*rw, pixel x at bits (x + pad)*C; the rest of each row zero. */
+void abc_conv_stream_rows(const uint64_t *px, int w, int cw, int C, int pad, int y0, int y1, uint64_t *rows, int rw);
+
+/* Rows of the product for output positions [p0, p1) from one padded base
+ * plane (row 0 = the first padding row, rw words a row): row p - p0 at
+ * out + (p - p0)*ld, size*rk words. */
+void abc_conv_im2col_words(const uint64_t *rows, int rw, int C, int size, int stride, int out_w, int p0, int p1,
+                           uint64_t *out, int ld);
 
 /* Along one axis (input length in, out outputs): the kernel taps [lo, hi)
  * of output o that fall inside the input; distinct ranges are numbered in

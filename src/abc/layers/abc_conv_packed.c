@@ -11,7 +11,7 @@
  * taps of position p, and sum_m alpha_m corr_m is st->wcorr summed over them.
  *
  * Two pool runs per forward: (1) pack every image once for all N bases
- * (pixel ranges per task); (2) per task an image, a block of positions and a
+ * (ranges of image rows per task); (2) per task an image, a block of positions and a
  * range of filters: im2col over words of the N bases into per-thread
  * scratch, ONE binary GEMM (A = the M rows of each filter, B = N rows per
  * position) into int32 counts, then per filter one pass over the block that
@@ -42,7 +42,7 @@ typedef struct {
     const abc_conv_state *st;
     const float *input;
     abc_bgemm_fn gemm;
-    uint64_t *xw; /* batch x N x h*w x cw packed inputs */
+    uint64_t *xw; /* batch x N planes of (h + 2 pad) x rw words: the packed inputs */
     float *coef;  /* per filter: M*N scales k_f alpha_m beta_n */
     float *off;   /* per filter: offset (bias - k_f mean) */
     float *bk;    /* per filter: k_f sum_n beta_n (scale of the correction) */
@@ -51,18 +51,25 @@ typedef struct {
     int pack_parts, pb, pblocks, fparts, fc;
 } job;
 
+/* Image rows of one image: packed per pixel into scratch, then into the bit-stream planes. */
 static void pack_task(void *ctx, int task, int thread)
 {
-    (void)thread;
     const job *j = ctx;
     const layer *l = j->l;
     const abc_conv_state *st = j->st;
-    int HW = l->h * l->w, b = task / j->pack_parts, units = (HW + 15) / 16, u0, u1;
-    abc_split_range(units, j->pack_parts, task % j->pack_parts, &u0, &u1);
-    int q0 = u0 * 16, q1 = imin(HW, u1 * 16);
-    if (q0 >= q1) return;
-    abc_conv_pack_input(j->input + (size_t)b * l->inputs, l->c, HW, q0, q1, j->thr, st->o.N,
-                        j->xw + (size_t)b * st->o.N * HW * st->cw, st->cw);
+    int N = st->o.N, HW = l->h * l->w, b = task / j->pack_parts, y0, y1;
+    abc_split_range(l->h, j->pack_parts, task % j->pack_parts, &y0, &y1);
+    if (y0 >= y1) return;
+    size_t npx = (size_t)N * HW * st->cw, plane = (size_t)(l->h + 2 * l->pad) * st->rw;
+    uint64_t *px = (uint64_t *)(void *)abc_arena_floats(thread, SLOT_TASK, 2 * npx);
+    abc_conv_pack_input(j->input + (size_t)b * l->inputs, l->c, HW, y0 * l->w, y1 * l->w, j->thr, N, px, st->cw);
+    for (int n = 0; n < N; ++n) {
+        uint64_t *rows = j->xw + ((size_t)b * N + n) * plane;
+        abc_conv_stream_rows(px + (size_t)n * HW * st->cw, l->w, st->cw, l->c, l->pad, y0, y1,
+                             rows + (size_t)l->pad * st->rw, st->rw);
+        if (y0 == 0) memset(rows, 0, (size_t)l->pad * st->rw * sizeof *rows);
+        if (y1 == l->h) memset(rows + (size_t)(l->pad + l->h) * st->rw, 0, (size_t)l->pad * st->rw * sizeof *rows);
+    }
 }
 
 /* o[p] = off + sum_i s[i] * (c[i*L + p] - kfix), i over the M*N products. */
@@ -114,7 +121,8 @@ static void conv_task(void *ctx, int task, int thread)
     const job *j = ctx;
     const layer *l = j->l;
     const abc_conv_state *st = j->st;
-    int M = st->o.M, N = st->o.N, MN = M * N, kw = st->words, cw = st->cw, HW = l->h * l->w;
+    int M = st->o.M, N = st->o.N, MN = M * N, kw = st->words;
+    size_t plane = (size_t)(l->h + 2 * l->pad) * st->rw;
     int ncls = st->nrc * st->ncc;
     int fpart = task % j->fparts, blk = (task / j->fparts) % j->pblocks, b = task / j->fparts / j->pblocks;
     int p0 = blk * j->pb, p1 = imin(st->P, p0 + j->pb), L = p1 - p0, f0, f1;
@@ -127,10 +135,9 @@ static void conv_task(void *ctx, int task, int thread)
     uint64_t *Bw = (uint64_t *)(void *)scr;
     int32_t *Cb = (int32_t *)(void *)(scr + 2 * nB), *Ct = Cb + nC;
     border *bd = (border *)(void *)(Ct + nC);
-    const uint64_t *xb = j->xw + (size_t)b * N * HW * cw;
     for (int n = 0; n < N; ++n)
-        abc_conv_im2col_words(xb + (size_t)n * HW * cw, l->h, l->w, cw, l->size, l->stride, l->pad, l->out_w, p0, p1,
-                              Bw + (size_t)n * L * kw, kw);
+        abc_conv_im2col_words(j->xw + ((size_t)b * N + n) * plane, st->rw, l->c, l->size, l->stride, l->out_w, p0,
+                              p1, Bw + (size_t)n * L * kw, kw);
     int nb = l->pad ? borders(l, st, p0, p1, bd) : 0;
     float *out = l->output + (size_t)b * l->outputs;
     for (int fa = f0; fa < f1; fa += j->fc) {
@@ -187,7 +194,7 @@ void abc_conv_forward_packed(layer l, network net)
 {
     abc_conv_state *st = abc_conv_st(&l);
     if (!st->packed_valid) abc_conv_pack_weights(&l);
-    int M = st->o.M, N = st->o.N, P = st->P, HW = l.h * l.w, threads = abc_pool_threads();
+    int M = st->o.M, N = st->o.N, P = st->P, threads = abc_pool_threads();
     job j;
     memset(&j, 0, sizeof j);
     j.l = &l;
@@ -200,7 +207,8 @@ void abc_conv_forward_packed(layer l, network net)
     int serial = threads <= 1 || work < MIN_SPLIT;
 
     /* shared buffers: coefficients, then the packed images (64-byte aligned) */
-    size_t ncoef = ((size_t)l.n * (M * N + 2) + 15) & ~(size_t)15, nx = (size_t)l.batch * N * HW * st->cw;
+    size_t ncoef = ((size_t)l.n * (M * N + 2) + 15) & ~(size_t)15;
+    size_t nx = (size_t)l.batch * N * (l.h + 2 * l.pad) * st->rw;
     float *sh = abc_arena_floats(abc_pool_self(), SLOT_SHARED, ncoef + 2 * nx);
     j.coef = sh;
     j.off = sh + (size_t)l.n * M * N;
@@ -208,8 +216,7 @@ void abc_conv_forward_packed(layer l, network net)
     j.xw = (uint64_t *)(void *)(sh + ncoef);
     output_coefs(&l, st, &j);
 
-    int units = (HW + 15) / 16;
-    j.pack_parts = serial || l.batch >= 2 * threads ? 1 : imin(units, (4 * threads + l.batch - 1) / l.batch);
+    j.pack_parts = serial || l.batch >= 2 * threads ? 1 : imin(l.h, (4 * threads + l.batch - 1) / l.batch);
     run(l.batch * j.pack_parts, pack_task, &j, serial);
 
     j.pb = (COLS / N) & ~15;
