@@ -228,8 +228,8 @@ void abc_conv_forward_packed(layer l, network net)
     if (j.fc >= 16) j.fc &= ~7;
     j.fparts = 1;
     int tasks = l.batch * j.pblocks;
-    if (!serial && tasks < 4 * threads) {
-        j.fparts = (4 * threads + tasks - 1) / tasks;
+    if (!serial && tasks < 8 * threads) { /* enough tasks that the last ones balance the threads */
+        j.fparts = (8 * threads + tasks - 1) / tasks;
         int most = (l.n + 7) / 8; /* at least 8 filters a part */
         if (j.fparts > most) j.fparts = most;
     }
