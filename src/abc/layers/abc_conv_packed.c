@@ -72,13 +72,23 @@ static void pack_task(void *ctx, int task, int thread)
     }
 }
 
-/* o[p] = off + sum_i s[i] * (c[i*L + p] - kfix), i over the M*N products. */
+/* o[p] = off + sum_i s[i] * (c[i*L + p] - kfix), i over the M*N products
+ * (kfix = 0, the common case of whole words, skips the subtraction). */
 __attribute__((target_clones("avx512f", "avx2", "default"))) static void combine(float *o, int L, const int32_t *c,
                                                                               const float *s, int MN, int kfix,
                                                                               float off)
 {
-    for (int p = 0; p < L; ++p) o[p] = off;
-    for (int i = 0; i < MN; ++i) {
+    if (kfix == 0) {
+        for (int p = 0; p < L; ++p) o[p] = off + s[0] * (float)c[p];
+        for (int i = 1; i < MN; ++i) {
+            const int32_t *ci = c + (size_t)i * L;
+            float si = s[i];
+            for (int p = 0; p < L; ++p) o[p] += si * (float)ci[p];
+        }
+        return;
+    }
+    for (int p = 0; p < L; ++p) o[p] = off + s[0] * (float)(c[p] - kfix);
+    for (int i = 1; i < MN; ++i) {
         const int32_t *ci = c + (size_t)i * L;
         float si = s[i];
         for (int p = 0; p < L; ++p) o[p] += si * (float)(ci[p] - kfix);
