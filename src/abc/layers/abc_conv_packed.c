@@ -25,6 +25,7 @@
 #include "kernels/act.h"
 #include "kernels/arena.h"
 #include "kernels/bgemm_kernels.h"
+#include "kernels/blas_threads.h"
 #include "kernels/pool.h"
 
 /* arena slots: the forward's shared buffers (on the calling thread) and each task's scratch;
@@ -34,6 +35,13 @@ enum { SLOT_SHARED = 2, SLOT_TASK = 3 };
 enum { COLS = 192, C_BYTES = 128 * 1024 };
 /* Below this many binary MACs a forward runs on the calling thread alone. */
 #define MIN_SPLIT (1L << 22)
+
+/* The output loops built for AVX-512, AVX2 and the baseline, chosen at load time (ifunc). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define CLONES
+#endif
 
 static inline int imin(int a, int b) { return a < b ? a : b; }
 
@@ -74,9 +82,7 @@ static void pack_task(void *ctx, int task, int thread)
 
 /* o[p] = off + sum_i s[i] * (c[i*L + p] - kfix), i over the M*N products
  * (kfix = 0, the common case of whole words, skips the subtraction). */
-__attribute__((target_clones("avx512f", "avx2", "default"))) static void combine(float *o, int L, const int32_t *c,
-                                                                              const float *s, int MN, int kfix,
-                                                                              float off)
+CLONES static void combine(float *o, int L, const int32_t *c, const float *s, int MN, int kfix, float off)
 {
     if (kfix == 0) {
         for (int p = 0; p < L; ++p) o[p] = off + s[0] * (float)c[p];
@@ -96,7 +102,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) static void combine
 }
 
 /* Leaky, relu, linear in vector loops for this CPU (act.c's formulas); returns 0 for the others. */
-__attribute__((target_clones("avx512f", "avx2", "default"))) static int activate(float *o, int L, ACTIVATION act)
+CLONES static int activate(float *o, int L, ACTIVATION act)
 {
     if (act == LEAKY) {
         for (int p = 0; p < L; ++p) o[p] = o[p] > 0 ? o[p] : 0.1f * o[p];
@@ -215,6 +221,7 @@ void abc_conv_forward_packed(layer l, network net)
     for (int n = 0; n < N; ++n) j.thr[n] = abc_conv_thr(st->v[n]);
     long work = (long)l.batch * M * N * l.n * P * st->K;
     int serial = threads <= 1 || work < MIN_SPLIT;
+    if (!serial) abc_blas_threads(1); /* OpenBLAS workers of float layers stay asleep while the pool runs */
 
     /* shared buffers: coefficients, then the packed images (64-byte aligned) */
     size_t ncoef = ((size_t)l.n * (M * N + 2) + 15) & ~(size_t)15;
