@@ -94,6 +94,7 @@ int abc_bench_main(int argc, char **argv)
     if (quick) rounds = 1;
     abc_set_threads(threads);
     const abc_bgemm_kernel *chosen = abc_bgemm_chosen(); /* dies on a bad ABC_BGEMM */
+    const char *packer = abc_conv_pack_input_name();     /* and on a bad ABC_PACK */
     if (only && !abc_bgemm_find(only)) abc_die("abc bench: -kernel '%s': no such kernel", only);
     int M = 256, N = quick ? 196 : 3136, K = 2304, words = abc_bgemm_words(K);
 
@@ -106,7 +107,7 @@ int abc_bench_main(int argc, char **argv)
     const abc_bgemm_kernel *ks = abc_bgemm_kernels(&nk);
     printf("binary GEMM kernel chosen: %s (%s); ABC_BGEMM=", chosen->name, chosen->what);
     for (int i = 0; i < nk; ++i) printf("%s%s", i ? "|" : "", ks[i].name);
-    printf(" forces one\ninput packer: %s (ABC_PACK=ref|plain|avx2|avx512 forces one)\n", abc_conv_pack_input_name());
+    printf(" forces one\ninput packer: %s (ABC_PACK=ref|plain|avx2|avx512 forces one)\n", packer);
     if (part == 2) {
         abc_bench_layers(quick, rounds);
         return 0;

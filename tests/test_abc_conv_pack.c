@@ -241,6 +241,23 @@ START_TEST(layer_through_every_kernel_and_packer)
 }
 END_TEST
 
+START_TEST(env_forces_a_packer_and_rejects_bad_names)
+{
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "ABC_PACK=nosuch %s abc bench -quick -layers 2>&1", abc_test_darknet_path());
+    abc_run_result r = abc_test_run(cmd);
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_msg(strstr(r.out, "darknet: error: ABC_PACK='nosuch': unknown packer"), "got: %s", r.out);
+    ck_assert_int_eq(abc_test_count_lines(r.out), 1);
+    abc_run_free(&r);
+    snprintf(cmd, sizeof cmd, "ABC_PACK=plain %s abc bench -quick -layers 2>&1", abc_test_darknet_path());
+    r = abc_test_run(cmd);
+    ck_assert_msg(r.status == 0 && strstr(r.out, "input packer: plain") && strstr(r.out, "yolo 13x13x256->512"),
+                  "got: %s", r.out);
+    abc_run_free(&r);
+}
+END_TEST
+
 static Suite *suite_abc_conv_pack(void)
 {
     Suite *s = suite_create("abc_conv_pack");
@@ -252,6 +269,7 @@ static Suite *suite_abc_conv_pack(void)
     int nk;
     abc_bgemm_kernels(&nk);
     tcase_add_loop_test(tc, layer_through_every_kernel_and_packer, 0, nk + NPACKERS);
+    tcase_add_test(tc, env_forces_a_packer_and_rejects_bad_names);
     suite_add_tcase(s, tc);
     return s;
 }
