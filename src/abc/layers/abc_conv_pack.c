@@ -212,18 +212,23 @@ void abc_conv_im2col_words(const uint64_t *rows, int rw, int C, int size, int st
 {
     int nbits = size * C, rk = (nbits + 63) / 64;
     uint64_t tail = nbits % 64 ? (1ull << (nbits % 64)) - 1 : ~0ull;
+    size_t step = (size_t)stride * C; /* bits from one output column to the next */
+    int oy = p0 / out_w, ox = p0 % out_w;
     for (int p = p0; p < p1; ++p) {
-        int oy = p / out_w, ox = p % out_w;
-        long bit = (long)ox * stride * C;
-        int sh = (int)(bit % 64);
+        size_t bit = (size_t)ox * step;
+        unsigned sh = (unsigned)(bit % 64);
+        const uint64_t *s = rows + (size_t)oy * stride * rw + bit / 64;
         uint64_t *dst = out + (size_t)(p - p0) * ld;
-        for (int ky = 0; ky < size; ++ky, dst += rk) {
-            const uint64_t *s = rows + (size_t)(oy * stride + ky) * rw + bit / 64;
+        for (int ky = 0; ky < size; ++ky, dst += rk, s += rw) {
             if (sh == 0)
                 for (int i = 0; i < rk; ++i) dst[i] = s[i];
             else
                 for (int i = 0; i < rk; ++i) dst[i] = (s[i] >> sh) | (s[i + 1] << (64 - sh));
             dst[rk - 1] &= tail;
+        }
+        if (++ox == out_w) {
+            ox = 0;
+            ++oy;
         }
     }
 }
