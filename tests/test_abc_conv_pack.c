@@ -113,7 +113,7 @@ START_TEST(stream_and_im2col_equal_definition)
         size_t n = (size_t)(p1 - p0) * ld;
         uint64_t *got = malloc(n * sizeof *got);
         for (size_t i = 0; i < n; ++i) got[i] = 0x5555;
-        abc_conv_im2col_words(rows, rw, C, size, stride, out_w, p0, p1, got, ld);
+        abc_conv_im2col_words(rows, rw, C, size, stride, out_w, p0, p1, got, ld, 1);
         for (int p = p0; p < p1; ++p) {
             const uint64_t *r = got + (size_t)(p - p0) * ld;
             for (int ky = 0; ky < size; ++ky)
@@ -126,6 +126,18 @@ START_TEST(stream_and_im2col_equal_definition)
                 }
             ck_assert_msg(r[kw] == 0x5555, "case %d: wrote past kw", s);
         }
+        /* the same rows written as columns of a panel: words 16 apart, rows 1 apart */
+        uint64_t *pan = calloc((size_t)kw * 16, sizeof *pan);
+        for (int p = p0; p < p1; p += 16) {
+            int e = p + 16 < p1 ? p + 16 : p1;
+            memset(pan, 0, (size_t)kw * 16 * sizeof *pan);
+            abc_conv_im2col_words(rows, rw, C, size, stride, out_w, p, e, pan, 1, 16);
+            for (int q = p; q < e; ++q)
+                for (int i = 0; i < kw; ++i)
+                    ck_assert_msg(pan[(size_t)i * 16 + (q - p)] == got[(size_t)(q - p0) * ld + i],
+                                  "case %d: panel column %d word %d", s, q, i);
+        }
+        free(pan);
         free(bits);
         free(px);
         free(rows);

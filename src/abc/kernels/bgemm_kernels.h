@@ -12,6 +12,7 @@ typedef struct {
     const char *what;     /* one-line description */
     abc_bgemm_fn fn;
     int (*usable)(void);  /* 1 if this CPU and OS run it */
+    abc_bgemm_panel_fn panels; /* the product from B in panels (bgemm.h), or NULL */
 } abc_bgemm_kernel;
 
 /* All kernels, best last; *n gets the count. */
@@ -41,5 +42,7 @@ void abc_bgemm_avx2(int M, int N, int K, const uint64_t *A, int lda_words, const
                     int32_t *C, int ldc);
 void abc_bgemm_avx512(int M, int N, int K, const uint64_t *A, int lda_words, const uint64_t *B, int ldb_words,
                       int32_t *C, int ldc);
+void abc_bgemm_avx512_panels(int M, int N, int K, const uint64_t *A, int lda_words, const uint64_t *Bp, int32_t *C,
+                             int ldc);
 
 #endif

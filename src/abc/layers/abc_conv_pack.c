@@ -208,7 +208,7 @@ void abc_conv_stream_rows(const uint64_t *px, int w, int cw, int C, int pad, int
 }
 
 void abc_conv_im2col_words(const uint64_t *rows, int rw, int C, int size, int stride, int out_w, int p0, int p1,
-                           uint64_t *out, int ld)
+                           uint64_t *out, int ld, int ws)
 {
     int nbits = size * C, rk = (nbits + 63) / 64;
     uint64_t tail = nbits % 64 ? (1ull << (nbits % 64)) - 1 : ~0ull;
@@ -219,12 +219,21 @@ void abc_conv_im2col_words(const uint64_t *rows, int rw, int C, int size, int st
         unsigned sh = (unsigned)(bit % 64);
         const uint64_t *s = rows + (size_t)oy * stride * rw + bit / 64;
         uint64_t *dst = out + (size_t)(p - p0) * ld;
-        for (int ky = 0; ky < size; ++ky, dst += rk, s += rw) {
-            if (sh == 0)
-                for (int i = 0; i < rk; ++i) dst[i] = s[i];
-            else
-                for (int i = 0; i < rk; ++i) dst[i] = (s[i] >> sh) | (s[i + 1] << (64 - sh));
-            dst[rk - 1] &= tail;
+        if (ws == 1) {
+            for (int ky = 0; ky < size; ++ky, dst += rk, s += rw) {
+                if (sh == 0)
+                    for (int i = 0; i < rk; ++i) dst[i] = s[i];
+                else
+                    for (int i = 0; i < rk; ++i) dst[i] = (s[i] >> sh) | (s[i + 1] << (64 - sh));
+                dst[rk - 1] &= tail;
+            }
+        } else {
+            for (int ky = 0; ky < size; ++ky, dst += (size_t)rk * ws, s += rw) {
+                for (int i = 0; i < rk; ++i) {
+                    uint64_t v = sh == 0 ? s[i] : (s[i] >> sh) | (s[i + 1] << (64 - sh));
+                    dst[(size_t)i * ws] = i == rk - 1 ? v & tail : v;
+                }
+            }
         }
         if (++ox == out_w) {
             ox = 0;

@@ -39,9 +39,10 @@ void abc_conv_stream_rows(const uint64_t *px, int w, int cw, int C, int pad, int
 
 /* Rows of the product for output positions [p0, p1) from one padded base
  * plane (row 0 = the first padding row, rw words a row): row p - p0 at
- * out + (p - p0)*ld, size*rk words. */
+ * out + (p - p0)*ld, its size*rk words ws apart (1: a plain row; 16 with
+ * ld = 1: columns of a GEMM panel, bgemm.h). */
 void abc_conv_im2col_words(const uint64_t *rows, int rw, int C, int size, int stride, int out_w, int p0, int p1,
-                           uint64_t *out, int ld);
+                           uint64_t *out, int ld, int ws);
 
 /* Along one axis (input length in, out outputs): the kernel taps [lo, hi)
  * of output o that fall inside the input; distinct ranges are numbered in

@@ -49,7 +49,7 @@ typedef struct {
     const layer *l;
     const abc_conv_state *st;
     const float *input;
-    abc_bgemm_fn gemm;
+    const abc_bgemm_kernel *kernel;
     uint64_t *xw; /* batch x N planes of (h + 2 pad) x rw words: the packed inputs */
     float *coef;  /* per filter: M*N scales k_f alpha_m beta_n */
     float *off;   /* per filter: offset (bias - k_f mean) */
@@ -144,25 +144,45 @@ static void conv_task(void *ctx, int task, int thread)
     int p0 = blk * j->pb, p1 = imin(st->P, p0 + j->pb), L = p1 - p0, f0, f1;
     abc_split_range(l->n, j->fparts, fpart, &f0, &f1);
     if (L <= 0 || f0 >= f1) return;
-    int rows = M * imin(j->fc, f1 - f0), cols = N * L;
-    /* scratch: packed rows of B, the counts (and their transpose), the border list */
-    size_t nB = (size_t)cols * kw, nC = (size_t)rows * cols;
+    int rows = M * imin(j->fc, f1 - f0), cols = N * L, npan = (cols + ABC_BGEMM_PANEL - 1) / ABC_BGEMM_PANEL;
+    int panels = j->kernel->panels && cols >= ABC_BGEMM_PANEL; /* im2col straight into the kernel's panels */
+    /* scratch: packed rows (or panels) of B, the counts (and their transpose), the border list */
+    size_t nB = (size_t)npan * ABC_BGEMM_PANEL * kw, nC = (size_t)rows * cols;
     float *scr = abc_arena_floats(thread, SLOT_TASK, 2 * nB + 2 * nC + 2 * (size_t)L + 16);
     uint64_t *Bw = (uint64_t *)(void *)scr;
     int32_t *Cb = (int32_t *)(void *)(scr + 2 * nB), *Ct = Cb + nC;
     border *bd = (border *)(void *)(Ct + nC);
-    for (int n = 0; n < N; ++n)
-        abc_conv_im2col_words(j->xw + ((size_t)b * N + n) * plane, st->rw, l->c, l->size, l->stride, l->out_w, p0,
-                              p1, Bw + (size_t)n * L * kw, kw);
+    for (int n = 0; n < N; ++n) {
+        const uint64_t *plane_n = j->xw + ((size_t)b * N + n) * plane;
+        if (!panels) {
+            abc_conv_im2col_words(plane_n, st->rw, l->c, l->size, l->stride, l->out_w, p0, p1, Bw + (size_t)n * L * kw,
+                                  kw, 1);
+            continue;
+        }
+        for (int p = p0; p < p1;) { /* column q = n*L + p - p0: lane q % 16 of panel q / 16 */
+            int q = n * L + p - p0, lane = q % ABC_BGEMM_PANEL, e = imin(p1, p + ABC_BGEMM_PANEL - lane);
+            abc_conv_im2col_words(plane_n, st->rw, l->c, l->size, l->stride, l->out_w, p, e,
+                                  Bw + (size_t)(q / ABC_BGEMM_PANEL) * kw * ABC_BGEMM_PANEL + lane, 1,
+                                  ABC_BGEMM_PANEL);
+            p = e;
+        }
+    }
+    if (panels && cols % ABC_BGEMM_PANEL) { /* the last panel's spare columns are zero words */
+        uint64_t *last = Bw + (size_t)(npan - 1) * kw * ABC_BGEMM_PANEL;
+        for (int w = 0; w < kw; ++w)
+            for (int c = cols % ABC_BGEMM_PANEL; c < ABC_BGEMM_PANEL; ++c) last[(size_t)w * ABC_BGEMM_PANEL + c] = 0;
+    }
     int nb = l->pad ? borders(l, st, p0, p1, bd) : 0;
     float *out = l->output + (size_t)b * l->outputs;
     for (int fa = f0; fa < f1; fa += j->fc) {
         int fb = imin(f1, fa + j->fc), r = M * (fb - fa);
         const uint64_t *A = st->wbits + (size_t)fa * M * kw;
-        if (cols >= 16) {
-            j->gemm(r, cols, 64 * kw, A, kw, Bw, kw, Cb, cols);
+        if (panels) {
+            j->kernel->panels(r, cols, 64 * kw, A, kw, Bw, Cb, cols);
+        } else if (cols >= 16) {
+            j->kernel->fn(r, cols, 64 * kw, A, kw, Bw, kw, Cb, cols);
         } else { /* few columns (connected layers): the kernels' tiles are wider in columns */
-            j->gemm(cols, r, 64 * kw, Bw, kw, A, kw, Ct, r);
+            j->kernel->fn(cols, r, 64 * kw, Bw, kw, A, kw, Ct, r);
             for (int i = 0; i < r; ++i)
                 for (int q = 0; q < cols; ++q) Cb[(size_t)i * cols + q] = Ct[(size_t)q * r + i];
         }
@@ -216,7 +236,7 @@ void abc_conv_forward_packed(layer l, network net)
     j.l = &l;
     j.st = st;
     j.input = net.input;
-    j.gemm = abc_bgemm_chosen()->fn;
+    j.kernel = abc_bgemm_chosen();
     j.kfix = 64 * st->words - st->K;
     for (int n = 0; n < N; ++n) j.thr[n] = abc_conv_thr(st->v[n]);
     long work = (long)l.batch * M * N * l.n * P * st->K;
