@@ -79,10 +79,10 @@ static int has_avx512(void)
 }
 
 /* AVX-512: 16 pixels a vector; each compare gives a 16-bit mask, and bit c
- * is or-ed into the 16 pixels' words (two zmm of 8 words) under that mask. */
-__attribute__((target("avx512f,avx512bw"))) static void pack_avx512(const float *x, int C, int HW, int q0, int q1,
-                                                                    const float *thr, int nthr, uint64_t *out,
-                                                                    int cw)
+ * is or-ed into the 16 pixels' words (two zmm of 8 words) under that mask.
+ * Built for each base count so that the accumulators stay in registers. */
+static inline __attribute__((always_inline, target("avx512f,avx512bw"))) void
+pack512(const float *x, int C, int HW, int q0, int q1, const float *thr, const int nthr, uint64_t *out, int cw)
 {
     __m512 t[ABC_MAX_BASES];
     for (int n = 0; n < nthr; ++n) t[n] = _mm512_set1_ps(thr[n]);
@@ -94,8 +94,9 @@ __attribute__((target("avx512f,avx512bw"))) static void pack_avx512(const float 
             __m512i lo[ABC_MAX_BASES], hi[ABC_MAX_BASES];
             for (int n = 0; n < nthr; ++n) lo[n] = hi[n] = _mm512_setzero_si512();
             __m512i bit = _mm512_set1_epi64(1);
-            for (int c = 0; c < cb; ++c) {
-                __m512 v = _mm512_maskz_loadu_ps(lm, x + (size_t)(c0 + c) * HW + q);
+            const float *xc = x + (size_t)c0 * HW + q;
+            for (int c = 0; c < cb; ++c, xc += HW) {
+                __m512 v = _mm512_maskz_loadu_ps(lm, xc);
                 for (int n = 0; n < nthr; ++n) {
                     __mmask16 k = _mm512_cmp_ps_mask(v, t[n], _CMP_GE_OQ);
                     lo[n] = _mm512_mask_or_epi64(lo[n], (__mmask8)k, lo[n], bit);
@@ -116,6 +117,20 @@ __attribute__((target("avx512f,avx512bw"))) static void pack_avx512(const float 
                 }
             }
         }
+    }
+}
+
+__attribute__((target("avx512f,avx512bw"))) static void pack_avx512(const float *x, int C, int HW, int q0, int q1,
+                                                                    const float *thr, int nthr, uint64_t *out,
+                                                                    int cw)
+{
+    switch (nthr) {
+#define ABC_PACK_CASE(k) \
+    case k: pack512(x, C, HW, q0, q1, thr, k, out, cw); return;
+        ABC_PACK_CASE(1) ABC_PACK_CASE(2) ABC_PACK_CASE(3) ABC_PACK_CASE(4)
+        ABC_PACK_CASE(5) ABC_PACK_CASE(6) ABC_PACK_CASE(7) ABC_PACK_CASE(8)
+#undef ABC_PACK_CASE
+    default: pack512(x, C, HW, q0, q1, thr, nthr, out, cw); return;
     }
 }
 #endif
