@@ -260,6 +260,10 @@ void abc_conv_forward_packed(layer l, network net)
     if (j.pb < 16) j.pb = 16;
     if (j.pb > P) j.pb = P;
     j.pblocks = (P + j.pb - 1) / j.pb;
+    if (j.pblocks > 1) { /* even blocks, multiples of 16: no narrow leftover block */
+        j.pb = ((P + j.pblocks - 1) / j.pblocks + 15) & ~15;
+        j.pblocks = (P + j.pb - 1) / j.pb;
+    }
     int rows = C_BYTES / (4 * N * j.pb);
     j.fc = rows / M < 1 ? 1 : rows / M;
     if (j.fc >= 16) j.fc &= ~7;
