@@ -234,21 +234,12 @@ void abc_conv_im2col_words(const uint64_t *rows, int rw, int C, int size, int st
         unsigned sh = (unsigned)(bit % 64);
         const uint64_t *s = rows + (size_t)oy * stride * rw + bit / 64;
         uint64_t *dst = out + (size_t)(p - p0) * ld;
-        if (ws == 1) {
-            for (int ky = 0; ky < size; ++ky, dst += rk, s += rw) {
-                if (sh == 0)
-                    for (int i = 0; i < rk; ++i) dst[i] = s[i];
-                else
-                    for (int i = 0; i < rk; ++i) dst[i] = (s[i] >> sh) | (s[i + 1] << (64 - sh));
-                dst[rk - 1] &= tail;
-            }
-        } else {
-            for (int ky = 0; ky < size; ++ky, dst += (size_t)rk * ws, s += rw) {
-                for (int i = 0; i < rk; ++i) {
-                    uint64_t v = sh == 0 ? s[i] : (s[i] >> sh) | (s[i + 1] << (64 - sh));
-                    dst[(size_t)i * ws] = i == rk - 1 ? v & tail : v;
-                }
-            }
+        for (int ky = 0; ky < size; ++ky, dst += (size_t)rk * ws, s += rw) {
+            if (sh == 0)
+                for (int i = 0; i < rk; ++i) dst[(size_t)i * ws] = s[i];
+            else
+                for (int i = 0; i < rk; ++i) dst[(size_t)i * ws] = (s[i] >> sh) | (s[i + 1] << (64 - sh));
+            dst[(size_t)(rk - 1) * ws] &= tail;
         }
         if (++ox == out_w) {
             ox = 0;
