@@ -10,14 +10,18 @@
  * adds -B_m[f, tap] per channel: corr_m adds back sum_c B_m over the padded
  * taps of position p, and sum_m alpha_m corr_m is st->wcorr summed over them.
  *
- * Two pool runs per forward: (1) pack every image once for all N bases
- * (ranges of image rows per task); (2) per task an image, a block of positions and a
- * range of filters: im2col over words of the N bases into per-thread
+ * One pool run per forward, two kinds of tasks: first the packing tasks
+ * (each image once for all N bases, a range of image rows per task), then
+ * the product tasks, which wait until every packing task is done (the pool
+ * hands tasks out in order, so all packing tasks are already running or
+ * done when the first product task starts: no deadlock). A product task is
+ * an image, a block of positions and a range of filters: im2col over words of the N bases into per-thread
  * scratch, ONE binary GEMM (A = the M rows of each filter, B = N rows per
  * position) into int32 counts, then per filter one pass over the block that
  * combines the M*N counts, the correction, batch norm / bias and the
  * activation and writes l.output. */
 #include <math.h>
+#include <sched.h>
 #include <string.h>
 
 #include "abc_conv.h"
@@ -57,6 +61,8 @@ typedef struct {
     float thr[ABC_MAX_BASES];
     int kfix;     /* 64*words - K: the product over padded words counts each spare bit as +1 */
     int pack_parts, pb, pblocks, fparts, fc;
+    int npack;     /* packing tasks (the first npack task numbers) */
+    int pack_done; /* packing tasks finished (atomic) */
 } job;
 
 /* Image rows of one image: packed per pixel into scratch, then into the bit-stream planes. */
@@ -216,14 +222,22 @@ static void output_coefs(const layer *l, const abc_conv_state *st, job *j)
     }
 }
 
-static void run(int ntasks, void (*fn)(void *, int, int), void *ctx, int serial)
+static void layer_task(void *ctx, int task, int thread)
 {
-    if (!serial) {
-        abc_pool_run(ntasks, fn, ctx);
+    job *j = ctx;
+    if (task < j->npack) {
+        pack_task(ctx, task, thread);
+        __atomic_add_fetch(&j->pack_done, 1, __ATOMIC_RELEASE);
         return;
     }
-    int self = abc_pool_self();
-    for (int t = 0; t < ntasks; ++t) fn(ctx, t, self);
+    /* packing tasks take microseconds: spin, but let a descheduled packer run on a busy machine */
+    for (int spins = 0; __atomic_load_n(&j->pack_done, __ATOMIC_ACQUIRE) < j->npack; ++spins) {
+        if (spins >= 2000) sched_yield();
+#if defined(__x86_64__) && defined(__GNUC__)
+        else __builtin_ia32_pause();
+#endif
+    }
+    conv_task(ctx, task - j->npack, thread);
 }
 
 void abc_conv_forward_packed(layer l, network net)
@@ -254,7 +268,7 @@ void abc_conv_forward_packed(layer l, network net)
     output_coefs(&l, st, &j);
 
     j.pack_parts = serial || l.batch >= 2 * threads ? 1 : imin(l.h, (4 * threads + l.batch - 1) / l.batch);
-    run(l.batch * j.pack_parts, pack_task, &j, serial);
+    j.npack = l.batch * j.pack_parts;
 
     j.pb = (COLS / N) & ~15;
     if (j.pb < 16) j.pb = 16;
@@ -274,5 +288,11 @@ void abc_conv_forward_packed(layer l, network net)
         int most = (l.n + 7) / 8; /* at least 8 filters a part */
         if (j.fparts > most) j.fparts = most;
     }
-    run(tasks * j.fparts, conv_task, &j, serial);
+    int ntasks = j.npack + tasks * j.fparts;
+    if (!serial) {
+        abc_pool_run(ntasks, layer_task, &j);
+    } else {
+        int self = abc_pool_self();
+        for (int t = 0; t < ntasks; ++t) layer_task(&j, t, self);
+    }
 }
