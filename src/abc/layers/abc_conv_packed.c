@@ -89,39 +89,28 @@ static void pack_task(void *ctx, int task, int thread)
     }
 }
 
-/* o[p] = off + sum_i s[i] * (c[i*L + p] - kfix), i over the M*N products
- * (kfix = 0, the common case of whole words, skips the subtraction). */
-CLONES static void combine(float *o, int L, const int32_t *c, const float *s, int MN, int kfix, float off)
+/* o[p] += sum_i s[i] * (c[i*L + p] - kfix), i over the M*N products, o
+ * already holding the offset and the border correction; act 1 (leaky) or
+ * 2 (relu) is applied in the last product's loop (0: none). */
+CLONES static void combine(float *o, int L, const int32_t *c, const float *s, int MN, int kfix, int act)
 {
-    if (kfix == 0) {
-        for (int p = 0; p < L; ++p) o[p] = off + s[0] * (float)c[p];
-        for (int i = 1; i < MN; ++i) {
-            const int32_t *ci = c + (size_t)i * L;
-            float si = s[i];
-            for (int p = 0; p < L; ++p) o[p] += si * (float)ci[p];
-        }
-        return;
-    }
-    for (int p = 0; p < L; ++p) o[p] = off + s[0] * (float)(c[p] - kfix);
-    for (int i = 1; i < MN; ++i) {
+    for (int i = 0; i < MN; ++i) {
         const int32_t *ci = c + (size_t)i * L;
         float si = s[i];
-        for (int p = 0; p < L; ++p) o[p] += si * (float)(ci[p] - kfix);
+        if (i < MN - 1 || act == 0) {
+            for (int p = 0; p < L; ++p) o[p] += si * (float)(ci[p] - kfix);
+        } else if (act == 1) { /* act.c's leaky and relu */
+            for (int p = 0; p < L; ++p) {
+                float v = o[p] + si * (float)(ci[p] - kfix);
+                o[p] = v > 0 ? v : 0.1f * v;
+            }
+        } else {
+            for (int p = 0; p < L; ++p) {
+                float v = o[p] + si * (float)(ci[p] - kfix);
+                o[p] = v > 0 ? v : 0.0f;
+            }
+        }
     }
-}
-
-/* Leaky, relu, linear in vector loops for this CPU (act.c's formulas); returns 0 for the others. */
-CLONES static int activate(float *o, int L, ACTIVATION act)
-{
-    if (act == LEAKY) {
-        for (int p = 0; p < L; ++p) o[p] = o[p] > 0 ? o[p] : 0.1f * o[p];
-        return 1;
-    }
-    if (act == RELU) {
-        for (int p = 0; p < L; ++p) o[p] = o[p] > 0 ? o[p] : 0.0f;
-        return 1;
-    }
-    return act == LINEAR;
 }
 
 /* A position whose kernel window is partly in the padding, and its border class. */
@@ -182,6 +171,7 @@ static void conv_task(void *ctx, int task, int thread)
             for (int c = cols % ABC_BGEMM_PANEL; c < ABC_BGEMM_PANEL; ++c) last[(size_t)w * ABC_BGEMM_PANEL + c] = 0;
     }
     int nb = l->pad ? borders(l, st, p0, p1, bd) : 0;
+    int act = l->activation == LEAKY ? 1 : l->activation == RELU ? 2 : 0;
     float *out = l->output + (size_t)b * l->outputs;
     for (int fa = f0; fa < f1; fa += j->fc) {
         int fb = imin(f1, fa + j->fc), r = M * (fb - fa);
@@ -196,11 +186,12 @@ static void conv_task(void *ctx, int task, int thread)
                 for (int q = 0; q < cols; ++q) Cb[(size_t)i * cols + q] = Ct[(size_t)q * r + i];
         }
         for (int f = fa; f < fb; ++f) {
-            float *o = out + (size_t)f * st->P + p0;
-            combine(o, L, Cb + (size_t)(f - fa) * MN * L, j->coef + (size_t)f * MN, MN, j->kfix, j->off[f]);
+            float *o = out + (size_t)f * st->P + p0, off = j->off[f];
+            for (int p = 0; p < L; ++p) o[p] = off;
             const float *wc = st->wcorr + (size_t)f * ncls;
             for (int e = 0; e < nb; ++e) o[bd[e].p] += j->bk[f] * wc[bd[e].cls];
-            if (!activate(o, L, l->activation)) abc_act_row(o, L, l->activation);
+            combine(o, L, Cb + (size_t)(f - fa) * MN * L, j->coef + (size_t)f * MN, MN, j->kfix, act);
+            if (act == 0 && l->activation != LINEAR) abc_act_row(o, L, l->activation);
         }
     }
 }
