@@ -253,6 +253,34 @@ START_TEST(layer_through_every_kernel_and_packer)
 }
 END_TEST
 
+/* The split across threads does not change any sum's order: 1 and 2 threads give the same bits. */
+START_TEST(same_output_on_1_and_2_threads)
+{
+    abc_conv_opts o;
+    abc_conv_default_opts(&o, 3, 3);
+    layer l = abc_conv_make(1, 20, 18, 48, 40, 3, 1, 1, LEAKY, 1, &o); /* 9*40*360*432 bMACs: the pool splits it */
+    unsigned seed = 3;
+    for (int k = 0; k < l.n; ++k) l.rolling_variance[k] = 1;
+    network net;
+    memset(&net, 0, sizeof net);
+    net.batch = 1;
+    net.input = malloc((size_t)l.inputs * sizeof(float));
+    for (int k = 0; k < l.inputs; ++k) net.input[k] = 3.f * rand_r(&seed) / RAND_MAX - 1.f;
+    float *one = malloc((size_t)l.outputs * sizeof *one);
+    abc_set_threads(1);
+    abc_conv_forward_packed(l, net);
+    memcpy(one, l.output, (size_t)l.outputs * sizeof *one);
+    abc_set_threads(2);
+    memset(l.output, 0, (size_t)l.outputs * sizeof *one);
+    abc_conv_forward_packed(l, net);
+    ck_assert_msg(!memcmp(one, l.output, (size_t)l.outputs * sizeof *one), "outputs differ between 1 and 2 threads");
+    abc_set_threads(0);
+    free(one);
+    free(net.input);
+    free_layer(l);
+}
+END_TEST
+
 START_TEST(env_forces_a_packer_and_rejects_bad_names)
 {
     char cmd[4200];
@@ -281,6 +309,7 @@ static Suite *suite_abc_conv_pack(void)
     int nk;
     abc_bgemm_kernels(&nk);
     tcase_add_loop_test(tc, layer_through_every_kernel_and_packer, 0, nk + NPACKERS);
+    tcase_add_test(tc, same_output_on_1_and_2_threads);
     tcase_add_test(tc, env_forces_a_packer_and_rejects_bad_names);
     suite_add_tcase(s, tc);
     return s;
