@@ -2,7 +2,8 @@
  * kernels on the 3x3x256 conv at 56x56 (M=256, N=3136, K=2304 bits) against
  * this CPU's measured VPOPCNTDQ peak and fp32 cblas_sgemm on the same shape,
  * all in one run, taking turns (peak, each kernel, sgemm) in every round,
- * medians over rounds. -kernel NAME runs only that binary kernel. */
+ * medians over rounds. -kernel NAME runs only that binary kernel. Then whole
+ * layers (abc_bench_layers.c). -gemm / -layers: only one of the two parts. */
 #include <cblas.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include "bench_util.h"
 #include "abc/kernels/bgemm_kernels.h"
 #include "abc/kernels/blas_threads.h"
+#include "abc/layers/abc_conv_pack.h"
 #include "commands.h"
 
 char *openblas_get_corename(void);
@@ -76,19 +78,23 @@ static uint64_t *random_bits(int rows, int K, unsigned *seed)
 
 int abc_bench_main(int argc, char **argv)
 {
-    int rounds = 9, threads = 1, quick = 0;
+    int rounds = 9, threads = 1, quick = 0, part = 0; /* part: 0 all, 1 GEMM only, 2 layers only */
     const char *only = NULL;
     for (int i = 3; i < argc; ++i) {
         if (!strcmp(argv[i], "-quick")) quick = 1;
         else if (!strcmp(argv[i], "-rounds") && i + 1 < argc) rounds = atoi(argv[++i]);
         else if (!strcmp(argv[i], "-threads") && i + 1 < argc) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "-kernel") && i + 1 < argc) only = argv[++i];
-        else abc_die("abc bench: unknown option '%s' (-rounds N, -threads N, -kernel NAME, -quick)", argv[i]);
+        else if (!strcmp(argv[i], "-gemm")) part = 1;
+        else if (!strcmp(argv[i], "-layers")) part = 2;
+        else abc_die("abc bench: unknown option '%s' (-rounds N, -threads N, -kernel NAME, -gemm, -layers, -quick)",
+                     argv[i]);
     }
     if (rounds < 1 || threads < 1) abc_die("abc bench: -rounds and -threads must be >= 1");
     if (quick) rounds = 1;
     abc_set_threads(threads);
     const abc_bgemm_kernel *chosen = abc_bgemm_chosen(); /* dies on a bad ABC_BGEMM */
+    const char *packer = abc_conv_pack_input_name();     /* and on a bad ABC_PACK */
     if (only && !abc_bgemm_find(only)) abc_die("abc bench: -kernel '%s': no such kernel", only);
     int M = 256, N = quick ? 196 : 3136, K = 2304, words = abc_bgemm_words(K);
 
@@ -101,7 +107,11 @@ int abc_bench_main(int argc, char **argv)
     const abc_bgemm_kernel *ks = abc_bgemm_kernels(&nk);
     printf("binary GEMM kernel chosen: %s (%s); ABC_BGEMM=", chosen->name, chosen->what);
     for (int i = 0; i < nk; ++i) printf("%s%s", i ? "|" : "", ks[i].name);
-    printf(" forces one\n");
+    printf(" forces one\ninput packer: %s (ABC_PACK=ref|plain|avx2|avx512 forces one)\n", packer);
+    if (part == 2) {
+        abc_bench_layers(quick, rounds);
+        return 0;
+    }
 
     unsigned seed = 7;
     uint64_t *A = random_bits(M, K, &seed), *B = random_bits(N, K, &seed);
@@ -164,5 +174,6 @@ int abc_bench_main(int argc, char **argv)
     printf("%-9s %9.3f %12.1f %9s %10s  (cblas_sgemm, OpenBLAS %s, 1 thread)\n", "fp32", fp32 * 1e3, ops / fp32 / 1e9,
            "-", "1.0x", openblas_get_corename());
     free(A); free(B); free(want); free(C); free(fa); free(fb); free(fc); free(t); free(peaks); free(got);
+    if (part == 0) abc_bench_layers(quick, rounds);
     return 0;
 }

@@ -299,7 +299,7 @@ START_TEST(abc_model_from_float_weights)
     abc_run_free(&r);
     r = run("classifier valid %s/tiny.data %s %s/backup/tiny_abc_final.weights", dir, cfg, dir);
     ck_assert_msg(r.status == 0, "%s", r.out);
-    ck_assert_msg(strstr(r.out, "packed: 9 binary products, kernel "), "%s", r.out);
+    ck_assert_msg(strstr(r.out, "packed: 9 binary products in one GEMM per block, kernel "), "%s", r.out);
     double top1 = parse_top1(r.out), packed, sim, diff;
     parse_packed_vs_sim(r.out, &packed, &sim, &diff);
     ck_assert_msg(top1 > 40, "top-1 %.2f%% after fine-tuning", top1);

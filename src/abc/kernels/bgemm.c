@@ -30,12 +30,12 @@ int abc_cpu_has_avx512vpopcntdq(void) { return 0; }
 static int always(void) { return 1; }
 
 static const abc_bgemm_kernel table[] = {
-    {"ref", "plain reference, one popcount per word", abc_bgemm_ref, always},
-    {"portable", "portable C, 2x4 tiles of SWAR bit counts", abc_bgemm_portable, always},
-    {"popcnt", "2x4 tiles of the POPCNT instruction", abc_bgemm_popcnt, abc_cpu_has_popcnt},
-    {"avx2", "AVX2 nibble-table popcount, byte accumulators, 2x2 tiles", abc_bgemm_avx2, abc_cpu_has_avx2},
+    {"ref", "plain reference, one popcount per word", abc_bgemm_ref, always, NULL},
+    {"portable", "portable C, 2x4 tiles of SWAR bit counts", abc_bgemm_portable, always, NULL},
+    {"popcnt", "2x4 tiles of the POPCNT instruction", abc_bgemm_popcnt, abc_cpu_has_popcnt, NULL},
+    {"avx2", "AVX2 nibble-table popcount, byte accumulators, 2x2 tiles", abc_bgemm_avx2, abc_cpu_has_avx2, NULL},
     {"avx512", "AVX-512 VPOPCNTDQ, B in 16-column panels, 8x16 tiles", abc_bgemm_avx512,
-     abc_cpu_has_avx512vpopcntdq},
+     abc_cpu_has_avx512vpopcntdq, abc_bgemm_avx512_panels},
 };
 enum { NKERNELS = sizeof table / sizeof table[0] };
 
@@ -69,13 +69,16 @@ static const abc_bgemm_kernel *choose(void)
     return &table[0];
 }
 
+static const abc_bgemm_kernel *chosen_kernel;
+
+void abc_bgemm_set_chosen(const abc_bgemm_kernel *k) { __atomic_store_n(&chosen_kernel, k, __ATOMIC_RELEASE); }
+
 const abc_bgemm_kernel *abc_bgemm_chosen(void)
 {
-    static const abc_bgemm_kernel *k;
-    const abc_bgemm_kernel *c = __atomic_load_n(&k, __ATOMIC_ACQUIRE);
+    const abc_bgemm_kernel *c = __atomic_load_n(&chosen_kernel, __ATOMIC_ACQUIRE);
     if (!c) {
         c = choose();
-        __atomic_store_n(&k, c, __ATOMIC_RELEASE);
+        __atomic_store_n(&chosen_kernel, c, __ATOMIC_RELEASE);
     }
     return c;
 }

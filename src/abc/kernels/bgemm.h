@@ -16,6 +16,15 @@ static inline int abc_bgemm_words(int K) { return (K + 63) / 64; }
 typedef void (*abc_bgemm_fn)(int M, int N, int K, const uint64_t *A, int lda_words, const uint64_t *B,
                              int ldb_words, int32_t *C, int ldc);
 
+/* The same product with B given as panels of ABC_BGEMM_PANEL columns, as a
+ * kernel that repacks B would build them: column n's word w at
+ * Bp[(n / 16) * words * 16 + w * 16 + n % 16] (words = abc_bgemm_words(K)),
+ * columns past N in the last panel zero, Bp 64-byte aligned. Lets a caller
+ * write B straight in that layout (the ABC layers' im2col). */
+enum { ABC_BGEMM_PANEL = 16 };
+typedef void (*abc_bgemm_panel_fn)(int M, int N, int K, const uint64_t *A, int lda_words, const uint64_t *Bp,
+                                   int32_t *C, int ldc);
+
 /* The plain definition, always built; the others are tested against it. */
 void abc_bgemm_ref(int M, int N, int K, const uint64_t *A, int lda_words, const uint64_t *B, int ldb_words,
                    int32_t *C, int ldc);

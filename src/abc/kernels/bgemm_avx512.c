@@ -15,7 +15,7 @@
 
 #define TGT __attribute__((target("avx512f,avx512vpopcntdq")))
 
-enum { MR = 8, NR = 16 }; /* tile rows, panel columns */
+enum { MR = 8, NR = ABC_BGEMM_PANEL }; /* tile rows, panel columns */
 
 static inline __attribute__((always_inline)) int imin(int a, int b) { return a < b ? a : b; }
 
@@ -90,7 +90,26 @@ void abc_bgemm_avx512(int M, int N, int K, const uint64_t *A, int lda_words, con
             tile(imin(MR, M - m), nr, words, K, A + (long)m * lda_words, lda_words, P, C + (long)m * ldc + n, ldc);
     }
 }
+
+void abc_bgemm_avx512_panels(int M, int N, int K, const uint64_t *A, int lda_words, const uint64_t *Bp, int32_t *C,
+                             int ldc)
+{
+    int words = abc_bgemm_words(K);
+    for (int n = 0; n < N; n += NR) {
+        int nr = imin(NR, N - n);
+        const uint64_t *P = Bp + (size_t)(n / NR) * words * NR;
+        for (int m = 0; m < M; m += MR)
+            tile(imin(MR, M - m), nr, words, K, A + (long)m * lda_words, lda_words, P, C + (long)m * ldc + n, ldc);
+    }
+}
 #else
+void abc_bgemm_avx512_panels(int M, int N, int K, const uint64_t *A, int lda_words, const uint64_t *Bp, int32_t *C,
+                             int ldc)
+{
+    (void)M, (void)N, (void)K, (void)A, (void)lda_words, (void)Bp, (void)C, (void)ldc;
+    abc_die("the AVX-512 binary GEMM is not built for this CPU");
+}
+
 void abc_bgemm_avx512(int M, int N, int K, const uint64_t *A, int lda_words, const uint64_t *B, int ldb_words,
                       int32_t *C, int ldc)
 {

@@ -12,12 +12,16 @@ typedef struct {
     const char *what;     /* one-line description */
     abc_bgemm_fn fn;
     int (*usable)(void);  /* 1 if this CPU and OS run it */
+    abc_bgemm_panel_fn panels; /* the product from B in panels (bgemm.h), or NULL */
 } abc_bgemm_kernel;
 
 /* All kernels, best last; *n gets the count. */
 const abc_bgemm_kernel *abc_bgemm_kernels(int *n);
 /* The kernel abc_bgemm uses (ABC_BGEMM or the best usable one). */
 const abc_bgemm_kernel *abc_bgemm_chosen(void);
+/* Overrides the choice for the rest of the process (tests run each kernel
+ * through the layers; NULL goes back to ABC_BGEMM / the best usable one). */
+void abc_bgemm_set_chosen(const abc_bgemm_kernel *k);
 /* Kernel by name, or NULL. */
 const abc_bgemm_kernel *abc_bgemm_find(const char *name);
 /* The product through kernel k, split across abc_get_threads() pool threads when large. */
@@ -38,5 +42,7 @@ void abc_bgemm_avx2(int M, int N, int K, const uint64_t *A, int lda_words, const
                     int32_t *C, int ldc);
 void abc_bgemm_avx512(int M, int N, int K, const uint64_t *A, int lda_words, const uint64_t *B, int ldb_words,
                       int32_t *C, int ldc);
+void abc_bgemm_avx512_panels(int M, int N, int K, const uint64_t *A, int lda_words, const uint64_t *Bp, int32_t *C,
+                             int ldc);
 
 #endif

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "abc_conv_pack.h"
 #include "abc_layers.h"
 #include "abc_util.h"
 #include "dn_private.h"
@@ -44,35 +45,41 @@ static size_t align8(size_t x) { return (x + 7) & ~(size_t)7; }
 static abc_conv_state *state_alloc(const layer *l, const abc_conv_opts *o)
 {
     int G = o->scale == ABC_SCALE_CHANNEL ? l->n : 1;
-    int K = l->c * l->size * l->size, P = l->out_h * l->out_w, words = (K + 63) / 64;
+    int K = l->c * l->size * l->size, P = l->out_h * l->out_w, cw = (l->c + 63) / 64;
+    int rk = (l->size * l->c + 63) / 64, words = l->size * rk;
+    int nrc = abc_conv_tap_patterns(l->h, l->out_h, l->size, l->stride, l->pad, NULL, NULL, NULL);
+    int ncc = abc_conv_tap_patterns(l->w, l->out_w, l->size, l->stride, l->pad, NULL, NULL, NULL);
     size_t nf[] = {(size_t)o->M * G, (size_t)o->N, (size_t)o->N, (size_t)o->N, (size_t)o->N,
                    (size_t)l->nweights, (size_t)l->nweights, (size_t)l->batch * l->inputs,
-                   (size_t)l->batch * l->inputs};
+                   (size_t)l->batch * l->inputs, (size_t)l->n * nrc * ncc,
+                   (size_t)l->out_h, (size_t)l->out_w};
     size_t bytes = align8(sizeof(abc_conv_state));
     for (size_t i = 0; i < sizeof nf / sizeof nf[0]; ++i) bytes += align8(nf[i] * sizeof(float));
-    size_t nw = (size_t)o->M * l->n * words, nx = (size_t)P * words;
-    size_t nc = (size_t)l->n * P, ncorr = l->pad ? (size_t)o->M * l->n * P : 0;
-    bytes += (nw + nx) * sizeof(uint64_t) + align8(nc * sizeof(int32_t)) + align8(ncorr * sizeof(int32_t));
+    size_t nw = (size_t)o->M * l->n * words;
+    bytes += nw * sizeof(uint64_t);
     char *b = abc_xcalloc(1, bytes);
     abc_conv_state *st = (abc_conv_state *)(void *)b;
     char *p = b + align8(sizeof *st);
-    float **fp[] = {&st->alpha, &st->beta, &st->v, &st->beta_upd, &st->v_upd, &st->wq, &st->gw, &st->aq, &st->da};
+    float *rcls, *ccls;
+    float **fp[] = {&st->alpha, &st->beta, &st->v,  &st->beta_upd, &st->v_upd, &st->wq,
+                    &st->gw,    &st->aq,   &st->da, &st->wcorr,    &rcls,       &ccls};
     for (size_t i = 0; i < sizeof nf / sizeof nf[0]; ++i) {
         *fp[i] = (float *)(void *)p;
         p += align8(nf[i] * sizeof(float));
     }
     st->wbits = (uint64_t *)(void *)p;
-    p += nw * sizeof(uint64_t);
-    st->xbits = (uint64_t *)(void *)p;
-    p += nx * sizeof(uint64_t);
-    st->cnt = (int32_t *)(void *)p;
-    p += align8(nc * sizeof(int32_t));
-    st->corr = ncorr ? (int32_t *)(void *)p : NULL;
+    st->rcls = (int32_t *)(void *)rcls;
+    st->ccls = (int32_t *)(void *)ccls;
+    st->nrc = abc_conv_tap_patterns(l->h, l->out_h, l->size, l->stride, l->pad, st->rcls, NULL, NULL);
+    st->ncc = abc_conv_tap_patterns(l->w, l->out_w, l->size, l->stride, l->pad, st->ccls, NULL, NULL);
     st->o = *o;
     st->G = G;
     st->K = K;
     st->P = P;
+    st->cw = cw;
+    st->rk = rk;
     st->words = words;
+    st->rw = (int)(((long)(l->w + 2 * l->pad) * l->c + 63) / 64) + 1;
     return st;
 }
 

@@ -15,8 +15,10 @@
  *     with the quantized weights on the quantized input; straight-through
  *     backward (abc_conv_train.c);
  *   inference (net.train = 0, N > 0): weight bases packed once, inputs packed
- *     per forward, M*N binary GEMMs (abc_bgemm) with a correction for padded
- *     taps, combined with alpha_m*beta_n (abc_conv_packed.c). */
+ *     per forward (channel-innermost words, abc_conv_pack.c), the M*N binary
+ *     products in one binary GEMM per block of positions, combined with
+ *     alpha_m*beta_n, the padded-tap correction, bias or batch norm and the
+ *     activation in one pass (abc_conv_packed.c). */
 #ifndef ABC_CONV_H
 #define ABC_CONV_H
 
@@ -42,10 +44,13 @@ typedef struct {
 typedef struct {
     abc_conv_opts o;
     int G;             /* alpha groups: 1 (per layer) or l.n (per output channel) */
-    int K, P, words;   /* c*size*size, out_h*out_w, 64-bit words per packed row */
+    int K, P;          /* c*size*size, out_h*out_w */
+    /* packed (abc_conv_pack.h): 64-bit words per pixel ceil(c/64), per kernel row ceil(size*c/64), per
+     * product row size*rk, per padded image row ceil((w+2 pad)*c/64) + 1 */
+    int cw, rk, words, rw;
     int surrogate;     /* tests only: W~ = W and H_n(R) = clip(R+v_n,0,1) (differentiable) */
     int wq_valid;      /* wq/alpha hold the current weights' quantization */
-    int packed_valid;  /* wbits/corr hold the packing of wq's bases */
+    int packed_valid;  /* wbits/wcorr hold the packing of wq's bases */
     float *alpha;      /* M*G, alpha[g*M + m] */
     float *beta, *v;   /* N each: trained */
     float *beta_upd, *v_upd; /* N each: accumulated gradients (darknet's *_updates convention) */
@@ -53,10 +58,13 @@ typedef struct {
     float *gw;         /* nweights: scratch for the weight gradient */
     float *aq;         /* batch*inputs: quantized input of the last training forward */
     float *da;         /* batch*inputs: gradient w.r.t. the quantized input */
-    uint64_t *wbits;   /* M * n * words: packed weight bases */
-    uint64_t *xbits;   /* P * words: one activation base of one image, packed */
-    int32_t *cnt;      /* n * P: one binary product */
-    int32_t *corr;     /* M * n * P: sum of B_m over the padded taps of each position (pad > 0) */
+    uint64_t *wbits;   /* n * M * words: packed weight bases, row f*M + m (abc_conv_pack.h layout) */
+    /* Padded-tap correction by border class: output row oy is in row class rcls[oy] (which kernel rows fall
+     * inside the image), column ox in ccls[ox]; class (r, c) of filter f has wcorr[f*nrc*ncc + r*ncc + c] =
+     * sum_m alpha_m sum of B_m over the channels of its padded taps. */
+    int nrc, ncc;
+    int32_t *rcls, *ccls; /* out_h, out_w */
+    float *wcorr;      /* n * nrc * ncc */
 } abc_conv_state;
 
 static inline abc_conv_state *abc_conv_st(const layer *l) { return (abc_conv_state *)(void *)l->binary_weights; }

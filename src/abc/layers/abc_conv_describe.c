@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "abc_conv.h"
+#include "abc_conv_pack.h"
 #include "abc_layers.h"
 #include "kernels/bgemm.h"
 #include "kernels/bgemm_kernels.h"
@@ -15,13 +16,14 @@ void abc_conv_describe(const layer *l, char *buf, size_t n, size_t *packed_bytes
     *float_bytes = (size_t)l->nweights * sizeof(float) + common;
     *packed_bytes = (size_t)M * l->n * st->words * sizeof(uint64_t) + ((size_t)M * st->G + 2 * (size_t)N) * sizeof(float) +
                     common;
-    char path[128];
+    char path[192];
     if (N == 0)
         snprintf(path, sizeof path, "binary weights on float activations: float GEMM on the quantized weights");
     else if (abc_conv_inference_sim())
         snprintf(path, sizeof path, "float simulation (ABC_INFERENCE=sim)");
     else
-        snprintf(path, sizeof path, "packed: %d binary products, kernel %s", M * N, abc_bgemm_chosen()->name);
+        snprintf(path, sizeof path, "packed: %d binary products in one GEMM per block, kernel %s, packer %s", M * N,
+                 abc_bgemm_chosen()->name, abc_conv_pack_input_name());
     snprintf(buf, n, "ABC (M,N)=(%d,%d), %d-bit rows, alphas per %s; %s", M, N, st->K,
              st->o.scale == ABC_SCALE_CHANNEL ? "channel" : "layer", path);
 }

@@ -1,0 +1,128 @@
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("O3") /* short word loops: unrolled */
+#endif
+/* Bit streams, im2col over words, weight bases and border classes of the
+ * [abc_convolutional] inference path (layout in abc_conv_pack.h). */
+#include "abc_conv_pack.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "abc_util.h"
+
+void abc_conv_stream_rows(const uint64_t *px, int w, int cw, int C, int pad, int y0, int y1, uint64_t *rows, int rw)
+{
+    for (int y = y0; y < y1; ++y) {
+        uint64_t *row = rows + (size_t)y * rw;
+        const uint64_t *src = px + (size_t)y * w * cw;
+        if (C % 64 == 0) { /* whole words: a copy between zero pads */
+            size_t lead = (size_t)pad * cw, n = (size_t)w * cw;
+            for (size_t i = 0; i < lead; ++i) row[i] = 0;
+            for (size_t i = 0; i < n; ++i) row[lead + i] = src[i];
+            for (size_t i = lead + n; i < (size_t)rw; ++i) row[i] = 0;
+            continue;
+        }
+        for (int i = 0; i < rw; ++i) row[i] = 0;
+        for (int x = 0; x < w; ++x)
+            for (int i = 0; i < cw; ++i) {
+                long bit = (long)(x + pad) * C + 64L * i;
+                uint64_t v = src[(size_t)x * cw + i];
+                int sh = (int)(bit % 64);
+                row[bit / 64] |= v << sh;
+                if (sh) row[bit / 64 + 1] |= v >> (64 - sh); /* the spare word takes the last overflow */
+            }
+    }
+}
+
+void abc_conv_im2col_words(const uint64_t *rows, int rw, int C, int size, int stride, int out_w, int p0, int p1,
+                           uint64_t *out, int ld, int ws)
+{
+    int nbits = size * C, rk = (nbits + 63) / 64;
+    uint64_t tail = nbits % 64 ? (1ull << (nbits % 64)) - 1 : ~0ull;
+    size_t step = (size_t)stride * C; /* bits from one output column to the next */
+    int oy = p0 / out_w, ox = p0 % out_w;
+    for (int p = p0; p < p1; ++p) {
+        size_t bit = (size_t)ox * step;
+        unsigned sh = (unsigned)(bit % 64);
+        const uint64_t *s = rows + (size_t)oy * stride * rw + bit / 64;
+        uint64_t *dst = out + (size_t)(p - p0) * ld;
+        for (int ky = 0; ky < size; ++ky, dst += (size_t)rk * ws, s += rw) {
+            if (sh == 0)
+                for (int i = 0; i < rk; ++i) dst[(size_t)i * ws] = s[i];
+            else
+                for (int i = 0; i < rk; ++i) dst[(size_t)i * ws] = (s[i] >> sh) | (s[i + 1] << (64 - sh));
+            dst[(size_t)(rk - 1) * ws] &= tail;
+        }
+        if (++ox == out_w) {
+            ox = 0;
+            ++oy;
+        }
+    }
+}
+
+int abc_conv_tap_patterns(int in, int out, int size, int stride, int pad, int32_t *cls, int *lo, int *hi)
+{
+    int np = 0, plo = -1, phi = -1;
+    for (int o = 0; o < out; ++o) {
+        int y0 = o * stride - pad;
+        int a = y0 < 0 ? -y0 : 0, b = y0 + size > in ? in - y0 : size;
+        if (a > size) a = size;
+        if (b < a) b = a;
+        /* the ranges move monotonically with o, so a new range never repeats an older one */
+        if (a != plo || b != phi) {
+            if (lo) lo[np] = a;
+            if (hi) hi[np] = b;
+            plo = a;
+            phi = b;
+            ++np;
+        }
+        if (cls) cls[o] = np - 1;
+    }
+    return np;
+}
+
+void abc_conv_pack_weights(layer *l)
+{
+    abc_conv_state *st = abc_conv_st(l);
+    int M = st->o.M, K = st->K, kw = st->words, rk = st->rk, ss = l->size * l->size, s = l->size;
+    int len = l->nweights / st->G, ncls = st->nrc * st->ncc;
+    int *lo = abc_xmalloc((size_t)(l->out_h + l->out_w) * 2 * sizeof(int)), *hi = lo + l->out_h + l->out_w;
+    abc_conv_tap_patterns(l->h, l->out_h, s, l->stride, l->pad, NULL, lo, hi);
+    int *clo = lo + l->out_h, *chi = hi + l->out_h;
+    abc_conv_tap_patterns(l->w, l->out_w, s, l->stride, l->pad, NULL, clo, chi);
+    float *tap = abc_xmalloc((size_t)ss * sizeof(float)); /* sum_m alpha_m sum_c B_m per tap of one filter */
+    memset(st->wbits, 0, (size_t)M * l->n * kw * sizeof(uint64_t));
+    int g_have = -1;
+    float mean = 0, sd = 0;
+    for (int f = 0; f < l->n; ++f) {
+        int g = (int)((long)f * K / len);
+        if (g != g_have) { /* the statistics of a group, once */
+            abc_conv_group_stats(l, g, &mean, &sd);
+            g_have = g;
+        }
+        const float *wf = l->weights + (size_t)f * K;
+        for (int t = 0; t < ss; ++t) tap[t] = 0;
+        for (int m = 0; m < M; ++m) {
+            uint64_t *row = st->wbits + ((size_t)f * M + m) * kw;
+            float ustd = st->o.u[m] * sd, a = st->alpha[g * M + m];
+            for (int c = 0; c < l->c; ++c)
+                for (int t = 0; t < ss; ++t) {
+                    int b = abc_conv_wbit(wf[c * ss + t], mean, ustd);
+                    int bit = (t % s) * l->c + c; /* kx*C + c inside kernel row ky = t / s */
+                    if (b) row[(t / s) * rk + bit / 64] |= 1ull << (bit % 64);
+                    tap[t] += b ? a : -a;
+                }
+        }
+        for (int r = 0; r < st->nrc; ++r)
+            for (int c = 0; c < st->ncc; ++c) {
+                float sum = 0;
+                for (int ky = 0; ky < s; ++ky)
+                    for (int kx = 0; kx < s; ++kx)
+                        if (ky < lo[r] || ky >= hi[r] || kx < clo[c] || kx >= chi[c]) sum += tap[ky * s + kx];
+                st->wcorr[(size_t)f * ncls + r * st->ncc + c] = sum;
+            }
+    }
+    free(lo);
+    free(tap);
+    st->packed_valid = 1;
+}
