@@ -105,25 +105,27 @@ static void train_briefly(const char *data, const char *cfg, int iters, const ch
     abc_run_free(&r);
 }
 
-START_TEST(abc_resnet18_trains_on_28px_images)
-{
-    const char *dir = abc_test_tmpdir();
-    char *data = image_set(dir, 8, 28, 28, 10);
-    const char *kv[] = {"batch=4", "max_batches=3", "burn_in=0", NULL};
-    char *cfg = cfg_with_net(CFG_DIR "/abc-resnet18.cfg", dir, "abc-resnet18.cfg", kv);
-    train_briefly(data, cfg, 3, "abc-resnet18_final.weights");
-    free(cfg);
-    free(data);
-}
-END_TEST
+/* The ResNet-18 cfgs, their [net] batch shrunk: 28 px with 10 classes, and
+ * ImageNet's 224 px (random crops of 256 px images) with 1000. */
+static const struct {
+    const char *name;
+    int images, size, classes, iters;
+    const char *kv[5];
+} resnets[] = {
+    {"abc-resnet18", 8, 28, 10, 3, {"batch=4", "max_batches=3", "burn_in=0", NULL}},
+    {"abc-resnet18-imagenet", 4, 256, 1000, 2, {"batch=2", "subdivisions=1", "max_batches=2", "burn_in=0", NULL}},
+};
 
-START_TEST(abc_resnet18_imagenet_trains_on_224px_images)
+START_TEST(abc_resnet18_cfgs_train)
 {
     const char *dir = abc_test_tmpdir();
-    char *data = image_set(dir, 4, 256, 256, 1000);
-    const char *kv[] = {"batch=2", "subdivisions=1", "max_batches=2", "burn_in=0", NULL};
-    char *cfg = cfg_with_net(CFG_DIR "/abc-resnet18-imagenet.cfg", dir, "abc-resnet18-imagenet.cfg", kv);
-    train_briefly(data, cfg, 2, "abc-resnet18-imagenet_final.weights");
+    char *data = image_set(dir, resnets[_i].images, resnets[_i].size, resnets[_i].size, resnets[_i].classes);
+    char src[512], name[512], final[512];
+    snprintf(src, sizeof src, CFG_DIR "/%s.cfg", resnets[_i].name);
+    snprintf(name, sizeof name, "%s.cfg", resnets[_i].name);
+    snprintf(final, sizeof final, "%s_final.weights", resnets[_i].name);
+    char *cfg = cfg_with_net(src, dir, name, resnets[_i].kv);
+    train_briefly(data, cfg, resnets[_i].iters, final);
     free(cfg);
     free(data);
 }
@@ -156,8 +158,7 @@ static Suite *suite_model_cfgs(void)
     TCase *tc = tcase_create("cfgs");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, every_shipped_cfg_loads);
-    tcase_add_test(tc, abc_resnet18_trains_on_28px_images);
-    tcase_add_test(tc, abc_resnet18_imagenet_trains_on_224px_images);
+    tcase_add_loop_test(tc, abc_resnet18_cfgs_train, 0, (int)(sizeof resnets / sizeof resnets[0]));
     tcase_add_test(tc, float_family_model_starts_every_binary_row);
     suite_add_tcase(s, tc);
     return s;
