@@ -26,6 +26,19 @@ static struct {
           .done = PTHREAD_COND_INITIALIZER,
           .run_mu = PTHREAD_MUTEX_INITIALIZER};
 
+/* Spin iterations (pause instructions, ~30-100 us) a worker waits for the next
+ * job, and the caller for the workers, before sleeping on a condition variable:
+ * on a virtual machine a wake-up costs tens of microseconds, as much as a whole
+ * small binary layer. */
+#define ABC_POOL_SPIN 3000
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    __builtin_ia32_pause();
+#endif
+}
+
 static _Thread_local int self_id;     /* 0 for callers, 1.. for workers */
 static _Thread_local int in_task;
 
@@ -55,6 +68,11 @@ static void *worker(void *arg)
     unsigned long seen = 0;
     pthread_mutex_lock(&pool.mu);
     for (;;) {
+        if (pool.gen == seen) { /* spin a little before sleeping: the next job often follows at once */
+            pthread_mutex_unlock(&pool.mu);
+            for (int s = 0; s < ABC_POOL_SPIN && __atomic_load_n(&pool.gen, __ATOMIC_ACQUIRE) == seen; ++s) cpu_relax();
+            pthread_mutex_lock(&pool.mu);
+        }
         while (pool.gen == seen || id > pool.active) {
             seen = pool.gen;
             pthread_cond_wait(&pool.wake, &pool.mu);
@@ -66,7 +84,7 @@ static void *worker(void *arg)
         pthread_mutex_unlock(&pool.mu);
         drain(fn, ctx, ntasks, id);
         pthread_mutex_lock(&pool.mu);
-        if (--pool.busy == 0) pthread_cond_signal(&pool.done);
+        if (__atomic_sub_fetch(&pool.busy, 1, __ATOMIC_RELEASE) == 0) pthread_cond_signal(&pool.done);
     }
     return NULL;
 }
@@ -106,12 +124,13 @@ void abc_pool_run(int ntasks, void (*fn)(void *ctx, int task, int thread), void 
     __atomic_store_n(&pool.next, 0, __ATOMIC_RELAXED);
     pool.active = helpers;
     pool.busy = helpers;
-    pool.gen++;
+    __atomic_add_fetch(&pool.gen, 1, __ATOMIC_RELEASE); /* spinning workers read it without the lock */
     pthread_cond_broadcast(&pool.wake);
     pthread_mutex_unlock(&pool.mu);
 
     drain(fn, ctx, ntasks, 0);
 
+    for (int s = 0; s < ABC_POOL_SPIN && __atomic_load_n(&pool.busy, __ATOMIC_ACQUIRE) > 0; ++s) cpu_relax();
     pthread_mutex_lock(&pool.mu);
     while (pool.busy > 0) pthread_cond_wait(&pool.done, &pool.mu);
     pthread_mutex_unlock(&pool.mu);
