@@ -1,6 +1,7 @@
 /* [abc_convolutional] training path: a float simulation of the quantized
- * layer (one im2col + GEMM per image on the quantized weights and inputs)
- * and its straight-through backward (methods.md section 1):
+ * layer (the quantized weights times the quantized inputs, through the fast
+ * float layers; one im2col + GEMM per image as the reference) and its
+ * straight-through backward (the paper's rules, R+v in the mask):
  *   dR      = sum_n beta_n dA 1[0 <= R + v_n <= 1]      (N = 0: dR = dA)
  *   dv_n    = sum    beta_n dA 1[0 <= R + v_n <= 1]
  *   dbeta_n = sum    dA H_n(R)
