@@ -240,14 +240,14 @@ void abc_load_weights(network *net, const char *filename, int start, int cutoff)
         fprintf(stderr, "%s: a float model of this topology: its weights become the shadow weights of the %d binary "
                 "layers (alphas fitted to them); the iteration count restarts at 0\n", filename, binary);
         *net->seen = 0;
+        need = need_float;
     }
-    need = hsize;
     long long at = hsize;
     int last_full = start - 1, partial = -1;
     for (int i = start; i < cutoff; ++i) {
         if (net->layers[i].dontload) continue;
-        long long b = 4LL * (long long)(as_float ? layer_floats_as_float(&net->layers[i]) : abc_layer_floats(&net->layers[i]));
-        need += b;
+        const layer *l = &net->layers[i];
+        long long b = 4LL * (long long)(as_float ? layer_floats_as_float(l) : abc_layer_floats(l));
         if (b == 0) continue;
         if (fsize >= at + b) last_full = i;
         else if (fsize > at && partial < 0) partial = i;

@@ -207,15 +207,11 @@ static void backward_input_task(void *ctx, int task, int thread)
                 float thr = abc_conv_thr(v);
                 for (int i = c0; i < c1; ++i) fb += x[i] >= thr ? da[i] : -da[i];
             }
-            for (int i = c0; i < c1; ++i) {
-                float t = x[i] + v;
-                fv += t >= 0.f && t <= 1.f ? da[i] : 0.f;
+            for (int i = c0; i < c1; ++i) { /* the straight-through mask, once for v's gradient and dx */
+                float t = x[i] + v, g = t >= 0.f && t <= 1.f ? da[i] : 0.f;
+                fv += g;
+                if (j->dx) j->dx[i] += beta * g;
             }
-            if (j->dx)
-                for (int i = c0; i < c1; ++i) {
-                    float t = x[i] + v;
-                    j->dx[i] += t >= 0.f && t <= 1.f ? beta * da[i] : 0.f;
-                }
             sb += fb;
             sv += (double)beta * fv;
         }
