@@ -1,9 +1,10 @@
-/* ./darknet abc bench [-rounds N] [-threads N] [-quick]: the binary GEMM
+/* ./darknet abc bench [-rounds N] [-threads N] [-quick] [-scaling]: the binary GEMM
  * kernels on the 3x3x256 conv at 56x56 (M=256, N=3136, K=2304 bits) against
  * this CPU's measured VPOPCNTDQ peak and fp32 cblas_sgemm on the same shape,
  * all in one run, taking turns (peak, each kernel, sgemm) in every round,
  * medians over rounds. -kernel NAME runs only that binary kernel. Then whole
- * layers (abc_bench_layers.c). -gemm / -layers: only one of the two parts. */
+ * layers (abc_bench_layers.c). -gemm / -layers: only one of the two parts;
+ * -scaling: only the layers' 2-thread against 1-thread comparison. */
 #include <cblas.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -78,7 +79,7 @@ static uint64_t *random_bits(int rows, int K, unsigned *seed)
 
 int abc_bench_main(int argc, char **argv)
 {
-    int rounds = 9, threads = 1, quick = 0, part = 0; /* part: 0 all, 1 GEMM only, 2 layers only */
+    int rounds = 9, threads = 1, quick = 0, part = 0; /* part: 0 all, 1 GEMM only, 2 layers only, 3 scaling */
     const char *only = NULL;
     for (int i = 3; i < argc; ++i) {
         if (!strcmp(argv[i], "-quick")) quick = 1;
@@ -87,7 +88,9 @@ int abc_bench_main(int argc, char **argv)
         else if (!strcmp(argv[i], "-kernel") && i + 1 < argc) only = argv[++i];
         else if (!strcmp(argv[i], "-gemm")) part = 1;
         else if (!strcmp(argv[i], "-layers")) part = 2;
-        else abc_die("abc bench: unknown option '%s' (-rounds N, -threads N, -kernel NAME, -gemm, -layers, -quick)",
+        else if (!strcmp(argv[i], "-scaling")) part = 3;
+        else abc_die("abc bench: unknown option '%s' (-rounds N, -threads N, -kernel NAME, -gemm, -layers, -scaling, "
+                     "-quick)",
                      argv[i]);
     }
     if (rounds < 1 || threads < 1) abc_die("abc bench: -rounds and -threads must be >= 1");
@@ -108,8 +111,8 @@ int abc_bench_main(int argc, char **argv)
     printf("binary GEMM kernel chosen: %s (%s); ABC_BGEMM=", chosen->name, chosen->what);
     for (int i = 0; i < nk; ++i) printf("%s%s", i ? "|" : "", ks[i].name);
     printf(" forces one\ninput packer: %s (ABC_PACK=ref|plain|avx2|avx512 forces one)\n", packer);
-    if (part == 2) {
-        abc_bench_layers(quick, rounds);
+    if (part >= 2) {
+        abc_bench_layers(quick, rounds, part == 3);
         return 0;
     }
 
@@ -174,6 +177,6 @@ int abc_bench_main(int argc, char **argv)
     printf("%-9s %9.3f %12.1f %9s %10s  (cblas_sgemm, OpenBLAS %s, 1 thread)\n", "fp32", fp32 * 1e3, ops / fp32 / 1e9,
            "-", "1.0x", openblas_get_corename());
     free(A); free(B); free(want); free(C); free(fa); free(fb); free(fc); free(t); free(peaks); free(got);
-    if (part == 0) abc_bench_layers(quick, rounds);
+    if (part == 0) abc_bench_layers(quick, rounds, 0);
     return 0;
 }

@@ -8,7 +8,7 @@
  * packing of the input included (weights packed once, before timing). Every
  * round runs each variant once, taking turns; figures are medians over
  * rounds, speedups medians of per-round ratios. Then 2 threads against 1 for
- * the binary layers on the large shapes. */
+ * the binary layers on the large shapes (only that part with -scaling). */
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,8 +33,8 @@ typedef struct {
 } shape;
 
 static const shape shapes[] = {
-    {"resnet18 56x56x64->64", 56, 56, 64, 64, 1},     {"resnet18 28x28x128->128", 28, 28, 128, 128, 0},
-    {"resnet18 14x14x256->256", 14, 14, 256, 256, 0}, {"resnet18 7x7x512->512", 7, 7, 512, 512, 0},
+    {"resnet18 56x56x64->64", 56, 56, 64, 64, 1},     {"resnet18 28x28x128->128", 28, 28, 128, 128, 1},
+    {"resnet18 14x14x256->256", 14, 14, 256, 256, 1}, {"resnet18 7x7x512->512", 7, 7, 512, 512, 0},
     {"yolo 208x208x16->32", 208, 208, 16, 32, 1},     {"yolo 104x104x32->64", 104, 104, 32, 64, 1},
     {"yolo 52x52x64->128", 52, 52, 64, 128, 1},       {"yolo 26x26x128->256", 26, 26, 128, 256, 0},
     {"yolo 13x13x256->512", 13, 13, 256, 512, 0},     {"yolo 13x13x512->1024", 13, 13, 512, 1024, 1},
@@ -140,8 +140,8 @@ static double ratio_median(const double *num, const double *den, int n)
     return m;
 }
 
-/* Appends to buf one line: each binary variant on 1 and 2 threads. */
-static void two_threads(bench_layer *b, int rounds, char *buf, size_t len)
+/* Appends to buf one line: each binary variant on 1 and 2 threads; lowers low[v] to the ratio if smaller. */
+static void two_threads(bench_layer *b, int rounds, char *buf, size_t len, double low[2])
 {
     double t[2][2][64]; /* variant (XNOR, ABC), threads - 1, round */
     /* Per round and thread count: one untimed forward (wakes the pool's worker, asleep during the 1-thread
@@ -160,19 +160,50 @@ static void two_threads(bench_layer *b, int rounds, char *buf, size_t len)
     abc_set_threads(1);
     size_t at = strlen(buf);
     at += (size_t)snprintf(buf + at, len - at, "%-24s", b->s->name);
-    for (int v = 0; v < 2 && at < len; ++v)
+    for (int v = 0; v < 2 && at < len; ++v) {
+        double ratio = ratio_median(t[v][0], t[v][1], rounds);
+        if (ratio < low[v]) low[v] = ratio;
         at += (size_t)snprintf(buf + at, len - at, "  %s %7.3f -> %7.3f ms %5.2fx", vname[V_XNOR + v],
-                               abc_median(t[v][0], rounds) * 1e3, abc_median(t[v][1], rounds) * 1e3,
-                               ratio_median(t[v][0], t[v][1], rounds));
+                               abc_median(t[v][0], rounds) * 1e3, abc_median(t[v][1], rounds) * 1e3, ratio);
+    }
     if (at < len) snprintf(buf + at, len - at, "\n");
 }
 
-void abc_bench_layers(int quick, int rounds)
+static void print_two(const char *two, const double low[2])
+{
+    printf("\n2 threads vs 1 on the large layers (binary layers, steady state: per round one untimed forward, "
+           "then the mean of 4 back to back; ratio = median of per-round 1-thread/2-thread times; meaningful only "
+           "on an idle machine)\n%s", two);
+    printf("lowest 2-thread/1-thread speedup over these layers: XNOR %.2fx, ABC33 %.2fx\n", low[0], low[1]);
+}
+
+/* -scaling: only the 2-thread comparison, on the large shapes. */
+static void two_thread_table(int rounds)
+{
+    unsigned seed = 42;
+    char two[4096] = "";
+    double low[2] = {1e9, 1e9};
+    for (int i = 0; i < NSHAPES; ++i) {
+        if (!shapes[i].large) continue;
+        bench_layer b;
+        setup(&b, &shapes[i], &seed);
+        for (int v = V_XNOR; v <= V_ABC; ++v) time_variant(&b, v); /* weights packed, scratch grown */
+        two_threads(&b, rounds, two, sizeof two, low);
+        teardown(&b);
+    }
+    print_two(two, low);
+}
+
+void abc_bench_layers(int quick, int rounds, int scaling)
 {
     int n = quick ? (int)(sizeof quick_shapes / sizeof quick_shapes[0]) : NSHAPES;
     if (rounds > 64) rounds = 64;
     abc_blas_threads(1);
     abc_set_threads(1);
+    if (scaling) {
+        two_thread_table(rounds);
+        return;
+    }
     printf("\nlayers: 3x3 conv, stride 1, pad 1, batch norm + leaky, batch 1, 1 thread each, input packing included "
            "(weights packed once); %d round%s taking turns, medians\n", rounds, rounds > 1 ? "s" : "");
     printf("fp32 BLAS = im2col + cblas_sgemm (OpenBLAS) + BN + leaky; fp32 dn = the same with darknet's gemm_cpu; "
@@ -181,6 +212,7 @@ void abc_bench_layers(int quick, int rounds)
            "BLAS G/s", "XNOR G/s", "ABC G/s", "XNOR/BL", "ABC/BL", "BL/dn");
     unsigned seed = 42;
     char two[4096] = "";
+    double low[2] = {1e9, 1e9};
     for (int i = 0; i < n; ++i) {
         bench_layer b;
         setup(&b, &shapes[quick ? quick_shapes[i] : i], &seed);
@@ -196,11 +228,8 @@ void abc_bench_layers(int quick, int rounds)
                ratio_median(t[V_BLAS], t[V_XNOR], rounds), ratio_median(t[V_BLAS], t[V_ABC], rounds),
                ratio_median(t[V_DN], t[V_BLAS], rounds));
         fflush(stdout);
-        if (!quick && b.s->large) two_threads(&b, rounds, two, sizeof two);
+        if (!quick && b.s->large) two_threads(&b, rounds, two, sizeof two, low);
         teardown(&b);
     }
-    if (*two)
-        printf("\n2 threads vs 1 on the large layers (binary layers, steady state: per round one untimed forward, "
-               "then the mean of 4 back to back; ratio = median of per-round 1-thread/2-thread times; meaningful only "
-               "on an idle machine)\n%s", two);
+    if (*two) print_two(two, low);
 }

@@ -281,6 +281,50 @@ START_TEST(same_output_on_1_and_2_threads)
 }
 END_TEST
 
+/* The same on batches, strides, 1x1 and 5x5 kernels, with and without
+ * padding, and 3 threads (units stolen across ranges, row groups shared by
+ * neighbouring ranges): every thread count gives the 1-thread bits (each
+ * case above the size below which a forward runs on one thread). */
+START_TEST(same_output_on_any_thread_count)
+{
+    static const int cases[][9] = {/* batch h w c n size stride pad M */
+                                   {1, 31, 29, 16, 48, 3, 1, 1, 1}, {2, 17, 23, 70, 16, 3, 2, 1, 3},
+                                   {3, 12, 12, 64, 65, 1, 1, 0, 2}, {1, 26, 21, 9, 40, 5, 1, 2, 3},
+                                   {2, 40, 9, 32, 64, 3, 1, 0, 1},  {1, 7, 7, 256, 96, 3, 1, 1, 3}};
+    const int *d = cases[_i];
+    abc_conv_opts o;
+    abc_conv_default_opts(&o, d[8], d[8]);
+    layer l = abc_conv_make(d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], _i % 2 ? LEAKY : RELU, 1, &o);
+    unsigned seed = 5u + (unsigned)_i;
+    for (int k = 0; k < l.nweights; ++k) l.weights[k] = (float)rand_r(&seed) / RAND_MAX - .5f;
+    for (int k = 0; k < l.n; ++k) {
+        l.rolling_variance[k] = 1;
+        l.biases[k] = (float)rand_r(&seed) / RAND_MAX - .5f;
+    }
+    network net;
+    memset(&net, 0, sizeof net);
+    net.batch = l.batch;
+    net.input = malloc((size_t)l.inputs * l.batch * sizeof(float));
+    for (int k = 0; k < l.inputs * l.batch; ++k) net.input[k] = 3.f * rand_r(&seed) / RAND_MAX - 1.f;
+    size_t bytes = (size_t)l.outputs * l.batch * sizeof(float);
+    float *one = malloc(bytes);
+    abc_set_threads(1);
+    abc_conv_forward_packed(l, net);
+    memcpy(one, l.output, bytes);
+    for (int t = 2; t <= 3; ++t)
+        for (int rep = 0; rep < 3; ++rep) {
+            abc_set_threads(t);
+            memset(l.output, 0, bytes);
+            abc_conv_forward_packed(l, net);
+            ck_assert_msg(!memcmp(one, l.output, bytes), "case %d: outputs differ between 1 and %d threads", _i, t);
+        }
+    abc_set_threads(0);
+    free(one);
+    free(net.input);
+    free_layer(l);
+}
+END_TEST
+
 START_TEST(env_forces_a_packer_and_rejects_bad_names)
 {
     char cmd[4200];
@@ -310,6 +354,7 @@ static Suite *suite_abc_conv_pack(void)
     abc_bgemm_kernels(&nk);
     tcase_add_loop_test(tc, layer_through_every_kernel_and_packer, 0, nk + NPACKERS);
     tcase_add_test(tc, same_output_on_1_and_2_threads);
+    tcase_add_loop_test(tc, same_output_on_any_thread_count, 0, 6);
     tcase_add_test(tc, env_forces_a_packer_and_rejects_bad_names);
     suite_add_tcase(s, tc);
     return s;

@@ -10,12 +10,17 @@
  * adds -B_m[f, tap] per channel: corr_m adds back sum_c B_m over the padded
  * taps of position p, and sum_m alpha_m corr_m is st->wcorr summed over them.
  *
- * One pool run per forward, two kinds of tasks: first the packing tasks
- * (each image once for all N bases, a range of image rows per task), then
- * the product tasks, which wait until every packing task is done (the pool
- * hands tasks out in order, so all packing tasks are already running or
- * done when the first product task starts: no deadlock). A product task is
- * an image, a block of positions and a range of filters: im2col over words
+ * One pool run per forward. The work units are an image, a block of
+ * positions and a range of filters; each pool thread owns a contiguous range
+ * of units (kernels/steal.h) and, first, packs the image rows its range needs
+ * (each image once for all N bases, in groups of rows, into a shared plane
+ * with a ready flag per group), then runs its units, stealing from the back
+ * of other ranges once its own is empty. A unit waits only for the row
+ * groups its window reads, packing any that nobody has claimed yet, so there
+ * is no barrier between packing and products, and the same thread writes
+ * the same output lines in every forward (when two threads took turns on
+ * neighbouring blocks, the lines moved between the cores' caches and two
+ * threads ran slower than one). A unit does im2col over words
  * of the N bases into per-thread scratch (straight into the kernel's panels
  * where it takes them), ONE binary GEMM for all M*N products (A = the M rows
  * of each filter, B = N rows per position) into int32 counts, then per
@@ -34,6 +39,7 @@
 #include "kernels/bgemm_kernels.h"
 #include "kernels/blas_threads.h"
 #include "kernels/pool.h"
+#include "kernels/steal.h"
 
 /* arena slots: the forward's shared buffers (on the calling thread) and each task's scratch;
  * the float layers use slots 0 and 1, so a packed forward never clobbers theirs. */
@@ -63,19 +69,19 @@ typedef struct {
     float *bk;    /* per filter: k_f sum_n beta_n (scale of the correction) */
     float thr[ABC_MAX_BASES];
     int kfix;     /* 64*words - K: the product over padded words counts each spare bit as +1 */
-    int pack_parts, pb, pblocks, fparts, fc;
-    int npack;     /* packing tasks (the first npack task numbers) */
-    int pack_done; /* packing tasks finished (atomic) */
+    int groups, pb, pblocks, fparts, fc;
+    int parts, units; /* ranges of units (one per pool thread) and units in all */
+    uint64_t *ranges; /* abc_steal ranges */
+    int *ready;       /* per image and row group: 0 free, 1 being packed, 2 packed (atomic) */
 } job;
 
-/* Image rows of one image: packed per pixel into scratch, then into the bit-stream planes. */
-static void pack_task(void *ctx, int task, int thread)
+/* Row group g of the image rows: packed per pixel into scratch, then into the bit-stream planes. */
+static void pack_group(const job *j, int task, int thread)
 {
-    const job *j = ctx;
     const layer *l = j->l;
     const abc_conv_state *st = j->st;
-    int N = st->o.N, HW = l->h * l->w, b = task / j->pack_parts, y0, y1;
-    abc_split_range(l->h, j->pack_parts, task % j->pack_parts, &y0, &y1);
+    int N = st->o.N, HW = l->h * l->w, b = task / j->groups, y0, y1;
+    abc_split_range(l->h, j->groups, task % j->groups, &y0, &y1);
     if (y0 >= y1) return;
     size_t npx = (size_t)N * HW * st->cw, plane = (size_t)(l->h + 2 * l->pad) * st->rw;
     uint64_t *px = (uint64_t *)(void *)abc_arena_floats(thread, SLOT_TASK, 2 * npx);
@@ -130,9 +136,8 @@ static int borders(const layer *l, const abc_conv_state *st, int p0, int p1, bor
     return nb;
 }
 
-static void conv_task(void *ctx, int task, int thread)
+static void conv_task(const job *j, int task, int thread)
 {
-    const job *j = ctx;
     const layer *l = j->l;
     const abc_conv_state *st = j->st;
     int M = st->o.M, N = st->o.N, MN = M * N, kw = st->words;
@@ -216,22 +221,72 @@ static void output_coefs(const layer *l, const abc_conv_state *st, job *j)
     }
 }
 
+/* The row group of image row y (the inverse of abc_split_range(h, groups, .)). */
+static int group_of(const job *j, int y)
+{
+    int h = j->l->h, q = h / j->groups, r = h % j->groups;
+    return y < r * (q + 1) ? y / (q + 1) : r + (y - r * (q + 1)) / q;
+}
+
+/* Packs group k (image k / groups) unless another thread has claimed it. */
+static void claim(const job *j, int k, int thread)
+{
+    int free_ = 0;
+    if (__atomic_load_n(&j->ready[k], __ATOMIC_RELAXED) != 0 ||
+        !__atomic_compare_exchange_n(&j->ready[k], &free_, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+        return;
+    pack_group(j, k, thread);
+    __atomic_store_n(&j->ready[k], 2, __ATOMIC_RELEASE);
+}
+
+/* The row groups [*g0, *g1] of image rows that unit u's windows read (the
+ * first and last groups also write the planes' padding rows). */
+static void unit_groups(const job *j, int u, int *g0, int *g1)
+{
+    const layer *l = j->l;
+    int blk = (u / j->fparts) % j->pblocks, p0 = blk * j->pb, p1 = imin(j->st->P, p0 + j->pb);
+    int y0 = p0 / l->out_w * l->stride - l->pad, y1 = (p1 - 1) / l->out_w * l->stride - l->pad + l->size - 1;
+    *g0 = y0 <= 0 ? 0 : group_of(j, imin(y0, l->h - 1));
+    *g1 = y1 >= l->h - 1 ? j->groups - 1 : group_of(j, y1 < 0 ? 0 : y1);
+}
+
+/* Waits until the groups unit u reads are packed, packing those nobody has claimed. */
+static void need_rows(const job *j, int u, int thread)
+{
+    int g0, g1, base = u / j->fparts / j->pblocks * j->groups;
+    unit_groups(j, u, &g0, &g1);
+    for (int g = g0; g <= g1; ++g) claim(j, base + g, thread);
+    for (int g = g0; g <= g1; ++g)
+        /* another thread is packing it (microseconds): spin, but let a descheduled packer run */
+        for (int spins = 0; __atomic_load_n(&j->ready[base + g], __ATOMIC_ACQUIRE) != 2; ++spins) {
+            if (spins >= 2000) sched_yield();
+#if defined(__x86_64__) && defined(__GNUC__)
+            else __builtin_ia32_pause();
+#endif
+        }
+}
+
+/* One pool thread: the row groups its own range of units reads (the two
+ * ends first: the neighbours' first units may need them), then units. */
 static void layer_task(void *ctx, int task, int thread)
 {
-    job *j = ctx;
-    if (task < j->npack) {
-        pack_task(ctx, task, thread);
-        __atomic_add_fetch(&j->pack_done, 1, __ATOMIC_RELEASE);
-        return;
+    (void)task;
+    const job *j = ctx;
+    int self = thread % j->parts, lo, hi, g0, g1, e0, e1;
+    abc_split_range(j->units, j->parts, self, &lo, &hi);
+    if (lo < hi) {
+        unit_groups(j, lo, &g0, &e0);
+        unit_groups(j, hi - 1, &e1, &g1);
+        int k0 = lo / j->fparts / j->pblocks * j->groups + g0, k1 = (hi - 1) / j->fparts / j->pblocks * j->groups + g1;
+        claim(j, k0, thread);
+        claim(j, k1, thread);
+        for (int k = k0 + 1; k < k1; ++k) claim(j, k, thread);
     }
-    /* packing tasks take microseconds: spin, but let a descheduled packer run on a busy machine */
-    for (int spins = 0; __atomic_load_n(&j->pack_done, __ATOMIC_ACQUIRE) < j->npack; ++spins) {
-        if (spins >= 2000) sched_yield();
-#if defined(__x86_64__) && defined(__GNUC__)
-        else __builtin_ia32_pause();
-#endif
+    int u;
+    while (abc_steal_next(j->ranges, j->parts, self, &u)) {
+        need_rows(j, u, thread);
+        conv_task(j, u, thread);
     }
-    conv_task(ctx, task - j->npack, thread);
 }
 
 void abc_conv_forward_packed(layer l, network net)
@@ -250,19 +305,9 @@ void abc_conv_forward_packed(layer l, network net)
     long work = (long)l.batch * M * N * l.n * P * st->K;
     int serial = threads <= 1 || work < MIN_SPLIT;
     if (!serial) abc_blas_threads(1); /* OpenBLAS workers of float layers stay asleep while the pool runs */
-
-    /* shared buffers: coefficients, then the packed images (64-byte aligned) */
-    size_t ncoef = ((size_t)l.n * (M * N + 2) + 15) & ~(size_t)15;
-    size_t nx = (size_t)l.batch * N * (l.h + 2 * l.pad) * st->rw;
-    float *sh = abc_arena_floats(abc_pool_self(), SLOT_SHARED, ncoef + 2 * nx);
-    j.coef = sh;
-    j.off = sh + (size_t)l.n * M * N;
-    j.bk = j.off + l.n;
-    j.xw = (uint64_t *)(void *)(sh + ncoef);
-    output_coefs(&l, st, &j);
-
-    j.pack_parts = serial || l.batch >= 2 * threads ? 1 : imin(l.h, (4 * threads + l.batch - 1) / l.batch);
-    j.npack = l.batch * j.pack_parts;
+    j.parts = serial ? 1 : threads;
+    /* row groups per image: a few per thread */
+    j.groups = serial || l.batch >= 2 * threads ? 1 : imin(l.h, (4 * threads + l.batch - 1) / l.batch);
 
     j.pb = (COLS / N) & ~15;
     if (j.pb < 16) j.pb = 16;
@@ -277,16 +322,28 @@ void abc_conv_forward_packed(layer l, network net)
     if (j.fc >= 16) j.fc &= ~7;
     j.fparts = 1;
     int tasks = l.batch * j.pblocks;
-    if (!serial && tasks < 8 * threads) { /* enough tasks that the last ones balance the threads */
+    if (!serial && tasks < 8 * threads) { /* enough units that the last ones balance the threads */
         j.fparts = (8 * threads + tasks - 1) / tasks;
         int most = (l.n + 7) / 8; /* at least 8 filters a part */
         if (j.fparts > most) j.fparts = most;
     }
-    int ntasks = j.npack + tasks * j.fparts;
-    if (!serial) {
-        abc_pool_run(ntasks, layer_task, &j);
-    } else {
-        int self = abc_pool_self();
-        for (int t = 0; t < ntasks; ++t) layer_task(&j, t, self);
-    }
+    j.units = tasks * j.fparts;
+
+    /* shared buffers: coefficients, the ranges, the ready flags, then the packed images (64-byte aligned) */
+    size_t ncoef = ((size_t)l.n * (M * N + 2) + 15) & ~(size_t)15;
+    size_t nrange = 2 * ABC_STEAL_WORDS(j.parts), nready = ((size_t)l.batch * j.groups + 15) & ~(size_t)15;
+    size_t nx = (size_t)l.batch * N * (l.h + 2 * l.pad) * st->rw;
+    float *sh = abc_arena_floats(abc_pool_self(), SLOT_SHARED, ncoef + nrange + nready + 2 * nx);
+    j.coef = sh;
+    j.off = sh + (size_t)l.n * M * N;
+    j.bk = j.off + l.n;
+    j.ranges = (uint64_t *)(void *)(sh + ncoef);
+    j.ready = (int *)(void *)(sh + ncoef + nrange);
+    j.xw = (uint64_t *)(void *)(sh + ncoef + nrange + nready);
+    output_coefs(&l, st, &j);
+    abc_steal_init(j.ranges, j.parts, j.units);
+    memset(j.ready, 0, (size_t)l.batch * j.groups * sizeof *j.ready);
+
+    if (!serial) abc_pool_run(j.parts, layer_task, &j);
+    else layer_task(&j, 0, abc_pool_self());
 }
