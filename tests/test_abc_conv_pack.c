@@ -282,15 +282,17 @@ START_TEST(same_output_on_1_and_2_threads)
 END_TEST
 
 /* The same on batches, strides, 1x1 and 5x5 kernels, with and without
- * padding, and 3 threads (units stolen across ranges, row groups shared by
- * neighbouring ranges): every thread count gives the 1-thread bits (each
+ * padding, splits by positions and by filter sets, and 3 threads (units
+ * stolen across ranges, row groups shared by neighbouring ranges): every
+ * thread count gives the 1-thread bits (each
  * case above the size below which a forward runs on one thread). */
 START_TEST(same_output_on_any_thread_count)
 {
     static const int cases[][9] = {/* batch h w c n size stride pad M */
                                    {1, 31, 29, 16, 48, 3, 1, 1, 1}, {2, 17, 23, 70, 16, 3, 2, 1, 3},
                                    {3, 12, 12, 64, 65, 1, 1, 0, 2}, {1, 26, 21, 9, 40, 5, 1, 2, 3},
-                                   {2, 40, 9, 32, 64, 3, 1, 0, 1},  {1, 7, 7, 256, 96, 3, 1, 1, 3}};
+                                   {2, 40, 9, 32, 64, 3, 1, 0, 1},  {1, 7, 7, 256, 96, 3, 1, 1, 3},
+                                   {1, 40, 40, 16, 16, 3, 1, 1, 1}, {1, 48, 32, 8, 64, 3, 1, 1, 2}};
     const int *d = cases[_i];
     abc_conv_opts o;
     abc_conv_default_opts(&o, d[8], d[8]);
@@ -354,7 +356,7 @@ static Suite *suite_abc_conv_pack(void)
     abc_bgemm_kernels(&nk);
     tcase_add_loop_test(tc, layer_through_every_kernel_and_packer, 0, nk + NPACKERS);
     tcase_add_test(tc, same_output_on_1_and_2_threads);
-    tcase_add_loop_test(tc, same_output_on_any_thread_count, 0, 6);
+    tcase_add_loop_test(tc, same_output_on_any_thread_count, 0, 8);
     tcase_add_test(tc, env_forces_a_packer_and_rejects_bad_names);
     suite_add_tcase(s, tc);
     return s;

@@ -98,7 +98,11 @@ static void set_shape(layer *l, int w, int h)
 static void alloc_outputs(layer *l)
 {
     size_t o = (size_t)l->batch * l->outputs;
-    l->output = abc_xcalloc(o, sizeof(float));
+    /* on whole cache lines: threads writing neighbouring blocks of positions do not share a line */
+    void *out = NULL;
+    if (posix_memalign(&out, 64, (o ? o : 1) * sizeof(float)) != 0) abc_die("out of memory (%zu floats)", o);
+    memset(out, 0, (o ? o : 1) * sizeof(float));
+    l->output = out;
     l->delta = abc_xcalloc(o, sizeof(float));
     if (l->batch_normalize) {
         l->x = abc_xcalloc(o, sizeof(float));

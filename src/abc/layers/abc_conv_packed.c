@@ -43,7 +43,7 @@
 
 /* arena slots: the forward's shared buffers (on the calling thread) and each task's scratch;
  * the float layers use slots 0 and 1, so a packed forward never clobbers theirs. */
-enum { SLOT_SHARED = 2, SLOT_TASK = 3 };
+enum { SLOT_SHARED = 2, SLOT_TASK = 3, SLOT_PACK = 4 };
 /* GEMM block: about COLS columns (N bases x positions), counts up to C_BYTES (L2). */
 enum { COLS = 192, C_BYTES = 128 * 1024 };
 /* Below this many binary MACs a forward runs on the calling thread alone. */
@@ -70,6 +70,7 @@ typedef struct {
     float thr[ABC_MAX_BASES];
     int kfix;     /* 64*words - K: the product over padded words counts each spare bit as +1 */
     int groups, pb, pblocks, fparts, fc;
+    int fsets;        /* units go (image, filter set, block, filter part): fparts / fsets parts a set */
     int parts, units; /* ranges of units (one per pool thread) and units in all */
     uint64_t *ranges; /* abc_steal ranges */
     int *ready;       /* per image and row group: 0 free, 1 being packed, 2 packed (atomic) */
@@ -84,7 +85,7 @@ static void pack_group(const job *j, int task, int thread)
     abc_split_range(l->h, j->groups, task % j->groups, &y0, &y1);
     if (y0 >= y1) return;
     size_t npx = (size_t)N * HW * st->cw, plane = (size_t)(l->h + 2 * l->pad) * st->rw;
-    uint64_t *px = (uint64_t *)(void *)abc_arena_floats(thread, SLOT_TASK, 2 * npx);
+    uint64_t *px = (uint64_t *)(void *)abc_arena_floats(thread, SLOT_PACK, 2 * npx);
     abc_conv_pack_input(j->input + (size_t)b * l->inputs, l->c, HW, y0 * l->w, y1 * l->w, j->thr, N, px, st->cw);
     for (int n = 0; n < N; ++n) {
         uint64_t *rows = j->xw + ((size_t)b * N + n) * plane;
@@ -136,26 +137,45 @@ static int borders(const layer *l, const abc_conv_state *st, int p0, int p1, bor
     return nb;
 }
 
-static void conv_task(const job *j, int task, int thread)
+/* Unit u: image *b, block *blk (positions [*p0, *p1)), filter part *fpart. */
+static void unit_at(const job *j, int u, int *b, int *blk, int *fpart, int *p0, int *p1)
+{
+    int fsub = j->fparts / j->fsets, fi = u % fsub, rest = u / fsub;
+    *blk = rest % j->pblocks;
+    rest /= j->pblocks;
+    *fpart = rest % j->fsets * fsub + fi;
+    *b = rest / j->fsets;
+    *p0 = *blk * j->pb;
+    *p1 = imin(j->st->P, *p0 + j->pb);
+}
+
+/* One unit; *have is the image and block whose im2col this thread's scratch
+ * holds (-1: none), which consecutive units of one block share. */
+static void conv_task(const job *j, int task, int thread, int *have)
 {
     const layer *l = j->l;
     const abc_conv_state *st = j->st;
     int M = st->o.M, N = st->o.N, MN = M * N, kw = st->words;
     size_t plane = (size_t)(l->h + 2 * l->pad) * st->rw;
     int ncls = st->nrc * st->ncc;
-    int fpart = task % j->fparts, blk = (task / j->fparts) % j->pblocks, b = task / j->fparts / j->pblocks;
-    int p0 = blk * j->pb, p1 = imin(st->P, p0 + j->pb), L = p1 - p0, f0, f1;
+    int b, blk, fpart, p0, p1, f0, f1;
+    unit_at(j, task, &b, &blk, &fpart, &p0, &p1);
+    int L = p1 - p0;
     abc_split_range(l->n, j->fparts, fpart, &f0, &f1);
     if (L <= 0 || f0 >= f1) return;
-    int rows = M * imin(j->fc, f1 - f0), cols = N * L, npan = (cols + ABC_BGEMM_PANEL - 1) / ABC_BGEMM_PANEL;
+    int cols = N * L, npan = (cols + ABC_BGEMM_PANEL - 1) / ABC_BGEMM_PANEL;
     int panels = j->kernel->panels && cols >= ABC_BGEMM_PANEL; /* im2col straight into the kernel's panels */
-    /* scratch: packed rows (or panels) of B, the counts (and their transpose), the border list */
-    size_t nB = (size_t)npan * ABC_BGEMM_PANEL * kw, nC = (size_t)rows * cols;
-    float *scr = abc_arena_floats(thread, SLOT_TASK, 2 * nB + 2 * nC + 2 * (size_t)L + 16);
+    /* scratch: packed rows (or panels) of B, the counts (and their transpose), the border list; sized
+     * for the largest unit, so that it is the same buffer for every unit of the forward */
+    int most = M * imin(j->fc, (l->n + j->fparts - 1) / j->fparts), widest = N * j->pb;
+    size_t nB = (size_t)(widest + ABC_BGEMM_PANEL - 1) / ABC_BGEMM_PANEL * ABC_BGEMM_PANEL * kw;
+    size_t nC = (size_t)most * widest;
+    float *scr = abc_arena_floats(thread, SLOT_TASK, 2 * nB + 2 * nC + 2 * (size_t)j->pb + 16);
     uint64_t *Bw = (uint64_t *)(void *)scr;
     int32_t *Cb = (int32_t *)(void *)(scr + 2 * nB), *Ct = Cb + nC;
     border *bd = (border *)(void *)(Ct + nC);
-    for (int n = 0; n < N; ++n) {
+    int key = b * j->pblocks + blk;
+    for (int n = 0; n < N && *have != key; ++n) {
         const uint64_t *plane_n = j->xw + ((size_t)b * N + n) * plane;
         if (!panels) {
             abc_conv_im2col_words(plane_n, st->rw, l->c, l->size, l->stride, l->out_w, p0, p1, Bw + (size_t)n * L * kw,
@@ -170,11 +190,12 @@ static void conv_task(const job *j, int task, int thread)
             p = e;
         }
     }
-    if (panels && cols % ABC_BGEMM_PANEL) { /* the last panel's spare columns are zero words */
+    if (panels && cols % ABC_BGEMM_PANEL && *have != key) { /* the last panel's spare columns are zero words */
         uint64_t *last = Bw + (size_t)(npan - 1) * kw * ABC_BGEMM_PANEL;
         for (int w = 0; w < kw; ++w)
             for (int c = cols % ABC_BGEMM_PANEL; c < ABC_BGEMM_PANEL; ++c) last[(size_t)w * ABC_BGEMM_PANEL + c] = 0;
     }
+    *have = key;
     int nb = l->pad ? borders(l, st, p0, p1, bd) : 0;
     int act = l->activation == LEAKY ? 1 : l->activation == RELU ? 2 : 0;
     float *out = l->output + (size_t)b * l->outputs;
@@ -244,7 +265,8 @@ static void claim(const job *j, int k, int thread)
 static void unit_groups(const job *j, int u, int *g0, int *g1)
 {
     const layer *l = j->l;
-    int blk = (u / j->fparts) % j->pblocks, p0 = blk * j->pb, p1 = imin(j->st->P, p0 + j->pb);
+    int b, blk, fpart, p0, p1;
+    unit_at(j, u, &b, &blk, &fpart, &p0, &p1);
     int y0 = p0 / l->out_w * l->stride - l->pad, y1 = (p1 - 1) / l->out_w * l->stride - l->pad + l->size - 1;
     *g0 = y0 <= 0 ? 0 : group_of(j, imin(y0, l->h - 1));
     *g1 = y1 >= l->h - 1 ? j->groups - 1 : group_of(j, y1 < 0 ? 0 : y1);
@@ -253,8 +275,10 @@ static void unit_groups(const job *j, int u, int *g0, int *g1)
 /* Waits until the groups unit u reads are packed, packing those nobody has claimed. */
 static void need_rows(const job *j, int u, int thread)
 {
-    int g0, g1, base = u / j->fparts / j->pblocks * j->groups;
+    int g0, g1, b, blk, fpart, p0, p1;
     unit_groups(j, u, &g0, &g1);
+    unit_at(j, u, &b, &blk, &fpart, &p0, &p1);
+    int base = b * j->groups;
     for (int g = g0; g <= g1; ++g) claim(j, base + g, thread);
     for (int g = g0; g <= g1; ++g)
         /* another thread is packing it (microseconds): spin, but let a descheduled packer run */
@@ -266,26 +290,35 @@ static void need_rows(const job *j, int u, int thread)
         }
 }
 
-/* One pool thread: the row groups its own range of units reads (the two
- * ends first: the neighbours' first units may need them), then units. */
+/* One pool thread: first its share of the row groups (those its own range
+ * of units reads, the two ends first as the neighbours' first units may need
+ * them; with filter sets, where every range reads every row, an even share),
+ * then units. */
 static void layer_task(void *ctx, int task, int thread)
 {
     (void)task;
     const job *j = ctx;
-    int self = thread % j->parts, lo, hi, g0, g1, e0, e1;
+    int self = thread % j->parts, lo, hi, k0, k1;
     abc_split_range(j->units, j->parts, self, &lo, &hi);
-    if (lo < hi) {
-        unit_groups(j, lo, &g0, &e0);
-        unit_groups(j, hi - 1, &e1, &g1);
-        int k0 = lo / j->fparts / j->pblocks * j->groups + g0, k1 = (hi - 1) / j->fparts / j->pblocks * j->groups + g1;
+    if (j->fsets > 1) {
+        abc_split_range(j->l->batch * j->groups, j->parts, self, &k0, &k1);
+        for (int k = k0; k < k1; ++k) claim(j, k, thread);
+    } else if (lo < hi) {
+        int g0, g1, e, b0, b1, blk, fpart, p0, p1;
+        unit_groups(j, lo, &g0, &e);
+        unit_groups(j, hi - 1, &e, &g1);
+        unit_at(j, lo, &b0, &blk, &fpart, &p0, &p1);
+        unit_at(j, hi - 1, &b1, &blk, &fpart, &p0, &p1);
+        k0 = b0 * j->groups + g0;
+        k1 = b1 * j->groups + g1;
         claim(j, k0, thread);
         claim(j, k1, thread);
         for (int k = k0 + 1; k < k1; ++k) claim(j, k, thread);
     }
-    int u;
+    int u, have = -1;
     while (abc_steal_next(j->ranges, j->parts, self, &u)) {
         need_rows(j, u, thread);
-        conv_task(j, u, thread);
+        conv_task(j, u, thread, &have);
     }
 }
 
@@ -320,12 +353,19 @@ void abc_conv_forward_packed(layer l, network net)
     int rows = C_BYTES / (4 * N * j.pb);
     j.fc = rows / M < 1 ? 1 : rows / M;
     if (j.fc >= 16) j.fc &= ~7;
-    j.fparts = 1;
+    j.fparts = j.fsets = 1;
     int tasks = l.batch * j.pblocks;
     if (!serial && tasks < 8 * threads) { /* enough units that the last ones balance the threads */
         j.fparts = (8 * threads + tasks - 1) / tasks;
         int most = (l.n + 7) / 8; /* at least 8 filters a part */
         if (j.fparts > most) j.fparts = most;
+    }
+    /* Few blocks, or a few with output rows not whole cache lines (the threads would share a line in every
+     * row at their blocks' edge): each thread takes a set of filters over all positions instead. */
+    if (!serial && (tasks < 2 * threads || (P % 16 && tasks < 8 * threads)) && l.n >= 8 * threads) {
+        j.fsets = threads;
+        j.fparts = (j.fparts + threads - 1) / threads * threads;
+        if (j.fparts > l.n) j.fparts = l.n / threads * threads;
     }
     j.units = tasks * j.fparts;
 
