@@ -14,13 +14,16 @@ static struct {
     pthread_cond_t wake, done;
     pthread_mutex_t run_mu; /* one job at a time */
     int started;            /* workers created so far (thread ids 1..started) */
-    int active;             /* workers taking part in the current job */
-    unsigned long gen;      /* bumped for each job */
-    int busy;               /* workers still on the current job */
+    /* the current job: number << 16 | workers taking part (atomic; one word, so a worker reads both at once) */
+    unsigned long ticket;
+    int busy;     /* workers still on the current job (atomic) */
+    int sleepers; /* workers asleep on `wake` (under mu) */
+    int waiting;  /* the caller is asleep on `done` (atomic) */
     abc_pool_fn fn;
     void *ctx;
     int ntasks;
     int next; /* next task to hand out (atomic) */
+    unsigned long first_seen[ABC_POOL_MAX + 1]; /* a new worker's last job before its first */
 } pool = {.mu = PTHREAD_MUTEX_INITIALIZER,
           .wake = PTHREAD_COND_INITIALIZER,
           .done = PTHREAD_COND_INITIALIZER,
@@ -61,30 +64,38 @@ static void drain(abc_pool_fn fn, void *ctx, int ntasks, int id)
     in_task = 0;
 }
 
+/* A worker that sees a new job while spinning reads it without the mutex (the
+ * ticket's release store publishes the job; fn, ctx and ntasks stay put until
+ * every worker taking part has finished it), so the caller never holds a
+ * lock a worker waits for; the mutex and condition variables are only for
+ * sleeping. */
 static void *worker(void *arg)
 {
     int id = (int)(long)arg;
     self_id = id;
-    unsigned long seen = 0;
-    pthread_mutex_lock(&pool.mu);
+    unsigned long seen = pool.first_seen[id];
     for (;;) {
-        if (pool.gen == seen) { /* spin a little before sleeping: the next job often follows at once */
-            pthread_mutex_unlock(&pool.mu);
-            for (int s = 0; s < ABC_POOL_SPIN && __atomic_load_n(&pool.gen, __ATOMIC_ACQUIRE) == seen; ++s) cpu_relax();
+        unsigned long t = __atomic_load_n(&pool.ticket, __ATOMIC_ACQUIRE);
+        for (int s = 0; s < ABC_POOL_SPIN && t >> 16 == seen; ++s) { /* the next job often follows at once */
+            cpu_relax();
+            t = __atomic_load_n(&pool.ticket, __ATOMIC_ACQUIRE);
+        }
+        if (t >> 16 == seen) {
             pthread_mutex_lock(&pool.mu);
+            pool.sleepers++;
+            while ((t = __atomic_load_n(&pool.ticket, __ATOMIC_ACQUIRE)) >> 16 == seen)
+                pthread_cond_wait(&pool.wake, &pool.mu);
+            pool.sleepers--;
+            pthread_mutex_unlock(&pool.mu);
         }
-        while (pool.gen == seen || id > pool.active) {
-            seen = pool.gen;
-            pthread_cond_wait(&pool.wake, &pool.mu);
+        seen = t >> 16;
+        if (id > (int)(t & 0xffff)) continue; /* not taking part in this one */
+        drain(pool.fn, pool.ctx, pool.ntasks, id);
+        if (__atomic_sub_fetch(&pool.busy, 1, __ATOMIC_SEQ_CST) == 0 && __atomic_load_n(&pool.waiting, __ATOMIC_SEQ_CST)) {
+            pthread_mutex_lock(&pool.mu); /* the caller went to sleep: wake it */
+            pthread_cond_signal(&pool.done);
+            pthread_mutex_unlock(&pool.mu);
         }
-        seen = pool.gen;
-        abc_pool_fn fn = pool.fn;
-        void *ctx = pool.ctx;
-        int ntasks = pool.ntasks;
-        pthread_mutex_unlock(&pool.mu);
-        drain(fn, ctx, ntasks, id);
-        pthread_mutex_lock(&pool.mu);
-        if (__atomic_sub_fetch(&pool.busy, 1, __ATOMIC_RELEASE) == 0) pthread_cond_signal(&pool.done);
     }
     return NULL;
 }
@@ -110,9 +121,11 @@ void abc_pool_run(int ntasks, void (*fn)(void *ctx, int task, int thread), void 
     }
     int helpers = (ntasks < nthreads ? ntasks : nthreads) - 1;
     pthread_mutex_lock(&pool.mu);
+    unsigned long job = __atomic_load_n(&pool.ticket, __ATOMIC_RELAXED) >> 16;
     while (pool.started < helpers) {
         pthread_t th;
         long id = pool.started + 1;
+        pool.first_seen[id] = job;
         if (pthread_create(&th, NULL, worker, (void *)id) != 0) break;
         pthread_detach(th);
         pool.started++;
@@ -122,18 +135,21 @@ void abc_pool_run(int ntasks, void (*fn)(void *ctx, int task, int thread), void 
     pool.ctx = ctx;
     pool.ntasks = ntasks;
     __atomic_store_n(&pool.next, 0, __ATOMIC_RELAXED);
-    pool.active = helpers;
-    pool.busy = helpers;
-    __atomic_add_fetch(&pool.gen, 1, __ATOMIC_RELEASE); /* spinning workers read it without the lock */
-    pthread_cond_broadcast(&pool.wake);
+    __atomic_store_n(&pool.busy, helpers, __ATOMIC_RELAXED);
+    __atomic_store_n(&pool.ticket, (job + 1) << 16 | (unsigned long)helpers, __ATOMIC_RELEASE);
+    if (pool.sleepers) pthread_cond_broadcast(&pool.wake);
     pthread_mutex_unlock(&pool.mu);
 
     drain(fn, ctx, ntasks, 0);
 
     for (int s = 0; s < ABC_POOL_SPIN && __atomic_load_n(&pool.busy, __ATOMIC_ACQUIRE) > 0; ++s) cpu_relax();
-    pthread_mutex_lock(&pool.mu);
-    while (pool.busy > 0) pthread_cond_wait(&pool.done, &pool.mu);
-    pthread_mutex_unlock(&pool.mu);
+    if (__atomic_load_n(&pool.busy, __ATOMIC_ACQUIRE) > 0) {
+        pthread_mutex_lock(&pool.mu);
+        __atomic_store_n(&pool.waiting, 1, __ATOMIC_SEQ_CST);
+        while (__atomic_load_n(&pool.busy, __ATOMIC_SEQ_CST) > 0) pthread_cond_wait(&pool.done, &pool.mu);
+        __atomic_store_n(&pool.waiting, 0, __ATOMIC_RELAXED);
+        pthread_mutex_unlock(&pool.mu);
+    }
     pthread_mutex_unlock(&pool.run_mu);
 }
 
