@@ -10,17 +10,19 @@
  * adds -B_m[f, tap] per channel: corr_m adds back sum_c B_m over the padded
  * taps of position p, and sum_m alpha_m corr_m is st->wcorr summed over them.
  *
- * One pool run per forward. The work units are an image, a block of
- * positions and a range of filters; each pool thread owns a contiguous range
- * of units (kernels/steal.h) and, first, packs the image rows its range needs
- * (each image once for all N bases, in groups of rows, into a shared plane
- * with a ready flag per group), then runs its units, stealing from the back
- * of other ranges once its own is empty. A unit waits only for the row
- * groups its window reads, packing any that nobody has claimed yet, so there
- * is no barrier between packing and products, and the same thread writes
- * the same output lines in every forward (when two threads took turns on
- * neighbouring blocks, the lines moved between the cores' caches and two
- * threads ran slower than one). A unit does im2col over words
+ * One pool run per forward, nothing serial around it. The work units are an
+ * image, a block of positions and a range of filters (ordered by positions
+ * first, or, when the blocks are few, by sets of filters first); each pool
+ * thread owns a contiguous range of units (kernels/steal.h) and, first,
+ * packs the image rows its range needs (each image once for all N bases, in
+ * groups of rows, into a shared plane with a ready flag per group; the first
+ * thread in also computes the output coefficients), then runs its units,
+ * stealing from the back of other ranges once its own is empty. A unit waits
+ * only for the row groups its windows read, packing any that nobody has
+ * claimed yet, so there is no barrier between packing and products, and the
+ * same thread writes the same output lines in every forward (when two
+ * threads took turns on neighbouring blocks, the lines moved between the
+ * cores' caches and two threads ran slower than one). A unit does im2col over words
  * of the N bases into per-thread scratch (straight into the kernel's panels
  * where it takes them), ONE binary GEMM for all M*N products (A = the M rows
  * of each filter, B = N rows per position) into int32 counts, then per
@@ -73,7 +75,8 @@ typedef struct {
     int fsets;        /* units go (image, filter set, block, filter part): fparts / fsets parts a set */
     int parts, units; /* ranges of units (one per pool thread) and units in all */
     uint64_t *ranges; /* abc_steal ranges */
-    int *ready;       /* per image and row group: 0 free, 1 being packed, 2 packed (atomic) */
+    int *ready;       /* per image and row group, then the output coefficients: 0 to do, 1 being done, 2 done
+                         (atomic) */
 } job;
 
 /* Row group g of the image rows: packed per pixel into scratch, then into the bit-stream planes. */
@@ -223,7 +226,7 @@ static void conv_task(const job *j, int task, int thread, int *have)
 }
 
 /* Scales and offsets of the output stage, per filter. */
-static void output_coefs(const layer *l, const abc_conv_state *st, job *j)
+static void output_coefs(const layer *l, const abc_conv_state *st, const job *j)
 {
     int M = st->o.M, N = st->o.N, len = l->nweights / st->G;
     float sbeta = 0;
@@ -249,15 +252,28 @@ static int group_of(const job *j, int y)
     return y < r * (q + 1) ? y / (q + 1) : r + (y - r * (q + 1)) / q;
 }
 
-/* Packs group k (image k / groups) unless another thread has claimed it. */
+/* Does job k (k < batch*groups: pack row group k, of image k / groups; else
+ * the output coefficients) unless another thread has claimed it. */
 static void claim(const job *j, int k, int thread)
 {
     int free_ = 0;
     if (__atomic_load_n(&j->ready[k], __ATOMIC_RELAXED) != 0 ||
         !__atomic_compare_exchange_n(&j->ready[k], &free_, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
         return;
-    pack_group(j, k, thread);
+    if (k < j->l->batch * j->groups) pack_group(j, k, thread);
+    else output_coefs(j->l, j->st, j);
     __atomic_store_n(&j->ready[k], 2, __ATOMIC_RELEASE);
+}
+
+/* Waits until job k is done: another thread is on it (microseconds), so spin, but let a descheduled one run. */
+static void wait_done(const job *j, int k)
+{
+    for (int spins = 0; __atomic_load_n(&j->ready[k], __ATOMIC_ACQUIRE) != 2; ++spins) {
+        if (spins >= 2000) sched_yield();
+#if defined(__x86_64__) && defined(__GNUC__)
+        else __builtin_ia32_pause();
+#endif
+    }
 }
 
 /* The row groups [*g0, *g1] of image rows that unit u's windows read (the
@@ -280,14 +296,7 @@ static void need_rows(const job *j, int u, int thread)
     unit_at(j, u, &b, &blk, &fpart, &p0, &p1);
     int base = b * j->groups;
     for (int g = g0; g <= g1; ++g) claim(j, base + g, thread);
-    for (int g = g0; g <= g1; ++g)
-        /* another thread is packing it (microseconds): spin, but let a descheduled packer run */
-        for (int spins = 0; __atomic_load_n(&j->ready[base + g], __ATOMIC_ACQUIRE) != 2; ++spins) {
-            if (spins >= 2000) sched_yield();
-#if defined(__x86_64__) && defined(__GNUC__)
-            else __builtin_ia32_pause();
-#endif
-        }
+    for (int g = g0; g <= g1; ++g) wait_done(j, base + g);
 }
 
 /* One pool thread: first its share of the row groups (those its own range
@@ -298,7 +307,8 @@ static void layer_task(void *ctx, int task, int thread)
 {
     (void)task;
     const job *j = ctx;
-    int self = thread % j->parts, lo, hi, k0, k1;
+    int self = thread % j->parts, lo, hi, k0, k1, kc = j->l->batch * j->groups;
+    claim(j, kc, thread); /* the first thread in computes the coefficients while the others pack */
     abc_split_range(j->units, j->parts, self, &lo, &hi);
     if (j->fsets > 1) {
         abc_split_range(j->l->batch * j->groups, j->parts, self, &k0, &k1);
@@ -318,6 +328,7 @@ static void layer_task(void *ctx, int task, int thread)
     int u, have = -1;
     while (abc_steal_next(j->ranges, j->parts, self, &u)) {
         need_rows(j, u, thread);
+        wait_done(j, kc);
         conv_task(j, u, thread, &have);
     }
 }
@@ -371,7 +382,7 @@ void abc_conv_forward_packed(layer l, network net)
 
     /* shared buffers: coefficients, the ranges, the ready flags, then the packed images (64-byte aligned) */
     size_t ncoef = ((size_t)l.n * (M * N + 2) + 15) & ~(size_t)15;
-    size_t nrange = 2 * ABC_STEAL_WORDS(j.parts), nready = ((size_t)l.batch * j.groups + 15) & ~(size_t)15;
+    size_t nrange = 2 * ABC_STEAL_WORDS(j.parts), nready = ((size_t)l.batch * j.groups + 1 + 15) & ~(size_t)15;
     size_t nx = (size_t)l.batch * N * (l.h + 2 * l.pad) * st->rw;
     float *sh = abc_arena_floats(abc_pool_self(), SLOT_SHARED, ncoef + nrange + nready + 2 * nx);
     j.coef = sh;
@@ -380,9 +391,8 @@ void abc_conv_forward_packed(layer l, network net)
     j.ranges = (uint64_t *)(void *)(sh + ncoef);
     j.ready = (int *)(void *)(sh + ncoef + nrange);
     j.xw = (uint64_t *)(void *)(sh + ncoef + nrange + nready);
-    output_coefs(&l, st, &j);
     abc_steal_init(j.ranges, j.parts, j.units);
-    memset(j.ready, 0, (size_t)l.batch * j.groups * sizeof *j.ready);
+    memset(j.ready, 0, ((size_t)l.batch * j.groups + 1) * sizeof *j.ready);
 
     if (!serial) abc_pool_run(j.parts, layer_task, &j);
     else layer_task(&j, 0, abc_pool_self());
