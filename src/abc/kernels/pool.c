@@ -1,6 +1,7 @@
 #include "pool.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "abc_util.h"
@@ -16,7 +17,8 @@ static struct {
     int started;            /* workers created so far (thread ids 1..started) */
     /* the current job: number << 16 | workers taking part (atomic; one word, so a worker reads both at once) */
     unsigned long ticket;
-    int busy;     /* workers still on the current job (atomic) */
+    /* low 32 bits of the job number << 32 | OPEN while workers may still join | workers in it (atomic) */
+    uint64_t state;
     int sleepers; /* workers asleep on `wake` (under mu) */
     int waiting;  /* the caller is asleep on `done` (atomic) */
     abc_pool_fn fn;
@@ -34,6 +36,8 @@ static struct {
  * on a virtual machine a wake-up costs tens of microseconds, as much as a whole
  * small binary layer. */
 #define ABC_POOL_SPIN 3000
+
+#define OPEN (1ull << 31)
 
 static inline void cpu_relax(void)
 {
@@ -64,11 +68,13 @@ static void drain(abc_pool_fn fn, void *ctx, int ntasks, int id)
     in_task = 0;
 }
 
-/* A worker that sees a new job while spinning reads it without the mutex (the
+/* A worker that sees a new job while spinning joins it without the mutex (the
  * ticket's release store publishes the job; fn, ctx and ntasks stay put until
- * every worker taking part has finished it), so the caller never holds a
- * lock a worker waits for; the mutex and condition variables are only for
- * sleeping. */
+ * every worker that joined has left), so the caller never holds a lock a
+ * worker waits for; the mutex and condition variables are only for sleeping.
+ * Once the caller has handed out every task it closes the job: a worker that
+ * comes later (descheduled on a busy machine) does not join, and the caller
+ * waits only for those that did. */
 static void *worker(void *arg)
 {
     int id = (int)(long)arg;
@@ -90,8 +96,14 @@ static void *worker(void *arg)
         }
         seen = t >> 16;
         if (id > (int)(t & 0xffff)) continue; /* not taking part in this one */
+        uint64_t st = __atomic_load_n(&pool.state, __ATOMIC_ACQUIRE);
+        int joined = 0;
+        while (!joined && st >> 32 == (uint32_t)seen && (st & OPEN))
+            joined = __atomic_compare_exchange_n(&pool.state, &st, st + 1, 1, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+        if (!joined) continue; /* closed: every task was handed out before this worker came */
         drain(pool.fn, pool.ctx, pool.ntasks, id);
-        if (__atomic_sub_fetch(&pool.busy, 1, __ATOMIC_SEQ_CST) == 0 && __atomic_load_n(&pool.waiting, __ATOMIC_SEQ_CST)) {
+        st = __atomic_sub_fetch(&pool.state, 1, __ATOMIC_SEQ_CST);
+        if (!(st & OPEN) && (st & (OPEN - 1)) == 0 && __atomic_load_n(&pool.waiting, __ATOMIC_SEQ_CST)) {
             pthread_mutex_lock(&pool.mu); /* the caller went to sleep: wake it */
             pthread_cond_signal(&pool.done);
             pthread_mutex_unlock(&pool.mu);
@@ -135,18 +147,20 @@ void abc_pool_run(int ntasks, void (*fn)(void *ctx, int task, int thread), void 
     pool.ctx = ctx;
     pool.ntasks = ntasks;
     __atomic_store_n(&pool.next, 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&pool.busy, helpers, __ATOMIC_RELAXED);
+    __atomic_store_n(&pool.state, (uint64_t)(uint32_t)(job + 1) << 32 | OPEN, __ATOMIC_RELAXED);
     __atomic_store_n(&pool.ticket, (job + 1) << 16 | (unsigned long)helpers, __ATOMIC_RELEASE);
     if (pool.sleepers) pthread_cond_broadcast(&pool.wake);
     pthread_mutex_unlock(&pool.mu);
 
     drain(fn, ctx, ntasks, 0);
 
-    for (int s = 0; s < ABC_POOL_SPIN && __atomic_load_n(&pool.busy, __ATOMIC_ACQUIRE) > 0; ++s) cpu_relax();
-    if (__atomic_load_n(&pool.busy, __ATOMIC_ACQUIRE) > 0) {
+    __atomic_fetch_and(&pool.state, ~OPEN, __ATOMIC_SEQ_CST); /* every task is handed out: no one else joins */
+    for (int s = 0; s < ABC_POOL_SPIN && (__atomic_load_n(&pool.state, __ATOMIC_ACQUIRE) & (OPEN - 1)); ++s)
+        cpu_relax();
+    if (__atomic_load_n(&pool.state, __ATOMIC_ACQUIRE) & (OPEN - 1)) {
         pthread_mutex_lock(&pool.mu);
         __atomic_store_n(&pool.waiting, 1, __ATOMIC_SEQ_CST);
-        while (__atomic_load_n(&pool.busy, __ATOMIC_SEQ_CST) > 0) pthread_cond_wait(&pool.done, &pool.mu);
+        while (__atomic_load_n(&pool.state, __ATOMIC_SEQ_CST) & (OPEN - 1)) pthread_cond_wait(&pool.done, &pool.mu);
         __atomic_store_n(&pool.waiting, 0, __ATOMIC_RELAXED);
         pthread_mutex_unlock(&pool.mu);
     }
