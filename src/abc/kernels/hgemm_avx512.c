@@ -1,0 +1,101 @@
+/* AVX-512 segment GEMM (VPOPCNTDQ). Lanes are output columns (A rows): a
+ * column panel holds, per segment, the 32 columns' segment bits in 32-bit
+ * lanes (two words for 64-bit slots), len*Am and -2*Am; a row panel holds
+ * 8 filters' bits and Wm. Per segment and tile of 8 rows x 32 columns, each
+ * row's bits are broadcast into vpxord, then vpopcntd, vcvtdq2ps, one FMA
+ * t = len*Am - 2*Am*popcount (the length correction and the activation
+ * magnitude at once) and one FMA acc += Wm*t: five instructions per 16
+ * segment products. Panels are built once per call (rows) and per 32
+ * columns; padding lanes are zero, so they add 0. */
+#include "hgemm_kernels.h"
+
+#include "abc_util.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+#define TGT __attribute__((target("avx512f,avx512vpopcntdq")))
+
+enum { MR = 8, NR = 32 };
+
+static inline int imin(int a, int b) { return a < b ? a : b; }
+
+TGT static inline __attribute__((always_inline)) void tile(int S, int nsub, const uint32_t *Pw, const uint32_t *Pa,
+                                                            int mr, int nr, float *C, size_t ldc)
+{
+    __m512 acc0[MR], acc1[MR];
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r) acc0[r] = acc1[r] = _mm512_setzero_ps();
+    size_t sw = (size_t)(nsub + 1) * MR, sa = (size_t)(nsub + 2) * NR;
+    for (int j = 0; j < S; ++j, Pw += sw, Pa += sa) {
+        __m512i b0 = _mm512_load_si512(Pa), b1 = _mm512_load_si512(Pa + 16);
+        __m512i c0 = b0, c1 = b1;
+        if (nsub == 2) c0 = _mm512_load_si512(Pa + NR), c1 = _mm512_load_si512(Pa + NR + 16);
+        const float *fa = (const float *)(const void *)(Pa + nsub * NR);
+        __m512 as0 = _mm512_load_ps(fa), as1 = _mm512_load_ps(fa + 16);
+        __m512 am0 = _mm512_load_ps(fa + NR), am1 = _mm512_load_ps(fa + NR + 16);
+        const float *wm = (const float *)(const void *)(Pw + nsub * MR);
+#pragma GCC unroll 8
+        for (int r = 0; r < MR; ++r) {
+            __m512i w = _mm512_set1_epi32((int)Pw[r]);
+            __m512i p0 = _mm512_popcnt_epi32(_mm512_xor_si512(b0, w));
+            __m512i p1 = _mm512_popcnt_epi32(_mm512_xor_si512(b1, w));
+            if (nsub == 2) {
+                __m512i w2 = _mm512_set1_epi32((int)Pw[MR + r]);
+                p0 = _mm512_add_epi32(p0, _mm512_popcnt_epi32(_mm512_xor_si512(c0, w2)));
+                p1 = _mm512_add_epi32(p1, _mm512_popcnt_epi32(_mm512_xor_si512(c1, w2)));
+            }
+            __m512 t0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p0), am0, as0);
+            __m512 t1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p1), am1, as1);
+            __m512 m = _mm512_set1_ps(wm[r]);
+            acc0[r] = _mm512_fmadd_ps(m, t0, acc0[r]);
+            acc1[r] = _mm512_fmadd_ps(m, t1, acc1[r]);
+        }
+    }
+    __mmask16 k0 = nr >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << nr) - 1);
+    __mmask16 k1 = nr >= 32 ? (__mmask16)0xffff : nr <= 16 ? 0 : (__mmask16)((1u << (nr - 16)) - 1);
+    for (int r = 0; r < mr; ++r) {
+        _mm512_mask_storeu_ps(C + (size_t)r * ldc, k0, acc0[r]);
+        _mm512_mask_storeu_ps(C + (size_t)r * ldc + 16, k1, acc1[r]);
+    }
+}
+
+TGT static void tile1(int S, const uint32_t *Pw, const uint32_t *Pa, int mr, int nr, float *C, size_t ldc)
+{
+    tile(S, 1, Pw, Pa, mr, nr, C, ldc);
+}
+
+TGT static void tile2(int S, const uint32_t *Pw, const uint32_t *Pa, int mr, int nr, float *C, size_t ldc)
+{
+    tile(S, 2, Pw, Pa, mr, nr, C, ldc);
+}
+
+void hada_hgemm_avx512(const hada_hgemm_args *a)
+{
+    if (a->M <= 0 || a->N <= 0) return;
+    int nsub = a->s > 32 ? 2 : 1, S = a->S;
+    int mblocks = (a->M + MR - 1) / MR;
+    size_t rw = (size_t)S * (nsub + 1) * MR, cw = (size_t)S * (nsub + 2) * NR;
+    uint32_t *Pw = hada_hgemm_scratch(1, rw * mblocks + 16), *Pa = hada_hgemm_scratch(0, cw + 16);
+    for (int b = 0; b < mblocks; ++b)
+        hada_hgemm_pack_rows(a, b * MR, imin(MR, a->M - b * MR), MR, nsub, Pw + rw * b);
+    for (int n = 0; n < a->N; n += NR) {
+        int nr = imin(NR, a->N - n);
+        hada_hgemm_pack_cols(a, n, nr, NR, nsub, Pa);
+        for (int b = 0; b < mblocks; ++b) {
+            float *C = a->C + (size_t)b * MR * a->ldc + n;
+            int mr = imin(MR, a->M - b * MR);
+            if (nsub == 1)
+                tile1(S, Pw + rw * b, Pa, mr, nr, C, a->ldc);
+            else
+                tile2(S, Pw + rw * b, Pa, mr, nr, C, a->ldc);
+        }
+    }
+}
+#else
+void hada_hgemm_avx512(const hada_hgemm_args *a)
+{
+    (void)a;
+    abc_die("the AVX-512 segment GEMM is not built for this CPU");
+}
+#endif

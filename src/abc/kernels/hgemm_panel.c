@@ -1,0 +1,63 @@
+/* Panels of the SIMD segment GEMM kernels (layout: hgemm_kernels.h) and
+ * their per-thread scratch. */
+#include "hgemm_kernels.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "abc_util.h"
+
+static _Thread_local struct {
+    uint32_t *p;
+    size_t n;
+} scratch[2];
+
+uint32_t *hada_hgemm_scratch(int slot, size_t n)
+{
+    if (n > scratch[slot].n) {
+        free(scratch[slot].p);
+        void *p = NULL;
+        if (posix_memalign(&p, 64, n * sizeof(uint32_t)) != 0) abc_die("out of memory (segment gemm panel)");
+        scratch[slot].p = p;
+        scratch[slot].n = n;
+    }
+    return scratch[slot].p;
+}
+
+/* Word u (32 bits) of segment j of a row. */
+static inline uint32_t word(const uint64_t *row, int j, int s, int u)
+{
+    return (uint32_t)(hada_hgemm_seg(row, j, s) >> (32 * u));
+}
+
+void hada_hgemm_pack_cols(const hada_hgemm_args *a, int n0, int nr, int NR, int nsub, uint32_t *P)
+{
+    size_t step = (size_t)(nsub + 2) * NR;
+    memset(P, 0, (size_t)a->S * step * sizeof *P);
+    for (int c = 0; c < nr; ++c) {
+        const uint64_t *ab = a->Ab + (size_t)(n0 + c) * a->ldab;
+        const float *am = a->Am + (size_t)(n0 + c) * a->ldam;
+        uint32_t *q = P + c;
+        for (int j = 0; j < a->S; ++j, q += step) {
+            for (int u = 0; u < nsub; ++u) q[u * NR] = word(ab, j, a->s, u);
+            float *f = (float *)(void *)(q + nsub * NR);
+            f[0] = (float)a->len[j] * am[j];
+            f[NR] = -2.f * am[j];
+        }
+    }
+}
+
+void hada_hgemm_pack_rows(const hada_hgemm_args *a, int m0, int mr, int MR, int nsub, uint32_t *P)
+{
+    size_t step = (size_t)(nsub + 1) * MR;
+    memset(P, 0, (size_t)a->S * step * sizeof *P);
+    for (int r = 0; r < mr; ++r) {
+        const uint64_t *wb = a->Wb + (size_t)(m0 + r) * a->ldwb;
+        const float *wm = a->Wm + (size_t)(m0 + r) * a->ldwm;
+        uint32_t *q = P + r;
+        for (int j = 0; j < a->S; ++j, q += step) {
+            for (int u = 0; u < nsub; ++u) q[u * MR] = word(wb, j, a->s, u);
+            memcpy(q + nsub * MR, &wm[j], sizeof(float));
+        }
+    }
+}
