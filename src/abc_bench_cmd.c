@@ -174,6 +174,7 @@ int abc_bench_main(int argc, char **argv)
     printf("%-9s %9.3f %12.1f %9s %10s  (cblas_sgemm, OpenBLAS %s, 1 thread)\n", "fp32", fp32 * 1e3, ops / fp32 / 1e9,
            "-", "1.0x", openblas_get_corename());
     free(A); free(B); free(want); free(C); free(fa); free(fb); free(fc); free(t); free(peaks); free(got);
+    abc_bench_hgemm(quick, rounds);
     if (part == 0) abc_bench_layers(quick, rounds);
     return 0;
 }
