@@ -51,7 +51,7 @@ static void make(prob *p, int M, int N, int S, int s, int g, int tail, int every
     fill(M, S, s, p->len, ldw, ldwm, &p->Wb, &p->Wm, &seed);
     fill(N, S, s, p->len, lda, ldam, &p->Ab, &p->Am, &seed);
     p->C = malloc(((size_t)(M > 0 ? M : 1) * ldc + 1) * sizeof *p->C);
-    p->a = (hada_hgemm_args){M, N, S, s, p->Wb, p->Wm, p->Ab, p->Am, p->len, p->C, ldw, ldwm, lda, ldam, ldc};
+    p->a = (hada_hgemm_args){M, N, S, s, p->Wb, p->Wm, p->Ab, p->Am, p->len, p->C, ldw, ldwm, lda, ldam, ldc, NULL};
 }
 
 static void drop(prob *p)
@@ -137,12 +137,19 @@ START_TEST(kernels_equal_reference)
         p.a.C = want;
         hada_hgemm_ref(&p.a);
         p.a.C = p.C;
-        for (int mode = 0; mode < 3; ++mode) {
+        uint32_t *Wp = NULL;
+        if (k->mr) { /* the weights handed over in the kernel's row panels */
+            Wp = aligned_alloc(64, (hada_hgemm_row_panels_size(&p.a, k->mr) + 16) * sizeof *Wp);
+            hada_hgemm_pack_all_rows(&p.a, k->mr, Wp);
+        }
+        for (int mode = 0; mode < 6; ++mode) { /* direct, pool 1 and 2 threads; the same with row panels */
+            if (mode >= 3 && !Wp) break;
             for (size_t i = 0; i < nc; ++i) p.C[i] = -777.f;
-            if (mode == 0) {
+            p.a.Wp = mode >= 3 ? Wp : NULL;
+            if (mode % 3 == 0) {
                 k->fn(&p.a);
             } else {
-                abc_set_threads(mode);
+                abc_set_threads(mode % 3);
                 hada_hgemm_with(k, &p.a);
             }
             char what[64];
@@ -150,6 +157,7 @@ START_TEST(kernels_equal_reference)
             check(&p, want, p.C, what, sh);
         }
         free(want);
+        free(Wp);
         drop(&p);
     }
     abc_set_threads(0);
@@ -172,6 +180,16 @@ START_TEST(chosen_kernel_split_across_threads)
             abc_set_threads(t);
             hada_hgemm(&p.a);
             check(&p, want, p.C, hada_hgemm_chosen()->name, t);
+            int mr = hada_hgemm_chosen()->mr;
+            if (tr && mr) { /* split by rows with the weights in row panels */
+                uint32_t *Wp = aligned_alloc(64, (hada_hgemm_row_panels_size(&p.a, mr) + 16) * sizeof *Wp);
+                hada_hgemm_pack_all_rows(&p.a, mr, Wp);
+                p.a.Wp = Wp;
+                for (size_t i = 0; i < nc; ++i) p.C[i] = -777.f;
+                hada_hgemm(&p.a);
+                check(&p, want, p.C, "row panels", t);
+                free(Wp);
+            }
             free(want);
             drop(&p);
         }

@@ -28,10 +28,10 @@ static int has_avx2(void)
 }
 
 static const hada_hgemm_kernel table[] = {
-    {"ref", "plain reference, segment by segment", hada_hgemm_ref, always},
-    {"portable", "portable C, 4x4 tiles", hada_hgemm_portable, always},
-    {"avx2", "AVX2 nibble-table popcount, 32-bit lanes, 4x8 tiles", hada_hgemm_avx2, has_avx2},
-    {"avx512", "AVX-512 VPOPCNTDQ, 32-bit lanes, 8x32 tiles", hada_hgemm_avx512, hada_cpu_has_avx512},
+    {"ref", "plain reference, segment by segment", hada_hgemm_ref, always, 0},
+    {"portable", "portable C, 4x4 tiles", hada_hgemm_portable, always, 0},
+    {"avx2", "AVX2 nibble-table popcount, 32-bit lanes, 4x8 tiles", hada_hgemm_avx2, has_avx2, 4},
+    {"avx512", "AVX-512 VPOPCNTDQ, 32-bit lanes, 8x32 tiles", hada_hgemm_avx512, hada_cpu_has_avx512, 8},
 };
 enum { NKERNELS = sizeof table / sizeof table[0] };
 
@@ -82,7 +82,7 @@ const hada_hgemm_kernel *hada_hgemm_chosen(void)
 typedef struct {
     hada_hgemm_fn fn;
     const hada_hgemm_args *a;
-    int by_cols, parts;
+    int by_cols, parts, mr;
 } job;
 
 /* Columns are split in multiples of 32 (the widest panel), rows in multiples of 8. */
@@ -106,6 +106,7 @@ static void part(void *ctx, int task, int thread)
         s.Wb += lo * s.ldwb;
         s.Wm += lo * s.ldwm;
         s.C += lo * s.ldc;
+        if (s.Wp) s.Wp += (size_t)(lo / j->mr) * (size_t)s.S * ((s.s > 32 ? 2 : 1) + 1) * j->mr;
     }
     j->fn(&s);
 }
@@ -119,10 +120,10 @@ void hada_hgemm_with(const hada_hgemm_kernel *k, const hada_hgemm_args *a)
         k->fn(a);
         return;
     }
-    int by_cols = (a->N + 31) / 32 >= (a->M + 7) / 8;
+    int by_cols = (a->N + 31) / 32 >= (a->M + 7) / 8; /* row panels (Wp) are 4 or 8 rows: split at multiples of 8 */
     int units = by_cols ? (a->N + 31) / 32 : (a->M + 7) / 8;
     int parts = units < 4 * threads ? units : 4 * threads;
-    job j = {k->fn, a, by_cols, parts};
+    job j = {k->fn, a, by_cols, parts, k->mr};
     abc_pool_run(parts, part, &j);
 }
 

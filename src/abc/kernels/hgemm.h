@@ -30,6 +30,9 @@ typedef struct {
     const uint8_t *len;     /* S segment lengths */
     float *C;               /* M rows of N results, ldc apart */
     size_t ldwb, ldwm, ldab, ldam, ldc;
+    /* Optional: W already in the chosen kernel's row panels (hada_hgemm_pack_rows
+     * with that kernel's mr, all M rows, hgemm_kernels.h); NULL: the kernel packs them. */
+    const uint32_t *Wp;
 } hada_hgemm_args;
 
 /* Words a row of S segments of s bits takes. */

@@ -82,9 +82,13 @@ void hada_hgemm_avx2(const hada_hgemm_args *a)
     int nsub = a->s > 32 ? 2 : 1, S = a->S, wide = a->s > 16;
     int mblocks = (a->M + MR - 1) / MR;
     size_t rw = (size_t)S * (nsub + 1) * MR, cw = (size_t)S * (nsub + 2) * NR;
-    uint32_t *Pw = hada_hgemm_scratch(1, rw * mblocks + 16), *Pa = hada_hgemm_scratch(0, cw + 16);
-    for (int b = 0; b < mblocks; ++b)
-        hada_hgemm_pack_rows(a, b * MR, imin(MR, a->M - b * MR), MR, nsub, Pw + rw * b);
+    const uint32_t *Pw = a->Wp;
+    uint32_t *Pa = hada_hgemm_scratch(0, cw + 16);
+    if (!Pw) {
+        uint32_t *p = hada_hgemm_scratch(1, rw * mblocks + 16);
+        hada_hgemm_pack_all_rows(a, MR, p);
+        Pw = p;
+    }
     for (int n = 0; n < a->N; n += NR) {
         int nr = imin(NR, a->N - n);
         hada_hgemm_pack_cols(a, n, nr, NR, nsub, Pa);

@@ -12,6 +12,7 @@ typedef struct {
     const char *what;    /* one-line description */
     hada_hgemm_fn fn;
     int (*usable)(void); /* 1 if this CPU and OS run it */
+    int mr;              /* rows of its row panels (hada_hgemm_args.Wp), 0: takes no panels */
 } hada_hgemm_kernel;
 
 /* All kernels, best last; *n gets the count. */
@@ -37,6 +38,10 @@ void hada_hgemm_pack_cols(const hada_hgemm_args *a, int n0, int nr, int NR, int 
 /* Row panel of mr <= MR W rows (filters), per segment j at P + j*(nsub+1)*MR:
  * nsub*MR bit words, then MR floats Wm; rows past mr are zero. */
 void hada_hgemm_pack_rows(const hada_hgemm_args *a, int m0, int mr, int MR, int nsub, uint32_t *P);
+/* 32-bit words of the row panels of all a->M rows for panel height MR
+ * (block b of MR rows at b * S*(nsub+1)*MR), and the packing of all of them. */
+size_t hada_hgemm_row_panels_size(const hada_hgemm_args *a, int MR);
+void hada_hgemm_pack_all_rows(const hada_hgemm_args *a, int MR, uint32_t *P);
 /* Per-thread scratch of at least n 32-bit words, 64-byte aligned (slot 0 or 1). */
 uint32_t *hada_hgemm_scratch(int slot, size_t n);
 

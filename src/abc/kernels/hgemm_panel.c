@@ -33,14 +33,28 @@ static inline uint32_t word(const uint64_t *row, int j, int s, int u)
 void hada_hgemm_pack_cols(const hada_hgemm_args *a, int n0, int nr, int NR, int nsub, uint32_t *P)
 {
     size_t step = (size_t)(nsub + 2) * NR;
-    memset(P, 0, (size_t)a->S * step * sizeof *P);
+    int S = a->S, s = a->s;
+    if (nr < NR) memset(P, 0, (size_t)S * step * sizeof *P);
     for (int c = 0; c < nr; ++c) {
         const uint64_t *ab = a->Ab + (size_t)(n0 + c) * a->ldab;
         const float *am = a->Am + (size_t)(n0 + c) * a->ldam;
         uint32_t *q = P + c;
-        for (int j = 0; j < a->S; ++j, q += step) {
-            for (int u = 0; u < nsub; ++u) q[u * NR] = word(ab, j, a->s, u);
-            float *f = (float *)(void *)(q + nsub * NR);
+        /* the common slot sizes read their segments as plain arrays */
+        if (s == 16) {
+            const uint16_t *b16 = (const uint16_t *)(const void *)ab;
+            for (int j = 0; j < S; ++j, q += step) q[0] = b16[j];
+        } else if (s == 8) {
+            const uint8_t *b8 = (const uint8_t *)(const void *)ab;
+            for (int j = 0; j < S; ++j, q += step) q[0] = b8[j];
+        } else if (s == 32) {
+            const uint32_t *b32 = (const uint32_t *)(const void *)ab;
+            for (int j = 0; j < S; ++j, q += step) q[0] = b32[j];
+        } else {
+            for (int j = 0; j < S; ++j, q += step)
+                for (int u = 0; u < nsub; ++u) q[u * NR] = word(ab, j, s, u);
+        }
+        float *f = (float *)(void *)(P + c + nsub * NR);
+        for (int j = 0; j < S; ++j, f += step) {
             f[0] = (float)a->len[j] * am[j];
             f[NR] = -2.f * am[j];
         }
@@ -60,4 +74,18 @@ void hada_hgemm_pack_rows(const hada_hgemm_args *a, int m0, int mr, int MR, int 
             memcpy(q + nsub * MR, &wm[j], sizeof(float));
         }
     }
+}
+
+size_t hada_hgemm_row_panels_size(const hada_hgemm_args *a, int MR)
+{
+    int nsub = a->s > 32 ? 2 : 1;
+    return (size_t)((a->M + MR - 1) / MR) * a->S * (nsub + 1) * MR;
+}
+
+void hada_hgemm_pack_all_rows(const hada_hgemm_args *a, int MR, uint32_t *P)
+{
+    int nsub = a->s > 32 ? 2 : 1;
+    size_t rw = (size_t)a->S * (nsub + 1) * MR;
+    for (int b = 0; b * MR < a->M; ++b)
+        hada_hgemm_pack_rows(a, b * MR, a->M - b * MR < MR ? a->M - b * MR : MR, MR, nsub, P + rw * b);
 }
