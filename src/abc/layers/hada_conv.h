@@ -48,7 +48,8 @@ typedef struct {
     int taps;          /* size*size */
     int sw;            /* weight segments per tap: ceil(c / bw) */
     int connected;     /* [hada_connected] (weights record in darknet's [connected] order) */
-    int surrogate;     /* tests only: sgn replaced by clip(x, -1, 1) (differentiable), no centring */
+    int surrogate;     /* tests only: W~ = delta_w clip(W), A = clip(R) (the functions the backward differentiates
+                        * exactly; clip(x) = min(max(x, -1), 1)), no centring */
     int wq_valid;      /* wq/wmag hold the current weights' quantization */
     int packed_valid;  /* the packed weights (hada_conv_packed.c) match wq */
     float *wq;         /* nweights: W~, darknet order (filter, channel, ky, kx) */
@@ -79,8 +80,14 @@ void hada_conv_centre_weights(layer *l);
 void hada_conv_quantize_weights(layer *l);
 /* A from R for `batch` images of l's input shape (ba = 1: a copy). */
 void hada_conv_quantize_input(const layer *l, const float *x, float *aq, int batch);
-/* sgn with the project's tie rule, or the surrogate's clip. */
+/* sgn with the project's tie rule (sgn(0) = +1). */
 static inline float hada_sgn(float x) { return x >= 0.f ? 1.f : -1.f; }
+/* sgn, or the surrogate's clip(x, -1, 1). */
+static inline float hada_sgn_or_clip(int surrogate, float x)
+{
+    if (!surrogate) return hada_sgn(x);
+    return x < -1.f ? -1.f : x > 1.f ? 1.f : x;
+}
 
 void hada_conv_forward(layer l, network net);
 void hada_conv_backward(layer l, network net);
