@@ -7,7 +7,8 @@
  * [connected] writes (biases; weights; then the batch norm arrays). The
  * segment magnitudes are computed from the weights, so a HadaNet model and
  * the float model of the same topology have the same file layout: a float
- * model loads as the starting point (with -clear to restart the count). */
+ * model loads as the starting point (with -clear to restart the count; the
+ * first training step projects its weights). */
 #include "hada_conv.h"
 
 #include <math.h>
@@ -114,7 +115,6 @@ layer hada_conv_make(int batch, int h, int w, int c, int n, int size, int stride
     l.forward = hada_conv_forward;
     l.backward = hada_conv_backward;
     l.update = hada_conv_update;
-    hada_conv_centre_weights(&l);
     hada_conv_quantize_weights(&l);
     return l;
 }
@@ -151,7 +151,7 @@ static hada_conv_opts parse_segments(const abc_section *s)
     if (o.bw > 1 && o.ba > 1) {
         int lo = o.bw < o.ba ? o.bw : o.ba, hi = o.bw < o.ba ? o.ba : o.bw;
         if (hi % lo)
-            abc_sec_die(s, o.bw < o.ba ? "activation_segment" : "weight_segment",
+            abc_sec_die(s, abc_sec_has(s, "activation_segment") ? "activation_segment" : "weight_segment",
                         "segments %d and %d do not nest: the larger must be a multiple of the smaller "
                         "(the packed product splits into segments of the smaller)",
                         o.bw, o.ba);
@@ -219,11 +219,7 @@ static int layer_io(layer *l, FILE *fp, int save)
         r |= rw(l->rolling_variance, (size_t)l->n, fp, save);
     }
     if (!connected) r |= rw(l->weights, (size_t)l->nweights, fp, save);
-    if (!save && !r) {
-        /* a float model is projected as training keeps the weights: centred per filter, in [-1, 1] */
-        hada_conv_centre_weights(l);
-        hada_conv_quantize_weights(l);
-    }
+    if (!save && !r) hada_conv_quantize_weights(l);
     return r;
 }
 
@@ -246,8 +242,8 @@ static void describe(const layer *l, char *buf, size_t n, size_t *packed_bytes, 
         snprintf(path, sizeof path, "float simulation (ABC_INFERENCE=sim)");
     else
         snprintf(path, sizeof path, "packed segment products, kernel %s", hada_conv_kernel_name(l));
-    snprintf(buf, n, "HadaNet (%d,%d), segments along input channels per tap, %d magnitudes per filter; %s",
-             st->o.bw, st->o.ba, st->taps * st->sw, path);
+    snprintf(buf, n, "HadaNet (%d,%d), segments of %s, magnitudes per filter %d; %s", st->o.bw, st->o.ba,
+             st->connected ? "consecutive inputs" : "input channels per tap", st->taps * st->sw, path);
 }
 
 const abc_layer_type hada_conv_type = {"hada_convolutional", conv_keys, conv_parse, weights_floats, load, save,

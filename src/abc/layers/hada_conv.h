@@ -18,8 +18,9 @@
  * of the two magnitudes (Eq. 7 with the 2*popcount - length correction).
  * Zero padding is exact for free: a padded pixel has delta_a = 0.
  *
- * Training (net.train = 1): the shadow weights are mean-centred per filter
- * and clipped to [-1, 1] in place, quantized, and the float simulation runs
+ * Training (net.train = 1): every forward first mean-centres each filter's
+ * shadow weights and clips them to [-1, 1] in place, quantizes, and runs the
+ * float simulation
  * (quantized weights times quantized input through the fast float layers).
  * Backward: Eq. 6 for the weights,
  *   dW_i = (1/len) sgn(W_i) sum_{j in seg(i)} dW~_j sgn(W_j) + delta_i dW~_i 1[|W_i| <= 1],
@@ -74,7 +75,7 @@ void hada_conv_resize(layer *l, int w, int h);
 static inline int hada_nseg(int c, int len) { return (c + len - 1) / len; }
 
 /* Quantization (hada_conv_quant.c). */
-/* In place: every filter's weights minus their mean, clipped to [-1, 1] (training, each step). */
+/* In place: every filter's weights minus their mean, clipped to [-1, 1] (each training forward). */
 void hada_conv_centre_weights(layer *l);
 /* W~ and delta_w from l.weights into st->wq / st->wmag. */
 void hada_conv_quantize_weights(layer *l);

@@ -25,7 +25,13 @@ int hada_conv_uses_packed(const layer *l)
 void hada_conv_forward(layer l, network net)
 {
     hada_conv_state *st = hada_conv_st(&l);
-    if (net.train || !st->wq_valid) hada_conv_quantize_weights(&l);
+    if (net.train) {
+        /* the paper's projection, every step: each filter centred and clipped to [-1, 1] (in place) */
+        if (!st->surrogate) hada_conv_centre_weights(&l);
+        hada_conv_quantize_weights(&l);
+    } else if (!st->wq_valid) {
+        hada_conv_quantize_weights(&l);
+    }
     if (!net.train && hada_conv_uses_packed(&l)) hada_conv_forward_packed(l, net);
     else hada_conv_forward_sim(l, net);
 }
@@ -72,5 +78,4 @@ void hada_conv_update(layer l, update_args a)
 {
     update_convolutional_layer(l, a);
     hada_conv_st(&l)->wq_valid = 0;
-    if (!hada_conv_st(&l)->surrogate) hada_conv_centre_weights(&l);
 }
