@@ -18,8 +18,9 @@
  * of the two magnitudes (Eq. 7 with the 2*popcount - length correction).
  * Zero padding is exact for free: a padded pixel has delta_a = 0.
  *
- * Training (net.train = 1): the shadow weights are mean-centred per filter
- * and clipped to [-1, 1] in place, quantized, and the float simulation runs
+ * Training (net.train = 1): every forward first mean-centres each filter's
+ * shadow weights and clips them to [-1, 1] in place, quantizes, and runs the
+ * float simulation
  * (quantized weights times quantized input through the fast float layers).
  * Backward: Eq. 6 for the weights,
  *   dW_i = (1/len) sgn(W_i) sum_{j in seg(i)} dW~_j sgn(W_j) + delta_i dW~_i 1[|W_i| <= 1],
@@ -48,7 +49,8 @@ typedef struct {
     int taps;          /* size*size */
     int sw;            /* weight segments per tap: ceil(c / bw) */
     int connected;     /* [hada_connected] (weights record in darknet's [connected] order) */
-    int surrogate;     /* tests only: sgn replaced by clip(x, -1, 1) (differentiable), no centring */
+    int surrogate;     /* tests only: W~ = delta_w clip(W), A = clip(R) (the functions the backward differentiates
+                        * exactly; clip(x) = min(max(x, -1), 1)), no centring */
     int wq_valid;      /* wq/wmag hold the current weights' quantization */
     int packed_valid;  /* the packed weights (hada_conv_packed.c) match wq */
     float *wq;         /* nweights: W~, darknet order (filter, channel, ky, kx) */
@@ -73,14 +75,20 @@ void hada_conv_resize(layer *l, int w, int h);
 static inline int hada_nseg(int c, int len) { return (c + len - 1) / len; }
 
 /* Quantization (hada_conv_quant.c). */
-/* In place: every filter's weights minus their mean, clipped to [-1, 1] (training, each step). */
+/* In place: every filter's weights minus their mean, clipped to [-1, 1] (each training forward). */
 void hada_conv_centre_weights(layer *l);
 /* W~ and delta_w from l.weights into st->wq / st->wmag. */
 void hada_conv_quantize_weights(layer *l);
 /* A from R for `batch` images of l's input shape (ba = 1: a copy). */
 void hada_conv_quantize_input(const layer *l, const float *x, float *aq, int batch);
-/* sgn with the project's tie rule, or the surrogate's clip. */
+/* sgn with the project's tie rule (sgn(0) = +1). */
 static inline float hada_sgn(float x) { return x >= 0.f ? 1.f : -1.f; }
+/* sgn, or the surrogate's clip(x, -1, 1). */
+static inline float hada_sgn_or_clip(int surrogate, float x)
+{
+    if (!surrogate) return hada_sgn(x);
+    return x < -1.f ? -1.f : x > 1.f ? 1.f : x;
+}
 
 void hada_conv_forward(layer l, network net);
 void hada_conv_backward(layer l, network net);
