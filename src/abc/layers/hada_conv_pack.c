@@ -1,0 +1,126 @@
+/* Packing for the HadaNet packed path (layout: hada_conv_pack.h): the
+ * geometry, the weights (once per quantization) and the pixels of an input
+ * image (every forward). */
+#include <math.h>
+#include <string.h>
+
+#include "abc_conv_pack.h"
+#include "hada_conv_pack.h"
+#include "hada_conv_pixels.h"
+#include "kernels/hgemm.h"
+
+int hada_pack_geometry(int c, int taps, const hada_conv_opts *o, hada_pack_geom *gm)
+{
+    memset(gm, 0, sizeof *gm);
+    if (o->ba <= 1) return 0;
+    gm->g = o->bw <= 1 ? 1 : o->bw < o->ba ? o->bw : o->ba;
+    gm->piece = gm->g > 64 ? 64 : gm->g;
+    gm->s = hada_hgemm_slot(gm->piece);
+    for (int c0 = 0; c0 < c; c0 += gm->g) {
+        int len = c - c0 < gm->g ? c - c0 : gm->g;
+        gm->Q += (len + gm->piece - 1) / gm->piece;
+    }
+    int bits = (gm->Q * gm->s + 7) / 8 * 8; /* a tap fills whole bytes */
+    gm->Qp = bits / gm->s;
+    gm->bytes = bits / 8;
+    gm->S = taps * gm->Qp;
+    gm->words = hada_hgemm_words(gm->S, gm->s);
+    return 1;
+}
+
+void hada_pack_tap_segments(int c, const hada_pack_geom *gm, int *ch0, int *len)
+{
+    int q = 0;
+    for (int c0 = 0; c0 < c; c0 += gm->g) {
+        int end = c - c0 < gm->g ? c : c0 + gm->g;
+        for (int p = c0; p < end; p += gm->piece, ++q) {
+            ch0[q] = p;
+            len[q] = end - p < gm->piece ? end - p : gm->piece;
+        }
+    }
+    for (; q < gm->Qp; ++q) ch0[q] = len[q] = 0;
+}
+
+void hada_conv_packed_sizes(const layer *l, const hada_conv_opts *o, size_t *wbits_words, size_t *wmag_g_floats)
+{
+    hada_pack_geom gm;
+    hada_pack_geometry(l->c, l->size * l->size, o, &gm);
+    *wbits_words = (size_t)l->n * gm.words;
+    *wmag_g_floats = (size_t)l->n * gm.S;
+}
+
+void hada_conv_pack_weights(layer *l)
+{
+    hada_conv_state *st = hada_conv_st(l);
+    hada_pack_geom gm;
+    if (!hada_pack_geometry(l->c, st->taps, &st->o, &gm)) return;
+    int c = l->c, taps = st->taps, bw = st->o.bw, ch0[gm.Qp], len[gm.Qp];
+    hada_pack_tap_segments(c, &gm, ch0, len);
+    memset(st->wbits, 0, st->wbits_words * sizeof *st->wbits);
+    for (int f = 0; f < l->n; ++f) {
+        uint64_t *row = st->wbits + (size_t)f * gm.words;
+        float *mag = st->wmag_g + (size_t)f * gm.S;
+        for (int t = 0; t < taps; ++t) {
+            size_t base = (size_t)f * c * taps + t; /* element (f, ch, t): base + ch*taps */
+            for (int q = 0; q < gm.Qp; ++q) {
+                int j = t * gm.Qp + q;
+                uint64_t v = 0;
+                for (int i = 0; i < len[q]; ++i) v |= (uint64_t)(st->wq[base + (size_t)(ch0[q] + i) * taps] >= 0.f) << i;
+                hada_hgemm_set_seg(row, j, gm.s, v);
+                mag[j] = len[q] ? st->wmag[((size_t)f * taps + t) * st->sw + ch0[q] / bw] : 0.f;
+            }
+        }
+    }
+    st->packed_valid = 1;
+}
+
+size_t hada_pixels_scratch_floats(int c, int ba)
+{
+    return (size_t)HADA_PIXEL_CHUNK * (2 * ((c + 63) / 64) + hada_nseg(c, ba)) + 16;
+}
+
+void hada_pack_pixels(const float *x, int c, int HW, int q0, int q1, int ba, const hada_pack_geom *gm,
+                      const int *ch0, const int *len, uint8_t *bits, float *mags, float *scratch)
+{
+    int cw = (c + 63) / 64, nsa = hada_nseg(c, ba);
+    uint64_t *px = (uint64_t *)(void *)scratch;
+    float *delta = scratch + 2 * (size_t)HADA_PIXEL_CHUNK * cw; /* [segment][pixel of the chunk] */
+    /* the tap's bit string is the channels' own when every kernel segment is a whole slot of consecutive channels */
+    int same = 1;
+    for (int q = 0; q < gm->Q; ++q) same &= ch0[q] == q * gm->s && len[q] == gm->s;
+    static const float thr0 = 0.f;
+    for (int a = q0; a < q1; a += HADA_PIXEL_CHUNK) {
+        int n = q1 - a < HADA_PIXEL_CHUNK ? q1 - a : HADA_PIXEL_CHUNK;
+        abc_conv_pack_input(x + a, c, HW, 0, n, &thr0, 1, px, cw); /* pixel i's channels at px + i*cw */
+        for (int k = 0; k < nsa; ++k) { /* delta_a as hada_conv_quantize_input computes it */
+            int c0 = k * ba, c1 = c0 + ba < c ? c0 + ba : c;
+            float inv = 1.f / (float)(c1 - c0), *d = delta + (size_t)k * HADA_PIXEL_CHUNK;
+            for (int i = 0; i < n; ++i) d[i] = 0.f;
+            for (int ch = c0; ch < c1; ++ch) {
+                const float *xc = x + (size_t)ch * HW + a;
+                for (int i = 0; i < n; ++i) d[i] += fabsf(xc[i]);
+            }
+            for (int i = 0; i < n; ++i) d[i] *= inv;
+        }
+        for (int i = 0; i < n; ++i) {
+            uint8_t *b = bits + (size_t)(a + i) * gm->bytes;
+            const uint64_t *p = px + (size_t)i * cw;
+            if (same) {
+                memcpy(b, p, (size_t)gm->bytes);
+            } else {
+                memset(b, 0, (size_t)gm->bytes);
+                for (int q = 0; q < gm->Q; ++q) { /* len[q] channels from ch0[q] into slot q */
+                    int lo = ch0[q], sh = lo % 64;
+                    uint64_t v = p[lo / 64] >> sh;
+                    if (sh && sh + len[q] > 64) v |= p[lo / 64 + 1] << (64 - sh);
+                    if (len[q] < 64) v &= (1ull << len[q]) - 1;
+                    size_t bit = (size_t)q * gm->s;
+                    for (int k = 0; k < gm->s && k < 64; k += 8)
+                        b[(bit + k) / 8] |= (uint8_t)((v >> k) << (bit % 8));
+                }
+            }
+            float *m = mags + (size_t)(a + i) * gm->Qp;
+            for (int q = 0; q < gm->Qp; ++q) m[q] = len[q] ? delta[(size_t)(ch0[q] / ba) * HADA_PIXEL_CHUNK + i] : 0.f;
+        }
+    }
+}
