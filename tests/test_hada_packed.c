@@ -142,7 +142,9 @@ START_TEST(forward_repacks_after_weight_change)
 }
 END_TEST
 
-/* Packed sizes: 1 bit a weight plus one float a product segment, from the shape only. */
+/* Packed sizes: 1 bit a weight plus one float a product segment, from the shape only; the bits' array also
+ * has room for the kernels' row panels (up to 8 rows: per segment and row one or two 32-bit words of bits
+ * and a float). */
 START_TEST(packed_sizes_follow_the_geometry)
 {
     layer l = {0};
@@ -150,7 +152,7 @@ START_TEST(packed_sizes_follow_the_geometry)
     hada_conv_opts o = {16, 16};
     size_t wb, wm;
     hada_conv_packed_sizes(&l, &o, &wb, &wm);
-    ck_assert_uint_eq(wb, 128u * 9 * 64 / 64);
+    ck_assert_uint_eq(wb, 128u * 9 * 64 / 64 + 128u * 36 * 2 / 2);
     ck_assert_uint_eq(wm, 128u * 9 * 4);
     o.ba = 1;
     hada_conv_packed_sizes(&l, &o, &wb, &wm);
@@ -158,7 +160,7 @@ START_TEST(packed_sizes_follow_the_geometry)
     l.c = 3, o.bw = 2, o.ba = 2; /* 3 channels: segments of 2 and 1 bit in 2-bit slots, a tap padded to a byte */
     hada_conv_packed_sizes(&l, &o, &wb, &wm);
     ck_assert_uint_eq(wm, 128u * 9 * 4);
-    ck_assert_uint_eq(wb, 128u * 2);
+    ck_assert_uint_eq(wb, 128u * 2 + 128u * 36 * 2 / 2);
 }
 END_TEST
 

@@ -59,9 +59,10 @@ typedef struct {
     float *aq;         /* batch*inputs: quantized input of the last forward */
     float *da;         /* batch*inputs: gradient w.r.t. the quantized input */
     /* Packed inference weights (layout: hada_conv_pack.h). */
-    uint64_t *wbits;
+    uint64_t *wbits;   /* also holds, after the packed rows, the weights in the chosen kernel's row panels */
     float *wmag_g;
     size_t wbits_words, wmag_g_floats;
+    int wpanel_mr;     /* rows of those panels (the kernel's mr), 0: not built */
 } hada_conv_state;
 
 static inline hada_conv_state *hada_conv_st(const layer *l) { return (hada_conv_state *)(void *)l->binary_weights; }

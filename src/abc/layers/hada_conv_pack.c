@@ -7,7 +7,7 @@
 #include "abc_conv_pack.h"
 #include "hada_conv_pack.h"
 #include "hada_conv_pixels.h"
-#include "kernels/hgemm.h"
+#include "kernels/hgemm_kernels.h"
 
 int hada_pack_geometry(int c, int taps, const hada_conv_opts *o, hada_pack_geom *gm)
 {
@@ -45,8 +45,24 @@ void hada_conv_packed_sizes(const layer *l, const hada_conv_opts *o, size_t *wbi
 {
     hada_pack_geom gm;
     hada_pack_geometry(l->c, l->size * l->size, o, &gm);
-    *wbits_words = (size_t)l->n * gm.words;
+    /* then room for row panels of up to 8 rows (hada_conv_weight_panels) */
+    size_t panel = (size_t)(l->n + 7) / 8 * 8 * gm.S * ((gm.s > 32 ? 2 : 1) + 1);
+    *wbits_words = gm.S ? (size_t)l->n * gm.words + (panel + 1) / 2 : 0;
     *wmag_g_floats = (size_t)l->n * gm.S;
+}
+
+const uint32_t *hada_conv_weight_panels(layer *l, const hada_pack_geom *gm, int mr)
+{
+    hada_conv_state *st = hada_conv_st(l);
+    uint32_t *p = (uint32_t *)(void *)(st->wbits + (size_t)l->n * gm->words);
+    if (mr <= 0 || mr > 8) return NULL;
+    if (st->wpanel_mr != mr) {
+        hada_hgemm_args a = {l->n, 0, gm->S, gm->s, st->wbits, st->wmag_g, NULL, NULL, NULL, NULL,
+                             gm->words, (size_t)gm->S, 0, 0, 0, NULL};
+        hada_hgemm_pack_all_rows(&a, mr, p);
+        st->wpanel_mr = mr;
+    }
+    return p;
 }
 
 void hada_conv_pack_weights(layer *l)
@@ -71,6 +87,7 @@ void hada_conv_pack_weights(layer *l)
             }
         }
     }
+    st->wpanel_mr = 0;
     st->packed_valid = 1;
 }
 

@@ -23,6 +23,7 @@
 #define HADA_CONV_PACK_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "hada_conv.h"
 
@@ -48,6 +49,9 @@ void hada_pack_tap_segments(int c, const hada_pack_geom *gm, int *ch0, int *len)
 void hada_conv_packed_sizes(const layer *l, const hada_conv_opts *o, size_t *wbits_words, size_t *wmag_g_floats);
 /* Packs st->wq's signs and st->wmag into st->wbits / st->wmag_g. */
 void hada_conv_pack_weights(layer *l);
+/* The packed weights in row panels of mr rows (a kernel's, hgemm_kernels.h;
+ * 0 < mr <= 8), built on first use after each packing; NULL for other mr. */
+const uint32_t *hada_conv_weight_panels(layer *l, const hada_pack_geom *gm, int mr);
 /* Name of the segment kernel the packed path runs on this CPU. */
 const char *hada_conv_kernel_name(const layer *l);
 

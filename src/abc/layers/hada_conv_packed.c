@@ -62,6 +62,23 @@ static void pixel_task(void *ctx, int task, int thread)
                      j->pbits + (size_t)b * HW * j->gm.bytes, j->pmags + (size_t)b * HW * j->gm.Qp, scr);
 }
 
+/* n bytes (a multiple of 8 when w8) and nq floats: small copies, inlined. */
+static inline __attribute__((always_inline)) void copy_tap(uint8_t *restrict r, const uint8_t *restrict b, size_t nb,
+                                                           int w8, float *restrict m, const float *restrict pm,
+                                                           size_t nq)
+{
+    if (w8) {
+        for (size_t i = 0; i < nb; i += 8) {
+            uint64_t v;
+            memcpy(&v, b + i, 8);
+            memcpy(r + i, &v, 8);
+        }
+    } else {
+        for (size_t i = 0; i < nb; ++i) r[i] = b[i];
+    }
+    for (size_t i = 0; i < nq; ++i) m[i] = pm[i];
+}
+
 /* Rows of the product for positions [p0, p1) of image b: row i at rb + i*words, its magnitudes at rm + i*S. */
 static void im2col(const job *j, int b, int p0, int p1, uint64_t *rb, float *rm)
 {
@@ -71,6 +88,7 @@ static void im2col(const job *j, int b, int p0, int p1, uint64_t *rb, float *rm)
     const uint8_t *pb = j->pbits + b * HW * nb;
     const float *pm = j->pmags + b * HW * nq;
     size_t tail = gm->words * 8 - (size_t)j->st->taps * nb;
+    int w8 = nb % 8 == 0;
     for (int p = p0; p < p1; ++p) {
         uint8_t *r = (uint8_t *)(void *)(rb + (size_t)(p - p0) * gm->words);
         float *m = rm + (size_t)(p - p0) * gm->S;
@@ -80,16 +98,15 @@ static void im2col(const job *j, int b, int p0, int p1, uint64_t *rb, float *rm)
             for (int kx = 0; kx < l->size; ++kx, r += nb, m += nq) {
                 int ix = ox * l->stride - l->pad + kx;
                 if (iy < 0 || iy >= l->h || ix < 0 || ix >= l->w) { /* padding: bits 0, magnitude 0 */
-                    memset(r, 0, nb);
-                    memset(m, 0, nq * sizeof *m);
+                    for (size_t i = 0; i < nb; ++i) r[i] = 0;
+                    for (size_t i = 0; i < nq; ++i) m[i] = 0.f;
                 } else {
                     size_t px = (size_t)iy * l->w + ix;
-                    memcpy(r, pb + px * nb, nb);
-                    memcpy(m, pm + px * nq, nq * sizeof *m);
+                    copy_tap(r, pb + px * nb, nb, w8, m, pm + px * nq, nq);
                 }
             }
         }
-        memset(r, 0, tail);
+        for (size_t i = 0; i < tail; ++i) r[i] = 0;
     }
 }
 
@@ -173,17 +190,12 @@ void hada_conv_forward_packed(layer l, network net)
     int serial = threads <= 1 || work < MIN_SPLIT;
     if (!serial) abc_blas_threads(1); /* OpenBLAS workers of float layers stay asleep while the pool runs */
 
-    /* shared buffers: tap segments, row lengths, output coefficients, weight panels, packed pixels */
-    int use_wp = j.k->mr > 0 && !one;
-    size_t nwp = 0;
-    hada_hgemm_args wa = {l.n, 0, gm->S, gm->s, st->wbits, st->wmag_g, NULL, NULL, NULL, NULL,
-                          gm->words, (size_t)gm->S, 0, 0, 0, NULL};
-    if (use_wp) nwp = hada_hgemm_row_panels_size(&wa, j.k->mr);
-    size_t nint = 2 * (size_t)gm->Qp, nlen = ((size_t)gm->S + 3) / 4, ncoef = 2 * (size_t)l.n;
+    if (!one) j.Wp = hada_conv_weight_panels(&l, gm, j.k->mr);
+    /* shared buffers: tap segments, row lengths, output coefficients, packed pixels */
+    size_t nwp = 0, nint = 2 * (size_t)gm->Qp, nlen = ((size_t)gm->S + 3) / 4, ncoef = 2 * (size_t)l.n;
     size_t npix = (size_t)l.batch * HW, nbits = (npix * gm->bytes + 3) / 4, nmag = npix * gm->Qp;
     size_t total = nint + nlen + ncoef + nwp + nbits + nmag + 64;
     float *sh = abc_arena_floats(abc_pool_self(), SLOT_SHARED, total);
-    uint32_t *wp = (uint32_t *)(void *)sh; /* first: 64-byte aligned */
     int *ints = (int *)(void *)(sh + nwp);
     uint8_t *slen = (uint8_t *)(void *)(ints + nint);
     float *ks = (float *)(void *)(slen + 4 * nlen), *off = ks + l.n;
@@ -206,10 +218,6 @@ void hada_conv_forward_packed(layer l, network net)
     }
     j.ks = ks;
     j.off = off;
-    if (use_wp) {
-        hada_hgemm_pack_all_rows(&wa, j.k->mr, wp);
-        j.Wp = wp;
-    }
 
     j.pix_parts = serial || l.batch >= 2 * threads ? 1 : imin(HW, (4 * threads + l.batch - 1) / l.batch);
     run(l.batch * j.pix_parts, pixel_task, &j, serial);
