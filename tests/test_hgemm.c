@@ -51,7 +51,7 @@ static void make(prob *p, int M, int N, int S, int s, int g, int tail, int every
     fill(M, S, s, p->len, ldw, ldwm, &p->Wb, &p->Wm, &seed);
     fill(N, S, s, p->len, lda, ldam, &p->Ab, &p->Am, &seed);
     p->C = malloc(((size_t)(M > 0 ? M : 1) * ldc + 1) * sizeof *p->C);
-    p->a = (hada_hgemm_args){M, N, S, s, p->Wb, p->Wm, p->Ab, p->Am, p->len, p->C, ldw, ldwm, lda, ldam, ldc, NULL};
+    p->a = (hada_hgemm_args){M, N, S, s, p->Wb, p->Wm, p->Ab, p->Am, p->len, p->C, ldw, ldwm, lda, ldam, ldc, NULL, NULL};
 }
 
 static void drop(prob *p)

@@ -28,10 +28,10 @@ static int has_avx2(void)
 }
 
 static const hada_hgemm_kernel table[] = {
-    {"ref", "plain reference, segment by segment", hada_hgemm_ref, always, 0},
-    {"portable", "portable C, 4x4 tiles", hada_hgemm_portable, always, 0},
-    {"avx2", "AVX2 nibble-table popcount, 32-bit lanes, 4x8 tiles", hada_hgemm_avx2, has_avx2, 4},
-    {"avx512", "AVX-512 VPOPCNTDQ, 32-bit lanes, 8x32 tiles", hada_hgemm_avx512, hada_cpu_has_avx512, 8},
+    {"ref", "plain reference, segment by segment", hada_hgemm_ref, always, 0, 0},
+    {"portable", "portable C, 4x4 tiles", hada_hgemm_portable, always, 0, 0},
+    {"avx2", "AVX2 nibble-table popcount, 32-bit lanes, 4x8 tiles", hada_hgemm_avx2, has_avx2, 4, 8},
+    {"avx512", "AVX-512 VPOPCNTDQ, 32-bit lanes, 8x32 tiles", hada_hgemm_avx512, hada_cpu_has_avx512, 8, 32},
 };
 enum { NKERNELS = sizeof table / sizeof table[0] };
 
@@ -82,10 +82,11 @@ const hada_hgemm_kernel *hada_hgemm_chosen(void)
 typedef struct {
     hada_hgemm_fn fn;
     const hada_hgemm_args *a;
-    int by_cols, parts, mr;
+    int by_cols, parts, mr, nr;
 } job;
 
-/* Columns are split in multiples of 32 (the widest panel), rows in multiples of 8. */
+/* Columns are split in multiples of 32 (the widest panel), rows in multiples of 8 (column and row panels
+ * handed over (Ap, Wp) are 32/8 columns and 8/4 rows: whole panels each part). */
 static void part(void *ctx, int task, int thread)
 {
     (void)thread;
@@ -101,6 +102,7 @@ static void part(void *ctx, int task, int thread)
         s.Ab += lo * s.ldab;
         s.Am += lo * s.ldam;
         s.C += lo;
+        if (s.Ap) s.Ap += (size_t)(lo / j->nr) * hada_hgemm_col_panel_size(s.S, s.s, j->nr);
     } else {
         s.M = (int)(hi - lo);
         s.Wb += lo * s.ldwb;
@@ -123,7 +125,7 @@ void hada_hgemm_with(const hada_hgemm_kernel *k, const hada_hgemm_args *a)
     int by_cols = (a->N + 31) / 32 >= (a->M + 7) / 8; /* row panels (Wp) are 4 or 8 rows: split at multiples of 8 */
     int units = by_cols ? (a->N + 31) / 32 : (a->M + 7) / 8;
     int parts = units < 4 * threads ? units : 4 * threads;
-    job j = {k->fn, a, by_cols, parts, k->mr};
+    job j = {k->fn, a, by_cols, parts, k->mr, k->nr};
     abc_pool_run(parts, part, &j);
 }
 

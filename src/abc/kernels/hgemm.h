@@ -33,6 +33,9 @@ typedef struct {
     /* Optional: W already in the chosen kernel's row panels (hada_hgemm_pack_rows
      * with that kernel's mr, all M rows, hgemm_kernels.h); NULL: the kernel packs them. */
     const uint32_t *Wp;
+    /* Optional: A already in the chosen kernel's column panels (hada_hgemm_pack_cols
+     * with that kernel's nr; panel i at Ap + i*S*(nsub+2)*nr); NULL: from Ab/Am. */
+    const uint32_t *Ap;
 } hada_hgemm_args;
 
 /* Words a row of S segments of s bits takes. */

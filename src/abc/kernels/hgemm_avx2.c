@@ -83,7 +83,7 @@ void hada_hgemm_avx2(const hada_hgemm_args *a)
     int mblocks = (a->M + MR - 1) / MR;
     size_t rw = (size_t)S * (nsub + 1) * MR, cw = (size_t)S * (nsub + 2) * NR;
     const uint32_t *Pw = a->Wp;
-    uint32_t *Pa = hada_hgemm_scratch(0, cw + 16);
+    uint32_t *scr = a->Ap ? NULL : hada_hgemm_scratch(0, cw + 16);
     if (!Pw) {
         uint32_t *p = hada_hgemm_scratch(1, rw * mblocks + 16);
         hada_hgemm_pack_all_rows(a, MR, p);
@@ -91,7 +91,11 @@ void hada_hgemm_avx2(const hada_hgemm_args *a)
     }
     for (int n = 0; n < a->N; n += NR) {
         int nr = imin(NR, a->N - n);
-        hada_hgemm_pack_cols(a, n, nr, NR, nsub, Pa);
+        const uint32_t *Pa = scr;
+        if (a->Ap)
+            Pa = a->Ap + (size_t)(n / NR) * cw; /* the caller's panels */
+        else
+            hada_hgemm_pack_cols(a, n, nr, NR, nsub, scr);
         for (int b = 0; b < mblocks; ++b) {
             float *C = a->C + (size_t)b * MR * a->ldc + n;
             int mr = imin(MR, a->M - b * MR);

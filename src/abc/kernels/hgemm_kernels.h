@@ -13,6 +13,7 @@ typedef struct {
     hada_hgemm_fn fn;
     int (*usable)(void); /* 1 if this CPU and OS run it */
     int mr;              /* rows of its row panels (hada_hgemm_args.Wp), 0: takes no panels */
+    int nr;              /* columns of its column panels (hada_hgemm_args.Ap), 0: takes no panels */
 } hada_hgemm_kernel;
 
 /* All kernels, best last; *n gets the count. */
@@ -42,6 +43,8 @@ void hada_hgemm_pack_rows(const hada_hgemm_args *a, int m0, int mr, int MR, int 
  * (block b of MR rows at b * S*(nsub+1)*MR), and the packing of all of them. */
 size_t hada_hgemm_row_panels_size(const hada_hgemm_args *a, int MR);
 void hada_hgemm_pack_all_rows(const hada_hgemm_args *a, int MR, uint32_t *P);
+/* 32-bit words of one column panel of NR columns. */
+static inline size_t hada_hgemm_col_panel_size(int S, int s, int NR) { return (size_t)S * ((s > 32 ? 2 : 1) + 2) * NR; }
 /* Per-thread scratch of at least n 32-bit words, 64-byte aligned (slot 0 or 1). */
 uint32_t *hada_hgemm_scratch(int slot, size_t n);
 

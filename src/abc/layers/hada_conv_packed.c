@@ -46,6 +46,10 @@ typedef struct {
     uint8_t *pbits;       /* batch x HW pixels of gm.bytes */
     float *pmags;         /* batch x HW pixels of gm.Qp */
     const uint32_t *Wp;   /* the weights in the kernel's row panels, or NULL */
+    uint32_t *planes;     /* kernels with column panels: per image Qp*(nsub+2) padded planes (hada_conv_pixels.h),
+                           * else NULL (then pbits/pmags) */
+    size_t hwp;           /* words of a plane */
+    int nsub;
     const float *ks, *off;
     int pix_parts, pb, pblocks, fparts, fstep, img_per_task;
 } job;
@@ -58,8 +62,63 @@ static void pixel_task(void *ctx, int task, int thread)
     abc_split_range(HW, j->pix_parts, task % j->pix_parts, &q0, &q1);
     if (q0 >= q1) return;
     float *scr = abc_arena_floats(thread, SLOT_TASK, hada_pixels_scratch_floats(l->c, j->st->o.ba));
+    if (j->planes) {
+        hada_pack_pixel_planes(j->input + (size_t)b * l->inputs, l->c, l->h, l->w, l->pad, q0, q1, j->st->o.ba,
+                               &j->gm, j->ch0, j->len,
+                               j->planes + (size_t)b * j->gm.Qp * (j->nsub + 2) * j->hwp, scr);
+        return;
+    }
     hada_pack_pixels(j->input + (size_t)b * l->inputs, l->c, HW, q0, q1, j->st->o.ba, &j->gm, j->ch0, j->len,
                      j->pbits + (size_t)b * HW * j->gm.bytes, j->pmags + (size_t)b * HW * j->gm.Qp, scr);
+}
+
+/* The kernel's column panels (nr columns, hgemm_kernels.h) for positions [p0, p1) of image b, from the
+ * padded planes: along a run of positions of one output row inside one panel, each tap's and segment's
+ * fields are consecutive lanes, copied from one row of a plane (every stride-th pixel). */
+static void im2col_panels(const job *j, int b, int p0, int p1, uint32_t *P)
+{
+    const layer *l = j->l;
+    const hada_pack_geom *gm = &j->gm;
+    int NR = j->k->nr, nf = j->nsub + 2, Qp = gm->Qp, L = p1 - p0, st = l->stride, wp = l->w + 2 * l->pad;
+    size_t step = (size_t)nf * NR, pan = hada_hgemm_col_panel_size(gm->S, gm->s, NR), HWp = j->hwp;
+    if (L % NR) memset(P + (size_t)(L / NR) * pan, 0, pan * sizeof *P); /* spare lanes of the last panel: 0 */
+    const uint32_t *img = j->planes + (size_t)b * Qp * nf * HWp;
+    for (int p = p0; p < p1;) {
+        int i = p - p0, oy = p / l->out_w, ox = p % l->out_w;
+        int run = imin(imin(p1 - p, l->out_w - ox), NR - i % NR);
+        uint32_t *d0 = P + (size_t)(i / NR) * pan + i % NR;
+        for (int ky = 0; ky < l->size; ++ky)
+            for (int kx = 0; kx < l->size; ++kx) {
+                size_t at = (size_t)(oy * st + ky) * wp + (size_t)ox * st + kx;
+                uint32_t *d = d0 + (size_t)(ky * l->size + kx) * Qp * step;
+                for (int f = 0; f < Qp * nf; ++f) { /* plane f = q*nf + field: lanes at d + q*step + field*NR */
+                    const uint32_t *restrict src = img + (size_t)f * HWp + at;
+                    uint32_t *restrict dst = d + (size_t)(f / nf) * step + (size_t)(f % nf) * NR;
+                    if (st == 1)
+                        for (int k = 0; k < run; ++k) dst[k] = src[k];
+                    else
+                        for (int k = 0; k < run; ++k) dst[k] = src[(size_t)k * st];
+                }
+            }
+        p += run;
+    }
+}
+
+/* Zeroes the border (the padding) of every plane of the batch. */
+static void zero_borders(const job *j, int nplanes)
+{
+    const layer *l = j->l;
+    int pad = l->pad, wp = l->w + 2 * pad;
+    if (!pad) return;
+    for (int k = 0; k < nplanes; ++k) {
+        uint32_t *pl = j->planes + (size_t)k * j->hwp;
+        memset(pl, 0, (size_t)pad * wp * sizeof *pl);
+        memset(pl + (size_t)(pad + l->h) * wp, 0, (size_t)pad * wp * sizeof *pl);
+        for (int y = pad; y < pad + l->h; ++y) {
+            memset(pl + (size_t)y * wp, 0, (size_t)pad * sizeof *pl);
+            memset(pl + (size_t)y * wp + pad + l->w, 0, (size_t)pad * sizeof *pl);
+        }
+    }
 }
 
 /* n bytes (a multiple of 8 when w8) and nq floats: small copies, inlined. */
@@ -130,14 +189,25 @@ static void conv_task(void *ctx, int task, int thread)
     int p0 = blk * j->pb, p1 = imin(st->P, p0 + j->pb), L = p1 - p0;
     int f0 = fpart * j->fstep, f1 = imin(l->n, f0 + j->fstep);
     if (L <= 0 || f0 >= f1) return;
-    float *scr = abc_arena_floats(thread, SLOT_TASK, (size_t)L * (2 * gm->words + gm->S) + 16);
-    uint64_t *rb = (uint64_t *)(void *)scr;
-    float *rm = scr + 2 * (size_t)L * gm->words;
-    im2col(j, b, p0, p1, rb, rm);
+    uint64_t *rb = NULL;
+    float *rm = NULL;
+    uint32_t *Ap = NULL;
+    if (j->planes) {
+        int NR = j->k->nr;
+        Ap = (uint32_t *)(void *)abc_arena_floats(
+            thread, SLOT_TASK, (size_t)(L + NR - 1) / NR * hada_hgemm_col_panel_size(gm->S, gm->s, NR) + 16);
+        im2col_panels(j, b, p0, p1, Ap);
+    } else {
+        float *scr = abc_arena_floats(thread, SLOT_TASK, (size_t)L * (2 * gm->words + gm->S) + 16);
+        rb = (uint64_t *)(void *)scr;
+        rm = scr + 2 * (size_t)L * gm->words;
+        im2col(j, b, p0, p1, rb, rm);
+    }
     float *out = l->output + (size_t)b * l->outputs + (size_t)f0 * st->P + p0;
-    hada_hgemm_args a = {f1 - f0, L, gm->S, gm->s, st->wbits + (size_t)f0 * gm->words,
-                         st->wmag_g + (size_t)f0 * gm->S, rb, rm, j->slen, out, gm->words, (size_t)gm->S,
-                         gm->words, (size_t)gm->S, (size_t)st->P, NULL};
+    hada_hgemm_args a = {.M = f1 - f0, .N = L, .S = gm->S, .s = gm->s, .Wb = st->wbits + (size_t)f0 * gm->words,
+                         .Wm = st->wmag_g + (size_t)f0 * gm->S, .Ab = rb, .Am = rm, .len = j->slen, .C = out,
+                         .ldwb = gm->words, .ldwm = (size_t)gm->S, .ldab = gm->words, .ldam = (size_t)gm->S,
+                         .ldc = (size_t)st->P, .Ap = Ap};
     if (j->Wp) a.Wp = j->Wp + (size_t)(f0 / j->k->mr) * gm->S * ((gm->s > 32 ? 2 : 1) + 1) * j->k->mr;
     j->k->fn(&a);
     for (int f = f0; f < f1; ++f) output_stage(out + (size_t)(f - f0) * st->P, L, j->ks + f, j->off + f, 0, l->activation);
@@ -157,8 +227,9 @@ static void rows_task(void *ctx, int task, int thread)
     float *rm = scr + 2 * (size_t)nb * gm->words;
     for (int b = b0; b < b1; ++b) im2col(j, b, 0, 1, rb + (size_t)(b - b0) * gm->words, rm + (size_t)(b - b0) * gm->S);
     float *out = l->output + (size_t)b0 * l->outputs;
-    hada_hgemm_args a = {nb, l->n, gm->S, gm->s, rb, rm, st->wbits, st->wmag_g, j->slen, out,
-                         gm->words, (size_t)gm->S, gm->words, (size_t)gm->S, (size_t)l->outputs, NULL};
+    hada_hgemm_args a = {.M = nb, .N = l->n, .S = gm->S, .s = gm->s, .Wb = rb, .Wm = rm, .Ab = st->wbits,
+                         .Am = st->wmag_g, .len = j->slen, .C = out, .ldwb = gm->words, .ldwm = (size_t)gm->S,
+                         .ldab = gm->words, .ldam = (size_t)gm->S, .ldc = (size_t)l->outputs};
     j->k->fn(&a);
     for (int b = b0; b < b1; ++b) output_stage(out + (size_t)(b - b0) * l->outputs, l->n, j->ks, j->off, 1, l->activation);
 }
@@ -194,13 +265,22 @@ void hada_conv_forward_packed(layer l, network net)
     /* shared buffers: tap segments, row lengths, output coefficients, packed pixels */
     size_t nwp = 0, nint = 2 * (size_t)gm->Qp, nlen = ((size_t)gm->S + 3) / 4, ncoef = 2 * (size_t)l.n;
     size_t npix = (size_t)l.batch * HW, nbits = (npix * gm->bytes + 3) / 4, nmag = npix * gm->Qp;
-    size_t total = nint + nlen + ncoef + nwp + nbits + nmag + 64;
+    j.nsub = gm->s > 32 ? 2 : 1;
+    j.hwp = (size_t)(l.h + 2 * l.pad) * (l.w + 2 * l.pad);
+    int nplanes = !one && j.k->nr ? l.batch * gm->Qp * (j.nsub + 2) : 0;
+    size_t nppx = (size_t)nplanes * j.hwp;
+    if (nplanes) nbits = nmag = 0; /* the planes replace the pixel bits and magnitudes */
+    size_t total = nint + nlen + ncoef + nwp + nbits + nmag + nppx + 64;
     float *sh = abc_arena_floats(abc_pool_self(), SLOT_SHARED, total);
     int *ints = (int *)(void *)(sh + nwp);
     uint8_t *slen = (uint8_t *)(void *)(ints + nint);
     float *ks = (float *)(void *)(slen + 4 * nlen), *off = ks + l.n;
     j.pbits = (uint8_t *)(void *)(off + l.n);
     j.pmags = (float *)(void *)(j.pbits + 4 * nbits);
+    if (nplanes) {
+        j.planes = (uint32_t *)(void *)(j.pmags + nmag);
+        zero_borders(&j, nplanes);
+    }
     j.ch0 = ints;
     j.len = ints + gm->Qp;
     hada_pack_tap_segments(l.c, gm, ints, ints + gm->Qp);
