@@ -34,7 +34,9 @@ void abc_bench_hgemm(int quick, int rounds)
     uint8_t len[K / G];
     memset(len, G, sizeof len);
     float *want = abc_xmalloc((size_t)M * N * sizeof *want), *C = abc_xmalloc((size_t)M * N * sizeof *C);
-    hada_hgemm_args a = {M, N, S, G, Wb, Wm, Ab, Am, len, want, words, (size_t)S, words, (size_t)S, (size_t)N, NULL, NULL};
+    hada_hgemm_args a = {.M = M, .N = N, .S = S, .s = G, .Wb = Wb, .Wm = Wm, .Ab = Ab, .Am = Am, .len = len,
+                         .C = want, .ldwb = words, .ldwm = (size_t)S, .ldab = words, .ldam = (size_t)S,
+                         .ldc = (size_t)N};
     hada_hgemm_ref(&a);
     a.C = C;
     float *fa = abc_xmalloc((size_t)M * K * sizeof *fa), *fb = abc_xmalloc((size_t)K * N * sizeof *fb),

@@ -51,7 +51,9 @@ static void make(prob *p, int M, int N, int S, int s, int g, int tail, int every
     fill(M, S, s, p->len, ldw, ldwm, &p->Wb, &p->Wm, &seed);
     fill(N, S, s, p->len, lda, ldam, &p->Ab, &p->Am, &seed);
     p->C = malloc(((size_t)(M > 0 ? M : 1) * ldc + 1) * sizeof *p->C);
-    p->a = (hada_hgemm_args){M, N, S, s, p->Wb, p->Wm, p->Ab, p->Am, p->len, p->C, ldw, ldwm, lda, ldam, ldc, NULL, NULL};
+    p->a = (hada_hgemm_args){.M = M, .N = N, .S = S, .s = s, .Wb = p->Wb, .Wm = p->Wm, .Ab = p->Ab, .Am = p->Am,
+                             .len = p->len, .C = p->C, .ldwb = ldw, .ldwm = ldwm, .ldab = lda, .ldam = ldam,
+                             .ldc = ldc};
 }
 
 static void drop(prob *p)
@@ -142,10 +144,23 @@ START_TEST(kernels_equal_reference)
             Wp = aligned_alloc(64, (hada_hgemm_row_panels_size(&p.a, k->mr) + 16) * sizeof *Wp);
             hada_hgemm_pack_all_rows(&p.a, k->mr, Wp);
         }
-        for (int mode = 0; mode < 6; ++mode) { /* direct, pool 1 and 2 threads; the same with row panels */
+        uint32_t *Ap = NULL;
+        if (k->nr && d[1] > 0) { /* A handed over in the kernel's column panels */
+            int nsub = p.a.s > 32 ? 2 : 1, np = (d[1] + k->nr - 1) / k->nr;
+            size_t ps = hada_hgemm_col_panel_size(p.a.S, p.a.s, k->nr);
+            Ap = aligned_alloc(64, (np * ps + 16) * sizeof *Ap);
+            for (int i = 0; i < np; ++i) {
+                int nr = d[1] - i * k->nr < k->nr ? d[1] - i * k->nr : k->nr;
+                memset(Ap + i * ps, 0, ps * sizeof *Ap);
+                hada_hgemm_pack_cols(&p.a, i * k->nr, nr, k->nr, nsub, Ap + i * ps);
+            }
+        }
+        for (int mode = 0; mode < 9; ++mode) { /* direct, pool 1 and 2 threads; with row panels; with both */
             if (mode >= 3 && !Wp) break;
             for (size_t i = 0; i < nc; ++i) p.C[i] = -777.f;
             p.a.Wp = mode >= 3 ? Wp : NULL;
+            p.a.Ap = mode >= 6 ? Ap : NULL;
+            if (mode >= 6 && !Ap) continue;
             if (mode % 3 == 0) {
                 k->fn(&p.a);
             } else {
@@ -158,9 +173,52 @@ START_TEST(kernels_equal_reference)
         }
         free(want);
         free(Wp);
+        free(Ap);
         drop(&p);
     }
     abc_set_threads(0);
+}
+END_TEST
+
+/* The optional output stage: act(scale*sum + shift) per W row, for every kernel and activation. */
+START_TEST(kernels_apply_the_output_stage)
+{
+    int nk;
+    const hada_hgemm_kernel *ks = hada_hgemm_kernels(&nk);
+    prob p;
+    make(&p, 13, 70, 40, 16, 16, 5, 7, 1, 3u);
+    float scale[13], shift[13];
+    unsigned seed = 9;
+    for (int m = 0; m < 13; ++m) scale[m] = 0.5f + frand(&seed), shift[m] = frand(&seed) - 0.5f;
+    size_t nc = (size_t)13 * p.a.ldc + 1;
+    float *plain = malloc(nc * sizeof *plain), *want = malloc(nc * sizeof *want);
+    p.a.C = plain;
+    hada_hgemm_ref(&p.a);
+    for (int act = HADA_ACT_NONE; act <= HADA_ACT_RELU; ++act) {
+        for (size_t i = 0; i < nc; ++i) want[i] = -777.f;
+        for (int m = 0; m < 13; ++m)
+            for (int n = 0; n < 70; ++n) {
+                float v = plain[m * p.a.ldc + n] * scale[m] + shift[m];
+                want[m * p.a.ldc + n] = act == HADA_ACT_LEAKY ? (v > 0 ? v : 0.1f * v) : act == HADA_ACT_RELU ? fmaxf(v, 0) : v;
+            }
+        p.a.scale = scale, p.a.shift = shift, p.a.act = act;
+        for (int k = 0; k < nk; ++k) {
+            if (!ks[k].usable()) continue;
+            for (int t = 1; t <= 2; ++t) {
+                abc_set_threads(t);
+                for (size_t i = 0; i < nc; ++i) p.C[i] = -777.f;
+                p.a.C = p.C;
+                hada_hgemm_with(&ks[k], &p.a);
+                char what[64];
+                snprintf(what, sizeof what, "kernel %s act %d", ks[k].name, act);
+                check(&p, want, p.C, what, t);
+            }
+        }
+    }
+    abc_set_threads(0);
+    free(plain);
+    free(want);
+    drop(&p);
 }
 END_TEST
 
@@ -209,6 +267,7 @@ static Suite *suite_hgemm(void)
     tcase_set_timeout(tk, 60);
     tcase_add_loop_test(tk, kernels_equal_reference, 0, nk);
     tcase_add_test(tk, chosen_kernel_split_across_threads);
+    tcase_add_test(tk, kernels_apply_the_output_stage);
     suite_add_tcase(s, tk);
     return s;
 }

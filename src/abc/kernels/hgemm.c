@@ -108,6 +108,7 @@ static void part(void *ctx, int task, int thread)
         s.Wb += lo * s.ldwb;
         s.Wm += lo * s.ldwm;
         s.C += lo * s.ldc;
+        if (s.scale) s.scale += lo, s.shift += lo;
         if (s.Wp) s.Wp += (size_t)(lo / j->mr) * (size_t)s.S * ((s.s > 32 ? 2 : 1) + 1) * j->mr;
     }
     j->fn(&s);

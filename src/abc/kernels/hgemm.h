@@ -36,7 +36,23 @@ typedef struct {
     /* Optional: A already in the chosen kernel's column panels (hada_hgemm_pack_cols
      * with that kernel's nr; panel i at Ap + i*S*(nsub+2)*nr); NULL: from Ab/Am. */
     const uint32_t *Ap;
+    /* Optional output stage, when scale is not NULL: C[m][n] = act(scale[m]*sum + shift[m]),
+     * act HADA_ACT_NONE, HADA_ACT_LEAKY (x > 0 ? x : 0.1x) or HADA_ACT_RELU. */
+    const float *scale, *shift;
+    int act;
 } hada_hgemm_args;
+
+enum { HADA_ACT_NONE, HADA_ACT_LEAKY, HADA_ACT_RELU };
+
+/* The output stage on one value (the plain definition the kernels follow). */
+static inline float hada_hgemm_out(const hada_hgemm_args *a, int m, float v)
+{
+    if (!a->scale) return v;
+    v = v * a->scale[m] + a->shift[m];
+    if (a->act == HADA_ACT_LEAKY) return v > 0 ? v : 0.1f * v;
+    if (a->act == HADA_ACT_RELU) return v > 0 ? v : 0.f;
+    return v;
+}
 
 /* Words a row of S segments of s bits takes. */
 static inline size_t hada_hgemm_words(int S, int s) { return ((size_t)S * s + 63) / 64; }

@@ -25,8 +25,19 @@ TGT static inline __attribute__((always_inline)) __m256i cnt32(__m256i x, __m256
     return wide ? _mm256_madd_epi16(c16, _mm256_set1_epi16(1)) : c16;
 }
 
+/* The output stage of hgemm.h on a vector of row r. */
+TGT static inline __attribute__((always_inline)) __m256 out(__m256 v, const hada_hgemm_args *a, int r)
+{
+    if (!a->scale) return v;
+    v = _mm256_fmadd_ps(v, _mm256_set1_ps(a->scale[r]), _mm256_set1_ps(a->shift[r]));
+    if (a->act == HADA_ACT_LEAKY) return _mm256_max_ps(v, _mm256_mul_ps(v, _mm256_set1_ps(0.1f)));
+    if (a->act == HADA_ACT_RELU) return _mm256_max_ps(v, _mm256_setzero_ps());
+    return v;
+}
+
 TGT static inline __attribute__((always_inline)) void tile(int S, int nsub, int wide, const uint32_t *Pw,
-                                                            const uint32_t *Pa, int mr, int nr, float *C, size_t ldc)
+                                                            const uint32_t *Pa, int mr, int nr, float *C, size_t ldc,
+                                                            const hada_hgemm_args *a, int m0)
 {
     const __m256i lut = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3,
                                          1, 2, 2, 3, 2, 3, 3, 4);
@@ -52,28 +63,30 @@ TGT static inline __attribute__((always_inline)) void tile(int S, int nsub, int 
         }
     }
     for (int r = 0; r < mr; ++r) {
+        __m256 v = out(acc[r], a, m0 + r);
         if (nr == NR) {
-            _mm256_storeu_ps(C + (size_t)r * ldc, acc[r]);
+            _mm256_storeu_ps(C + (size_t)r * ldc, v);
         } else {
             float t[NR];
-            _mm256_storeu_ps(t, acc[r]);
+            _mm256_storeu_ps(t, v);
             for (int c = 0; c < nr; ++c) C[(size_t)r * ldc + c] = t[c];
         }
     }
 }
 
-TGT static void tile_narrow(int S, const uint32_t *Pw, const uint32_t *Pa, int mr, int nr, float *C, size_t ldc)
+TGT static void tile_narrow(int S, const uint32_t *Pw, const uint32_t *Pa, int mr, int nr, float *C, size_t ldc,
+                            const hada_hgemm_args *a, int m0)
 {
-    tile(S, 1, 0, Pw, Pa, mr, nr, C, ldc);
+    tile(S, 1, 0, Pw, Pa, mr, nr, C, ldc, a, m0);
 }
 
 TGT static void tile_wide(int S, int nsub, const uint32_t *Pw, const uint32_t *Pa, int mr, int nr, float *C,
-                          size_t ldc)
+                          size_t ldc, const hada_hgemm_args *a, int m0)
 {
     if (nsub == 2)
-        tile(S, 2, 1, Pw, Pa, mr, nr, C, ldc);
+        tile(S, 2, 1, Pw, Pa, mr, nr, C, ldc, a, m0);
     else
-        tile(S, 1, 1, Pw, Pa, mr, nr, C, ldc);
+        tile(S, 1, 1, Pw, Pa, mr, nr, C, ldc, a, m0);
 }
 
 void hada_hgemm_avx2(const hada_hgemm_args *a)
@@ -100,9 +113,9 @@ void hada_hgemm_avx2(const hada_hgemm_args *a)
             float *C = a->C + (size_t)b * MR * a->ldc + n;
             int mr = imin(MR, a->M - b * MR);
             if (!wide)
-                tile_narrow(S, Pw + rw * b, Pa, mr, nr, C, a->ldc);
+                tile_narrow(S, Pw + rw * b, Pa, mr, nr, C, a->ldc, a, b * MR);
             else
-                tile_wide(S, nsub, Pw + rw * b, Pa, mr, nr, C, a->ldc);
+                tile_wide(S, nsub, Pw + rw * b, Pa, mr, nr, C, a->ldc, a, b * MR);
         }
     }
 }

@@ -20,8 +20,19 @@ enum { MR = 8, NR = 32 };
 
 static inline int imin(int a, int b) { return a < b ? a : b; }
 
+/* The output stage of hgemm.h on a vector of row r. */
+TGT static inline __attribute__((always_inline)) __m512 out(__m512 v, const hada_hgemm_args *a, int r)
+{
+    if (!a->scale) return v;
+    v = _mm512_fmadd_ps(v, _mm512_set1_ps(a->scale[r]), _mm512_set1_ps(a->shift[r]));
+    if (a->act == HADA_ACT_LEAKY) return _mm512_max_ps(v, _mm512_mul_ps(v, _mm512_set1_ps(0.1f)));
+    if (a->act == HADA_ACT_RELU) return _mm512_max_ps(v, _mm512_setzero_ps());
+    return v;
+}
+
 TGT static inline __attribute__((always_inline)) void tile(int S, int nsub, const uint32_t *Pw, const uint32_t *Pa,
-                                                            int mr, int nr, float *C, size_t ldc)
+                                                            int mr, int nr, float *C, size_t ldc,
+                                                            const hada_hgemm_args *a, int m0)
 {
     __m512 acc0[MR], acc1[MR];
 #pragma GCC unroll 8
@@ -55,19 +66,21 @@ TGT static inline __attribute__((always_inline)) void tile(int S, int nsub, cons
     __mmask16 k0 = nr >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << nr) - 1);
     __mmask16 k1 = nr >= 32 ? (__mmask16)0xffff : nr <= 16 ? 0 : (__mmask16)((1u << (nr - 16)) - 1);
     for (int r = 0; r < mr; ++r) {
-        _mm512_mask_storeu_ps(C + (size_t)r * ldc, k0, acc0[r]);
-        _mm512_mask_storeu_ps(C + (size_t)r * ldc + 16, k1, acc1[r]);
+        _mm512_mask_storeu_ps(C + (size_t)r * ldc, k0, out(acc0[r], a, m0 + r));
+        _mm512_mask_storeu_ps(C + (size_t)r * ldc + 16, k1, out(acc1[r], a, m0 + r));
     }
 }
 
-TGT static void tile1(int S, const uint32_t *Pw, const uint32_t *Pa, int mr, int nr, float *C, size_t ldc)
+TGT static void tile1(int S, const uint32_t *Pw, const uint32_t *Pa, int mr, int nr, float *C, size_t ldc,
+                      const hada_hgemm_args *a, int m0)
 {
-    tile(S, 1, Pw, Pa, mr, nr, C, ldc);
+    tile(S, 1, Pw, Pa, mr, nr, C, ldc, a, m0);
 }
 
-TGT static void tile2(int S, const uint32_t *Pw, const uint32_t *Pa, int mr, int nr, float *C, size_t ldc)
+TGT static void tile2(int S, const uint32_t *Pw, const uint32_t *Pa, int mr, int nr, float *C, size_t ldc,
+                      const hada_hgemm_args *a, int m0)
 {
-    tile(S, 2, Pw, Pa, mr, nr, C, ldc);
+    tile(S, 2, Pw, Pa, mr, nr, C, ldc, a, m0);
 }
 
 void hada_hgemm_avx512(const hada_hgemm_args *a)
@@ -94,9 +107,9 @@ void hada_hgemm_avx512(const hada_hgemm_args *a)
             float *C = a->C + (size_t)b * MR * a->ldc + n;
             int mr = imin(MR, a->M - b * MR);
             if (nsub == 1)
-                tile1(S, Pw + rw * b, Pa, mr, nr, C, a->ldc);
+                tile1(S, Pw + rw * b, Pa, mr, nr, C, a->ldc, a, b * MR);
             else
-                tile2(S, Pw + rw * b, Pa, mr, nr, C, a->ldc);
+                tile2(S, Pw + rw * b, Pa, mr, nr, C, a->ldc, a, b * MR);
         }
     }
 }

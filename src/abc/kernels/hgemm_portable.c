@@ -38,7 +38,7 @@ void hada_hgemm_portable(const hada_hgemm_args *a)
                         acc[r][c] += w[r] * (as[c] + am2[c] * (float)__builtin_popcountll(wx[r] ^ ax[c]));
             }
             for (int r = 0; r < mr; ++r)
-                for (int c = 0; c < nr; ++c) a->C[(size_t)(m0 + r) * a->ldc + n0 + c] = acc[r][c];
+                for (int c = 0; c < nr; ++c) a->C[(size_t)(m0 + r) * a->ldc + n0 + c] = hada_hgemm_out(a, m0 + r, acc[r][c]);
         }
     }
 }

@@ -16,7 +16,7 @@ void hada_hgemm_ref(const hada_hgemm_args *a)
                 uint64_t x = (hada_hgemm_seg(wb, j, a->s) ^ hada_hgemm_seg(ab, j, a->s)) & mask;
                 acc += wm[j] * am[j] * (float)(len - 2 * __builtin_popcountll(x));
             }
-            a->C[(size_t)m * a->ldc + n] = acc;
+            a->C[(size_t)m * a->ldc + n] = hada_hgemm_out(a, m, acc);
         }
     }
 }

@@ -207,10 +207,13 @@ static void conv_task(void *ctx, int task, int thread)
     hada_hgemm_args a = {.M = f1 - f0, .N = L, .S = gm->S, .s = gm->s, .Wb = st->wbits + (size_t)f0 * gm->words,
                          .Wm = st->wmag_g + (size_t)f0 * gm->S, .Ab = rb, .Am = rm, .len = j->slen, .C = out,
                          .ldwb = gm->words, .ldwm = (size_t)gm->S, .ldab = gm->words, .ldam = (size_t)gm->S,
-                         .ldc = (size_t)st->P, .Ap = Ap};
+                         .ldc = (size_t)st->P, .Ap = Ap, .scale = j->ks + f0, .shift = j->off + f0};
+    ACTIVATION act = l->activation;
+    a.act = act == LEAKY ? HADA_ACT_LEAKY : act == RELU ? HADA_ACT_RELU : HADA_ACT_NONE; /* the kernel's output stage */
     if (j->Wp) a.Wp = j->Wp + (size_t)(f0 / j->k->mr) * gm->S * ((gm->s > 32 ? 2 : 1) + 1) * j->k->mr;
     j->k->fn(&a);
-    for (int f = f0; f < f1; ++f) output_stage(out + (size_t)(f - f0) * st->P, L, j->ks + f, j->off + f, 0, l->activation);
+    if (act != LEAKY && act != RELU && act != LINEAR) /* the rest of darknet's activations */
+        for (int f = f0; f < f1; ++f) abc_act_row(out + (size_t)(f - f0) * st->P, L, act);
 }
 
 /* One output position: images [b0, b1) as the kernel's rows, the filters as its columns. */
