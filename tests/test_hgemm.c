@@ -255,6 +255,25 @@ START_TEST(chosen_kernel_split_across_threads)
 }
 END_TEST
 
+START_TEST(env_forces_a_kernel_and_rejects_bad_names)
+{
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "HADA_KERNEL=nosuch %s abc bench -quick 2>&1", abc_test_darknet_path());
+    abc_run_result r = abc_test_run(cmd);
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_msg(strstr(r.out, "darknet: error: HADA_KERNEL='nosuch': unknown kernel (kernels: ref, portable"),
+                  "got: %s", r.out);
+    ck_assert_int_eq(abc_test_count_lines(r.out), 1);
+    abc_run_free(&r);
+    snprintf(cmd, sizeof cmd, "HADA_KERNEL=portable %s abc bench -quick -gemm 2>&1", abc_test_darknet_path());
+    r = abc_test_run(cmd);
+    ck_assert_msg(r.status == 0 && strstr(r.out, "segment GEMM kernel (HadaNet) chosen: portable") &&
+                      strstr(r.out, "kernel chosen: portable;"),
+                  "got: %s", r.out);
+    abc_run_free(&r);
+}
+END_TEST
+
 static Suite *suite_hgemm(void)
 {
     Suite *s = suite_create("hgemm");
@@ -268,6 +287,7 @@ static Suite *suite_hgemm(void)
     tcase_add_loop_test(tk, kernels_equal_reference, 0, nk);
     tcase_add_test(tk, chosen_kernel_split_across_threads);
     tcase_add_test(tk, kernels_apply_the_output_stage);
+    tcase_add_test(tk, env_forces_a_kernel_and_rejects_bad_names);
     suite_add_tcase(s, tk);
     return s;
 }

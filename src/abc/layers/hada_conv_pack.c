@@ -5,8 +5,10 @@
 #pragma GCC optimize("O3") /* the pixel loops vectorize */
 #endif
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "abc_util.h"
 #include "abc_conv_pack.h"
 #include "hada_conv_pack.h"
 #include "hada_conv_pixels.h"
@@ -73,7 +75,8 @@ void hada_conv_pack_weights(layer *l)
     hada_conv_state *st = hada_conv_st(l);
     hada_pack_geom gm;
     if (!hada_pack_geometry(l->c, st->taps, &st->o, &gm)) return;
-    int c = l->c, taps = st->taps, bw = st->o.bw, ch0[gm.Qp], len[gm.Qp];
+    int c = l->c, taps = st->taps, bw = st->o.bw;
+    int *ch0 = abc_xmalloc(2 * (size_t)gm.Qp * sizeof *ch0), *len = ch0 + gm.Qp;
     hada_pack_tap_segments(c, &gm, ch0, len);
     memset(st->wbits, 0, st->wbits_words * sizeof *st->wbits);
     for (int f = 0; f < l->n; ++f) {
@@ -90,6 +93,7 @@ void hada_conv_pack_weights(layer *l)
             }
         }
     }
+    free(ch0);
     st->wpanel_mr = 0;
     st->packed_valid = 1;
 }
