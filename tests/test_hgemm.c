@@ -18,6 +18,14 @@ typedef struct {
     hada_hgemm_args a;
 } prob;
 
+/* n 32-bit words, 64-byte aligned (the kernels' panels). */
+static uint32_t *words64(size_t n)
+{
+    void *p = NULL;
+    ck_assert_int_eq(posix_memalign(&p, 64, (n * sizeof(uint32_t) + 63) / 64 * 64), 0);
+    return p;
+}
+
 static float frand(unsigned *seed) { return (float)rand_r(seed) / (float)RAND_MAX; }
 
 /* Rows of S segments of slot s, lengths len, random signs (pad bits zero), magnitudes in [0, 1) with some zeros;
@@ -141,14 +149,14 @@ START_TEST(kernels_equal_reference)
         p.a.C = p.C;
         uint32_t *Wp = NULL;
         if (k->mr) { /* the weights handed over in the kernel's row panels */
-            Wp = aligned_alloc(64, (hada_hgemm_row_panels_size(&p.a, k->mr) + 16) * sizeof *Wp);
+            Wp = words64(hada_hgemm_row_panels_size(&p.a, k->mr) + 16);
             hada_hgemm_pack_all_rows(&p.a, k->mr, Wp);
         }
         uint32_t *Ap = NULL;
         if (k->nr && d[1] > 0) { /* A handed over in the kernel's column panels */
             int nsub = p.a.s > 32 ? 2 : 1, np = (d[1] + k->nr - 1) / k->nr;
             size_t ps = hada_hgemm_col_panel_size(p.a.S, p.a.s, k->nr);
-            Ap = aligned_alloc(64, (np * ps + 16) * sizeof *Ap);
+            Ap = words64(np * ps + 16);
             for (int i = 0; i < np; ++i) {
                 int nr = d[1] - i * k->nr < k->nr ? d[1] - i * k->nr : k->nr;
                 memset(Ap + i * ps, 0, ps * sizeof *Ap);
@@ -240,7 +248,7 @@ START_TEST(chosen_kernel_split_across_threads)
             check(&p, want, p.C, hada_hgemm_chosen()->name, t);
             int mr = hada_hgemm_chosen()->mr;
             if (tr && mr) { /* split by rows with the weights in row panels */
-                uint32_t *Wp = aligned_alloc(64, (hada_hgemm_row_panels_size(&p.a, mr) + 16) * sizeof *Wp);
+                uint32_t *Wp = words64(hada_hgemm_row_panels_size(&p.a, mr) + 16);
                 hada_hgemm_pack_all_rows(&p.a, mr, Wp);
                 p.a.Wp = Wp;
                 for (size_t i = 0; i < nc; ++i) p.C[i] = -777.f;
