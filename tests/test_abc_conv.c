@@ -97,25 +97,6 @@ END_TEST
 
 /* ---- training forward against a direct convolution ---- */
 
-static void direct_conv(const layer *l, const float *aq, const float *wq, float *out)
-{
-    for (int b = 0; b < l->batch; ++b)
-        for (int f = 0; f < l->n; ++f)
-            for (int oy = 0; oy < l->out_h; ++oy)
-                for (int ox = 0; ox < l->out_w; ++ox) {
-                    double s = 0;
-                    for (int c = 0; c < l->c; ++c)
-                        for (int ky = 0; ky < l->size; ++ky)
-                            for (int kx = 0; kx < l->size; ++kx) {
-                                int iy = oy * l->stride - l->pad + ky, ix = ox * l->stride - l->pad + kx;
-                                if (iy < 0 || ix < 0 || iy >= l->h || ix >= l->w) continue;
-                                s += wq[((f * l->c + c) * l->size + ky) * l->size + kx] *
-                                     aq[(size_t)b * l->inputs + (c * l->h + iy) * l->w + ix];
-                            }
-                    out[(size_t)b * l->outputs + (f * l->out_h + oy) * l->out_w + ox] = (float)s + l->biases[f];
-                }
-}
-
 START_TEST(sim_forward_equals_direct_convolution)
 {
     unsigned seed = 21u + (unsigned)_i;
@@ -135,7 +116,7 @@ START_TEST(sim_forward_equals_direct_convolution)
         aq[i] = s;
     }
     float *ref = malloc((size_t)l->batch * l->outputs * sizeof(float));
-    direct_conv(l, aq, st->wq, ref);
+    abc_test_direct_conv(l, aq, st->wq, ref);
     for (int i = 0; i < l->batch * l->outputs; ++i)
         ck_assert_msg(fabsf(ref[i] - l->output[i]) < 1e-4f * (1 + fabsf(ref[i])), "out[%d]=%g, want %g", i,
                       l->output[i], ref[i]);
