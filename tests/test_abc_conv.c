@@ -128,14 +128,7 @@ END_TEST
 
 /* ---- numerical gradient checks ---- */
 
-/* L = sum g*out; with l.delta = g, darknet's *_updates hold dL/dparam and net.delta dL/dinput. */
-static double loss_of(rig *r, const float *g)
-{
-    r->l.forward(r->l, r->net);
-    double s = 0;
-    for (int i = 0; i < r->l.batch * r->l.outputs; ++i) s += (double)g[i] * r->l.output[i];
-    return s;
-}
+static double loss_of(rig *r, const float *g) { return abc_test_loss(&r->l, r->net, g); }
 
 /* A random upstream gradient g: forward, l.delta = g, backward; returns g. */
 static float *backward_with_random_grad(rig *r, unsigned *seed)
@@ -150,16 +143,7 @@ static float *backward_with_random_grad(rig *r, unsigned *seed)
     return g;
 }
 
-static double fd(rig *r, const float *g, float *p, float eps)
-{
-    float keep = *p;
-    *p = keep + eps;
-    double a = loss_of(r, g);
-    *p = keep - eps;
-    double b = loss_of(r, g);
-    *p = keep;
-    return (a - b) / (2 * eps);
-}
+static double fd(rig *r, const float *g, float *p, float eps) { return abc_test_fd(&r->l, r->net, g, p, eps); }
 
 /* Without batch norm the backward is the exact derivative of the (surrogate) forward: element-wise
  * agreement. With batch norm, libdarknet's own BN backward is not the exact derivative of its forward (the

@@ -201,24 +201,9 @@ END_TEST
 
 /* ---- numerical gradient checks (surrogate: W~ = delta clip(W), A = clip(R); exact derivatives) ---- */
 
-static double loss_of(rig *r, const float *g)
-{
-    r->l.forward(r->l, r->net);
-    double s = 0;
-    for (int i = 0; i < r->l.batch * r->l.outputs; ++i) s += (double)g[i] * r->l.output[i];
-    return s;
-}
+static double loss_of(rig *r, const float *g) { return abc_test_loss(&r->l, r->net, g); }
 
-static double fd(rig *r, const float *g, float *p, float eps)
-{
-    float keep = *p;
-    *p = keep + eps;
-    double a = loss_of(r, g);
-    *p = keep - eps;
-    double b = loss_of(r, g);
-    *p = keep;
-    return (a - b) / (2 * eps);
-}
+static double fd(rig *r, const float *g, float *p, float eps) { return abc_test_fd(&r->l, r->net, g, p, eps); }
 
 /* x away from the kinks of clip (+-1) and, for weights, of |x| (0). */
 static void away_from_kinks(float *p, int n, int zero_too, unsigned *seed, float lo, float hi)

@@ -164,3 +164,22 @@ void abc_test_direct_conv(const layer *l, const float *a, const float *w, float 
                     out[(size_t)b * l->outputs + (f * l->out_h + oy) * l->out_w + ox] = (float)s + l->biases[f];
                 }
 }
+
+double abc_test_loss(const layer *l, network net, const float *g)
+{
+    l->forward(*l, net);
+    double s = 0;
+    for (int i = 0; i < l->batch * l->outputs; ++i) s += (double)g[i] * l->output[i];
+    return s;
+}
+
+double abc_test_fd(const layer *l, network net, const float *g, float *p, float eps)
+{
+    float keep = *p;
+    *p = keep + eps;
+    double a = abc_test_loss(l, net, g);
+    *p = keep - eps;
+    double b = abc_test_loss(l, net, g);
+    *p = keep;
+    return (a - b) / (2 * eps);
+}

@@ -41,4 +41,9 @@ abc_run_result abc_test_check_cfg(const char *name, const char *text, char **pat
  * images, in double: the reference the layer tests compare with. */
 void abc_test_direct_conv(const layer *l, const float *a, const float *w, float *out);
 
+/* Gradient checks: L = sum g*out after l's forward on net; and (L(p+eps) - L(p-eps)) / 2eps. With
+ * l.delta = g, darknet's *_updates hold dL/dparam and net.delta dL/dinput after the backward. */
+double abc_test_loss(const layer *l, network net, const float *g);
+double abc_test_fd(const layer *l, network net, const float *g, float *p, float eps);
+
 #endif
