@@ -176,25 +176,6 @@ START_TEST(weights_are_centred_and_clipped)
 }
 END_TEST
 
-static void direct_conv(const layer *l, const float *aq, const float *wq, float *out)
-{
-    for (int b = 0; b < l->batch; ++b)
-        for (int f = 0; f < l->n; ++f)
-            for (int oy = 0; oy < l->out_h; ++oy)
-                for (int ox = 0; ox < l->out_w; ++ox) {
-                    double s = 0;
-                    for (int c = 0; c < l->c; ++c)
-                        for (int ky = 0; ky < l->size; ++ky)
-                            for (int kx = 0; kx < l->size; ++kx) {
-                                int iy = oy * l->stride - l->pad + ky, ix = ox * l->stride - l->pad + kx;
-                                if (iy < 0 || ix < 0 || iy >= l->h || ix >= l->w) continue;
-                                s += wq[((f * l->c + c) * l->size + ky) * l->size + kx] *
-                                     aq[(size_t)b * l->inputs + (c * l->h + iy) * l->w + ix];
-                            }
-                    out[(size_t)b * l->outputs + (f * l->out_h + oy) * l->out_w + ox] = (float)s + l->biases[f];
-                }
-}
-
 START_TEST(training_forward_is_the_quantized_convolution)
 {
     unsigned seed = 201u + (unsigned)_i;
@@ -207,7 +188,7 @@ START_TEST(training_forward_is_the_quantized_convolution)
     float *ref = malloc((size_t)l->batch * l->outputs * sizeof *ref);
     ref_weights(l, s->bw, wq);
     ref_input(l, s->ba, r.net.input, aq);
-    direct_conv(l, aq, wq, ref);
+    abc_test_direct_conv(l, aq, wq, ref);
     for (int i = 0; i < l->batch * l->outputs; ++i)
         ck_assert_msg(fabsf(ref[i] - l->output[i]) < 1e-4f * (1 + fabsf(ref[i])), "case %d: out[%d]=%g, want %g", _i, i,
                       l->output[i], ref[i]);
@@ -220,24 +201,9 @@ END_TEST
 
 /* ---- numerical gradient checks (surrogate: W~ = delta clip(W), A = clip(R); exact derivatives) ---- */
 
-static double loss_of(rig *r, const float *g)
-{
-    r->l.forward(r->l, r->net);
-    double s = 0;
-    for (int i = 0; i < r->l.batch * r->l.outputs; ++i) s += (double)g[i] * r->l.output[i];
-    return s;
-}
+static double loss_of(rig *r, const float *g) { return abc_test_loss(&r->l, r->net, g); }
 
-static double fd(rig *r, const float *g, float *p, float eps)
-{
-    float keep = *p;
-    *p = keep + eps;
-    double a = loss_of(r, g);
-    *p = keep - eps;
-    double b = loss_of(r, g);
-    *p = keep;
-    return (a - b) / (2 * eps);
-}
+static double fd(rig *r, const float *g, float *p, float eps) { return abc_test_fd(&r->l, r->net, g, p, eps); }
 
 /* x away from the kinks of clip (+-1) and, for weights, of |x| (0). */
 static void away_from_kinks(float *p, int n, int zero_too, unsigned *seed, float lo, float hi)

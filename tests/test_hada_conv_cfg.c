@@ -15,18 +15,10 @@
 /* Line 6 is the section header, line 7 its first key. */
 #define CONV_HEAD "[hada_convolutional]\nfilters=4\nsize=3\npad=1\n"
 
-static abc_run_result check_cfg(const char *name, const char *text, char **path)
-{
-    *path = abc_test_write(abc_test_tmpdir(), name, text);
-    char args[512];
-    snprintf(args, sizeof args, "abc check %s", *path);
-    return abc_test_run_darknet(args);
-}
-
 START_TEST(good_cfg_parses)
 {
     char *path;
-    abc_run_result r = check_cfg("hada_good.cfg",
+    abc_run_result r = abc_test_check_cfg("hada_good.cfg",
                                  NET_HEAD CONV_HEAD "batch_normalize=1\nactivation=leaky\nweight_segment=2\n"
                                  "activation_segment=4\n[hada_convolutional]\nfilters=5\nsize=1\nweight_segment=4\n"
                                  "activation_segment=1\n[avgpool]\n[hada_connected]\noutput=6\nbatch_normalize=1\n"
@@ -65,7 +57,7 @@ START_TEST(bad_key_or_value_fails)
     snprintf(text, sizeof text, NET_HEAD CONV_HEAD "%s\n", bad[_i].lines);
     snprintf(name, sizeof name, "hada_bad_%d.cfg", _i);
     char *path;
-    abc_run_result r = check_cfg(name, text, &path);
+    abc_run_result r = abc_test_check_cfg(name, text, &path);
     ck_assert_msg(r.signal == 0 && r.status == 1, "%s: status %d signal %d\n%s", bad[_i].lines, r.status, r.signal,
                   r.out);
     const char *e = strstr(r.out, "darknet: error:");

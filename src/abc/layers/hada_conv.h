@@ -75,6 +75,15 @@ void hada_conv_resize(layer *l, int w, int h);
 /* Segment bounds along c channels for segment length len: segment s covers [s*len, min((s+1)*len, c)). */
 static inline int hada_nseg(int c, int len) { return (c + len - 1) / len; }
 
+/* Weight segment s of tap t of filter f: its channels [*c0, *c1); channel ch's weight is at base + ch * taps
+ * (darknet's filter, channel, ky, kx order). */
+static inline size_t hada_wseg(const layer *l, const hada_conv_state *st, int f, int t, int s, int *c0, int *c1)
+{
+    *c0 = s * st->o.bw;
+    *c1 = *c0 + st->o.bw < l->c ? *c0 + st->o.bw : l->c;
+    return (size_t)f * l->c * st->taps + t;
+}
+
 /* Quantization (hada_conv_quant.c). */
 /* In place: every filter's weights minus their mean, clipped to [-1, 1] (each training forward). */
 void hada_conv_centre_weights(layer *l);

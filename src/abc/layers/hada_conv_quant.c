@@ -26,13 +26,12 @@ void hada_conv_centre_weights(layer *l)
 void hada_conv_quantize_weights(layer *l)
 {
     hada_conv_state *st = hada_conv_st(l);
-    int c = l->c, taps = st->taps, bw = st->o.bw;
+    int taps = st->taps;
     for (int f = 0; f < l->n; ++f)
         for (int t = 0; t < taps; ++t)
             for (int s = 0; s < st->sw; ++s) {
-                int c0 = s * bw, c1 = c0 + bw < c ? c0 + bw : c;
-                /* element (f, ch, t) of darknet's (filter, channel, ky, kx) order */
-                size_t base = (size_t)f * c * taps + t;
+                int c0, c1;
+                size_t base = hada_wseg(l, st, f, t, s, &c0, &c1);
                 float sum = 0;
                 for (int ch = c0; ch < c1; ++ch) sum += fabsf(l->weights[base + (size_t)ch * taps]);
                 float delta = sum / (float)(c1 - c0);

@@ -39,12 +39,12 @@ void hada_conv_forward(layer l, network net)
 /* Eq. 6, segment by segment: weight_updates += dW from gw = dW~. */
 static void add_weight_grad(layer *l, const hada_conv_state *st, const float *gw)
 {
-    int c = l->c, taps = st->taps, bw = st->o.bw;
+    int taps = st->taps;
     for (int f = 0; f < l->n; ++f)
         for (int t = 0; t < taps; ++t)
             for (int s = 0; s < st->sw; ++s) {
-                int c0 = s * bw, c1 = c0 + bw < c ? c0 + bw : c;
-                size_t base = (size_t)f * c * taps + t;
+                int c0, c1;
+                size_t base = hada_wseg(l, st, f, t, s, &c0, &c1);
                 float delta = st->wmag[((size_t)f * taps + t) * st->sw + s], sum = 0;
                 for (int ch = c0; ch < c1; ++ch) {
                     size_t i = base + (size_t)ch * taps;
