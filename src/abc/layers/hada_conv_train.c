@@ -74,12 +74,8 @@ void hada_conv_backward(layer l, network net)
     add_weight_grad(&l, st, st->gw);
 }
 
-/* No weight decay on the shadow weights: the projection (centring, clipping to [-1, 1]) bounds them, and the
- * paper's code scales the weight gradients by 1e9 under Adam, which leaves decay no effect. Decay would shrink
- * the weights, and with them the segment magnitudes that scale Eq. 6's sign-changing term. */
 void hada_conv_update(layer l, update_args a)
 {
-    a.decay = 0;
     update_convolutional_layer(l, a);
     hada_conv_st(&l)->wq_valid = 0;
 }
