@@ -89,36 +89,17 @@ TGT static void tile_wide(int S, int nsub, const uint32_t *Pw, const uint32_t *P
         tile(S, 1, 1, Pw, Pa, mr, nr, C, ldc, a, m0);
 }
 
-void hada_hgemm_avx2(const hada_hgemm_args *a)
+/* The blocked driver's tile: 16-bit or narrower slots in one pass, wider ones per 32-bit word. */
+TGT static void tile_any(int S, int nsub, const uint32_t *Pw, const uint32_t *Pa, int mr, int nr, float *C, size_t ldc,
+                         const hada_hgemm_args *a, int m0)
 {
-    if (a->M <= 0 || a->N <= 0) return;
-    int nsub = a->s > 32 ? 2 : 1, S = a->S, wide = a->s > 16;
-    int mblocks = (a->M + MR - 1) / MR;
-    size_t rw = (size_t)S * (nsub + 1) * MR, cw = (size_t)S * (nsub + 2) * NR;
-    const uint32_t *Pw = a->Wp;
-    uint32_t *scr = a->Ap ? NULL : hada_hgemm_scratch(0, cw + 16);
-    if (!Pw) {
-        uint32_t *p = hada_hgemm_scratch(1, rw * mblocks + 16);
-        hada_hgemm_pack_all_rows(a, MR, p);
-        Pw = p;
-    }
-    for (int n = 0; n < a->N; n += NR) {
-        int nr = imin(NR, a->N - n);
-        const uint32_t *Pa = scr;
-        if (a->Ap)
-            Pa = a->Ap + (size_t)(n / NR) * cw; /* the caller's panels */
-        else
-            hada_hgemm_pack_cols(a, n, nr, NR, nsub, scr);
-        for (int b = 0; b < mblocks; ++b) {
-            float *C = a->C + (size_t)b * MR * a->ldc + n;
-            int mr = imin(MR, a->M - b * MR);
-            if (!wide)
-                tile_narrow(S, Pw + rw * b, Pa, mr, nr, C, a->ldc, a, b * MR);
-            else
-                tile_wide(S, nsub, Pw + rw * b, Pa, mr, nr, C, a->ldc, a, b * MR);
-        }
-    }
+    if (a->s <= 16)
+        tile_narrow(S, Pw, Pa, mr, nr, C, ldc, a, m0);
+    else
+        tile_wide(S, nsub, Pw, Pa, mr, nr, C, ldc, a, m0);
 }
+
+void hada_hgemm_avx2(const hada_hgemm_args *a) { hada_hgemm_blocked(a, MR, NR, tile_any); }
 #else
 void hada_hgemm_avx2(const hada_hgemm_args *a)
 {

@@ -48,6 +48,13 @@ static inline size_t hada_hgemm_col_panel_size(int S, int s, int NR) { return (s
 /* Per-thread scratch of at least n 32-bit words, 64-byte aligned (slot 0 or 1). */
 uint32_t *hada_hgemm_scratch(int slot, size_t n);
 
+/* One MR x NR block of C from a row panel Pw and a column panel Pa (mr, nr: the block's real size). */
+typedef void (*hada_hgemm_tile_fn)(int S, int nsub, const uint32_t *Pw, const uint32_t *Pa, int mr, int nr, float *C,
+                                   size_t ldc, const hada_hgemm_args *a, int m0);
+/* The blocked product the SIMD kernels share (hgemm_panel.c): row panels (a->Wp, or packed here), then per
+ * NR columns a column panel (a->Ap's, or packed here) and the tiles of every block of MR rows. */
+void hada_hgemm_blocked(const hada_hgemm_args *a, int MR, int NR, hada_hgemm_tile_fn tile);
+
 /* The kernels (each in its own file). */
 void hada_hgemm_portable(const hada_hgemm_args *a);
 void hada_hgemm_avx2(const hada_hgemm_args *a);

@@ -89,3 +89,31 @@ void hada_hgemm_pack_all_rows(const hada_hgemm_args *a, int MR, uint32_t *P)
     for (int b = 0; b * MR < a->M; ++b)
         hada_hgemm_pack_rows(a, b * MR, a->M - b * MR < MR ? a->M - b * MR : MR, MR, nsub, P + rw * b);
 }
+
+static inline int imin(int a, int b) { return a < b ? a : b; }
+
+void hada_hgemm_blocked(const hada_hgemm_args *a, int MR, int NR, hada_hgemm_tile_fn tile)
+{
+    if (a->M <= 0 || a->N <= 0) return;
+    int nsub = a->s > 32 ? 2 : 1, S = a->S;
+    int mblocks = (a->M + MR - 1) / MR;
+    size_t rw = (size_t)S * (nsub + 1) * MR, cw = (size_t)S * (nsub + 2) * NR;
+    const uint32_t *Pw = a->Wp;
+    uint32_t *scr = a->Ap ? NULL : hada_hgemm_scratch(0, cw + 16);
+    if (!Pw) {
+        uint32_t *p = hada_hgemm_scratch(1, rw * mblocks + 16);
+        hada_hgemm_pack_all_rows(a, MR, p);
+        Pw = p;
+    }
+    for (int n = 0; n < a->N; n += NR) {
+        int nr = imin(NR, a->N - n);
+        const uint32_t *Pa = scr;
+        if (a->Ap)
+            Pa = a->Ap + (size_t)(n / NR) * cw; /* the caller's panels */
+        else
+            hada_hgemm_pack_cols(a, n, nr, NR, nsub, scr);
+        for (int b = 0; b < mblocks; ++b)
+            tile(S, nsub, Pw + rw * b, Pa, imin(MR, a->M - b * MR), nr, a->C + (size_t)b * MR * a->ldc + n, a->ldc, a,
+                 b * MR);
+    }
+}
