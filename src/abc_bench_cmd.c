@@ -15,6 +15,7 @@
 #include "bench_util.h"
 #include "abc/kernels/bgemm_kernels.h"
 #include "abc/kernels/blas_threads.h"
+#include "abc/kernels/hgemm_kernels.h"
 #include "abc/layers/abc_conv_pack.h"
 #include "commands.h"
 
@@ -98,6 +99,7 @@ int abc_bench_main(int argc, char **argv)
     abc_set_threads(threads);
     const abc_bgemm_kernel *chosen = abc_bgemm_chosen(); /* dies on a bad ABC_BGEMM */
     const char *packer = abc_conv_pack_input_name();     /* and on a bad ABC_PACK */
+    const hada_hgemm_kernel *hk = hada_hgemm_chosen();  /* and on a bad HADA_KERNEL */
     if (only && !abc_bgemm_find(only)) abc_die("abc bench: -kernel '%s': no such kernel", only);
     int M = 256, N = quick ? 196 : 3136, K = 2304, words = abc_bgemm_words(K);
 
@@ -111,6 +113,7 @@ int abc_bench_main(int argc, char **argv)
     printf("binary GEMM kernel chosen: %s (%s); ABC_BGEMM=", chosen->name, chosen->what);
     for (int i = 0; i < nk; ++i) printf("%s%s", i ? "|" : "", ks[i].name);
     printf(" forces one\ninput packer: %s (ABC_PACK=ref|plain|avx2|avx512 forces one)\n", packer);
+    printf("segment GEMM kernel (HadaNet) chosen: %s (%s)\n", hk->name, hk->what);
     if (part >= 2) {
         abc_bench_layers(quick, rounds, part == 3);
         return 0;
@@ -177,6 +180,7 @@ int abc_bench_main(int argc, char **argv)
     printf("%-9s %9.3f %12.1f %9s %10s  (cblas_sgemm, OpenBLAS %s, 1 thread)\n", "fp32", fp32 * 1e3, ops / fp32 / 1e9,
            "-", "1.0x", openblas_get_corename());
     free(A); free(B); free(want); free(C); free(fa); free(fb); free(fc); free(t); free(peaks); free(got);
+    abc_bench_hgemm(quick, rounds);
     if (part == 0) abc_bench_layers(quick, rounds, 0);
     return 0;
 }

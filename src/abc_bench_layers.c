@@ -5,6 +5,7 @@
  *   fp32 dn:   the same with darknet's own gemm_cpu
  *   XNOR:      [abc_convolutional] M=1, N=1, the packed inference path
  *   ABC33:     [abc_convolutional] M=3, N=3
+ *   Hada16:    [hada_convolutional] weight_segment = activation_segment = 16
  * packing of the input included (weights packed once, before timing). Every
  * round runs each variant once, taking turns; figures are medians over
  * rounds, speedups medians of per-round ratios. Then 2 threads against 1 for
@@ -19,6 +20,7 @@
 #include "abc/kernels/blas_threads.h"
 #include "abc/kernels/im2col.h"
 #include "abc/layers/abc_conv.h"
+#include "abc/layers/hada_conv_pack.h"
 #include "bench_util.h"
 #include "commands.h"
 
@@ -43,14 +45,14 @@ enum { NSHAPES = sizeof shapes / sizeof shapes[0] };
 /* -quick: two small shapes */
 static const int quick_shapes[] = {2, 8};
 
-enum { V_BLAS, V_DN, V_XNOR, V_ABC, NV };
-static const char *const vname[NV] = {"fp32 BLAS", "fp32 dn", "XNOR", "ABC33"};
+enum { V_BLAS, V_DN, V_XNOR, V_ABC, V_HADA, NV };
+static const char *const vname[NV] = {"fp32 BLAS", "fp32 dn", "XNOR", "ABC33", "Hada16"};
 
 typedef struct {
     const shape *s;
     int P, K;
     float *W, *x, *col, *out, *bn_k, *bn_off;
-    layer bin[2]; /* XNOR, ABC33 */
+    layer bin[3]; /* XNOR, ABC33, Hada16 */
     network net;
 } bench_layer;
 
@@ -61,6 +63,18 @@ static layer make_binary(const shape *s, int M, int N, unsigned *seed)
     abc_conv_opts o;
     abc_conv_default_opts(&o, M, N);
     layer l = abc_conv_make(1, s->h, s->w, s->c, s->n, 3, 1, 1, LEAKY, 1, &o);
+    for (int f = 0; f < l.n; ++f) {
+        l.scales[f] = urand(seed, .5f, 1.5f);
+        l.rolling_mean[f] = urand(seed, -.1f, .1f);
+        l.rolling_variance[f] = urand(seed, .5f, 2.f);
+    }
+    return l;
+}
+
+static layer make_hada(const shape *s, unsigned *seed)
+{
+    hada_conv_opts o = {16, 16};
+    layer l = hada_conv_make(1, s->h, s->w, s->c, s->n, 3, 1, 1, LEAKY, 1, &o, 0);
     for (int f = 0; f < l.n; ++f) {
         l.scales[f] = urand(seed, .5f, 1.5f);
         l.rolling_mean[f] = urand(seed, -.1f, .1f);
@@ -89,6 +103,7 @@ static void setup(bench_layer *b, const shape *s, unsigned *seed)
     }
     b->bin[0] = make_binary(s, 1, 1, seed);
     b->bin[1] = make_binary(s, 3, 3, seed);
+    b->bin[2] = make_hada(s, seed);
     b->net.batch = 1;
     b->net.train = 0;
     b->net.input = b->x;
@@ -99,6 +114,7 @@ static void teardown(bench_layer *b)
     free(b->W); free(b->x); free(b->col); free(b->out); free(b->bn_k); free(b->bn_off);
     free_layer(b->bin[0]);
     free_layer(b->bin[1]);
+    free_layer(b->bin[2]);
 }
 
 /* The fp32 layer: im2col, GEMM, batch norm (folded to k, off) and leaky. */
@@ -207,9 +223,11 @@ void abc_bench_layers(int quick, int rounds, int scaling)
     printf("\nlayers: 3x3 conv, stride 1, pad 1, batch norm + leaky, batch 1, 1 thread each, input packing included "
            "(weights packed once); %d round%s taking turns, medians\n", rounds, rounds > 1 ? "s" : "");
     printf("fp32 BLAS = im2col + cblas_sgemm (OpenBLAS) + BN + leaky; fp32 dn = the same with darknet's gemm_cpu; "
-           "XNOR = abc (M,N)=(1,1); ABC33 = (3,3); G/s: binary MACs (fp32: MACs) per second\n");
-    printf("%-24s %10s %10s %9s %9s %9s %9s %9s %8s %8s %8s\n", "layer", "BLAS ms", "dn ms", "XNOR ms", "ABC33 ms",
-           "BLAS G/s", "XNOR G/s", "ABC G/s", "XNOR/BL", "ABC/BL", "BL/dn");
+           "XNOR = abc (M,N)=(1,1); ABC33 = (3,3); Hada16 = hada (bw,ba)=(16,16), segment kernel %s; "
+           "G/s: binary MACs (fp32: MACs) per second; X/BL: fp32 BLAS time / X time\n",
+           hada_conv_kernel_name(NULL));
+    printf("%-24s %10s %10s %9s %9s %9s %9s %9s %8s %8s %8s %9s %8s\n", "layer", "BLAS ms", "dn ms", "XNOR ms",
+           "ABC33 ms", "BLAS G/s", "XNOR G/s", "ABC G/s", "XNOR/BL", "ABC/BL", "BL/dn", "Hada16 ms", "Hada/BL");
     unsigned seed = 42;
     char two[4096] = "";
     double low[2] = {1e9, 1e9};
@@ -222,11 +240,11 @@ void abc_bench_layers(int quick, int rounds, int scaling)
             for (int v = 0; v < NV; ++v) t[v][r] = time_variant(&b, v);
         double m[NV];
         for (int v = 0; v < NV; ++v) m[v] = abc_median(t[v], rounds);
-        printf("%-24s %10.3f %10.3f %9.3f %9.3f %9.1f %9.1f %9.1f %7.1fx %7.2fx %7.1fx\n", b.s->name, m[V_BLAS] * 1e3,
-               m[V_DN] * 1e3, m[V_XNOR] * 1e3, m[V_ABC] * 1e3, macs(&b, V_BLAS) / m[V_BLAS] / 1e9,
+        printf("%-24s %10.3f %10.3f %9.3f %9.3f %9.1f %9.1f %9.1f %7.1fx %7.2fx %7.1fx %9.3f %7.2fx\n", b.s->name,
+               m[V_BLAS] * 1e3, m[V_DN] * 1e3, m[V_XNOR] * 1e3, m[V_ABC] * 1e3, macs(&b, V_BLAS) / m[V_BLAS] / 1e9,
                macs(&b, V_XNOR) / m[V_XNOR] / 1e9, macs(&b, V_ABC) / m[V_ABC] / 1e9,
                ratio_median(t[V_BLAS], t[V_XNOR], rounds), ratio_median(t[V_BLAS], t[V_ABC], rounds),
-               ratio_median(t[V_DN], t[V_BLAS], rounds));
+               ratio_median(t[V_DN], t[V_BLAS], rounds), m[V_HADA] * 1e3, ratio_median(t[V_BLAS], t[V_HADA], rounds));
         fflush(stdout);
         if (!quick && b.s->large) two_threads(&b, rounds, two, sizeof two, low);
         teardown(&b);

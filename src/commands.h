@@ -8,6 +8,7 @@ int abc_demo_main(int argc, char **argv);       /* demo_cmd.c: make demo */
 int abc_abc_main(int argc, char **argv);        /* abc_cmd.c: selftest, info, bench */
 int abc_trainspeed_main(int argc, char **argv); /* abc_trainspeed_cmd.c: abc trainspeed */
 int abc_bench_main(int argc, char **argv);      /* abc_bench_cmd.c: abc bench (binary GEMM kernels) */
-void abc_bench_layers(int quick, int rounds, int scaling);   /* abc_bench_layers.c: its whole-layer part */
+void abc_bench_layers(int quick, int rounds, int scaling); /* abc_bench_layers.c: its whole-layer part */
+void abc_bench_hgemm(int quick, int rounds);   /* abc_bench_hada.c: the segment GEMM kernels */
 
 #endif

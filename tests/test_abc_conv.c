@@ -97,25 +97,6 @@ END_TEST
 
 /* ---- training forward against a direct convolution ---- */
 
-static void direct_conv(const layer *l, const float *aq, const float *wq, float *out)
-{
-    for (int b = 0; b < l->batch; ++b)
-        for (int f = 0; f < l->n; ++f)
-            for (int oy = 0; oy < l->out_h; ++oy)
-                for (int ox = 0; ox < l->out_w; ++ox) {
-                    double s = 0;
-                    for (int c = 0; c < l->c; ++c)
-                        for (int ky = 0; ky < l->size; ++ky)
-                            for (int kx = 0; kx < l->size; ++kx) {
-                                int iy = oy * l->stride - l->pad + ky, ix = ox * l->stride - l->pad + kx;
-                                if (iy < 0 || ix < 0 || iy >= l->h || ix >= l->w) continue;
-                                s += wq[((f * l->c + c) * l->size + ky) * l->size + kx] *
-                                     aq[(size_t)b * l->inputs + (c * l->h + iy) * l->w + ix];
-                            }
-                    out[(size_t)b * l->outputs + (f * l->out_h + oy) * l->out_w + ox] = (float)s + l->biases[f];
-                }
-}
-
 START_TEST(sim_forward_equals_direct_convolution)
 {
     unsigned seed = 21u + (unsigned)_i;
@@ -135,7 +116,7 @@ START_TEST(sim_forward_equals_direct_convolution)
         aq[i] = s;
     }
     float *ref = malloc((size_t)l->batch * l->outputs * sizeof(float));
-    direct_conv(l, aq, st->wq, ref);
+    abc_test_direct_conv(l, aq, st->wq, ref);
     for (int i = 0; i < l->batch * l->outputs; ++i)
         ck_assert_msg(fabsf(ref[i] - l->output[i]) < 1e-4f * (1 + fabsf(ref[i])), "out[%d]=%g, want %g", i,
                       l->output[i], ref[i]);
@@ -147,14 +128,7 @@ END_TEST
 
 /* ---- numerical gradient checks ---- */
 
-/* L = sum g*out; with l.delta = g, darknet's *_updates hold dL/dparam and net.delta dL/dinput. */
-static double loss_of(rig *r, const float *g)
-{
-    r->l.forward(r->l, r->net);
-    double s = 0;
-    for (int i = 0; i < r->l.batch * r->l.outputs; ++i) s += (double)g[i] * r->l.output[i];
-    return s;
-}
+static double loss_of(rig *r, const float *g) { return abc_test_loss(&r->l, r->net, g); }
 
 /* A random upstream gradient g: forward, l.delta = g, backward; returns g. */
 static float *backward_with_random_grad(rig *r, unsigned *seed)
@@ -169,16 +143,7 @@ static float *backward_with_random_grad(rig *r, unsigned *seed)
     return g;
 }
 
-static double fd(rig *r, const float *g, float *p, float eps)
-{
-    float keep = *p;
-    *p = keep + eps;
-    double a = loss_of(r, g);
-    *p = keep - eps;
-    double b = loss_of(r, g);
-    *p = keep;
-    return (a - b) / (2 * eps);
-}
+static double fd(rig *r, const float *g, float *p, float eps) { return abc_test_fd(&r->l, r->net, g, p, eps); }
 
 /* Without batch norm the backward is the exact derivative of the (surrogate) forward: element-wise
  * agreement. With batch norm, libdarknet's own BN backward is not the exact derivative of its forward (the

@@ -15,18 +15,10 @@
 /* Line 6 is the section header, line 7 its first key. */
 #define CONV_HEAD "[abc_convolutional]\nfilters=4\nsize=3\npad=1\n"
 
-static abc_run_result check_cfg(const char *name, const char *text, char **path)
-{
-    *path = abc_test_write(abc_test_tmpdir(), name, text);
-    char args[512];
-    snprintf(args, sizeof args, "abc check %s", *path);
-    return abc_test_run_darknet(args);
-}
-
 START_TEST(good_cfg_parses)
 {
     char *path;
-    abc_run_result r = check_cfg("abc_good.cfg",
+    abc_run_result r = abc_test_check_cfg("abc_good.cfg",
                                  NET_HEAD CONV_HEAD "batch_normalize=1\nactivation=leaky\nweight_bases=2\n"
                                  "activation_bases=3\nweight_shifts=-0.5,0.5\nactivation_shifts=-1,0,1\n"
                                  "activation_scales=1,0.5,0.25\nscale=channel\ngradient=paper\n"
@@ -78,7 +70,7 @@ START_TEST(bad_key_or_value_fails)
     if (!strcmp(bad[_i].key, "outputs")) /* a misspelled [abc_connected] key */
         snprintf(text, sizeof text, NET_HEAD "[abc_connected]\noutputs=6\nsize=3\n");
     char *path;
-    abc_run_result r = check_cfg(name, text, &path);
+    abc_run_result r = abc_test_check_cfg(name, text, &path);
     ck_assert_msg(r.signal == 0 && r.status == 1, "%s: status %d signal %d\n%s", bad[_i].lines, r.status, r.signal,
                   r.out);
     const char *e = strstr(r.out, "darknet: error:");

@@ -137,3 +137,49 @@ int main(void)
     srunner_free(sr);
     return failed ? 1 : 0;
 }
+
+abc_run_result abc_test_check_cfg(const char *name, const char *text, char **path)
+{
+    *path = abc_test_write(abc_test_tmpdir(), name, text);
+    char args[4096];
+    snprintf(args, sizeof args, "abc check %s", *path);
+    return abc_test_run_darknet(args);
+}
+
+void abc_test_direct_conv(const layer *l, const float *a, const float *w, float *out)
+{
+    for (int b = 0; b < l->batch; ++b)
+        for (int f = 0; f < l->n; ++f)
+            for (int oy = 0; oy < l->out_h; ++oy)
+                for (int ox = 0; ox < l->out_w; ++ox) {
+                    double s = 0;
+                    for (int c = 0; c < l->c; ++c)
+                        for (int ky = 0; ky < l->size; ++ky)
+                            for (int kx = 0; kx < l->size; ++kx) {
+                                int iy = oy * l->stride - l->pad + ky, ix = ox * l->stride - l->pad + kx;
+                                if (iy < 0 || ix < 0 || iy >= l->h || ix >= l->w) continue;
+                                s += w[((f * l->c + c) * l->size + ky) * l->size + kx] *
+                                     a[(size_t)b * l->inputs + (c * l->h + iy) * l->w + ix];
+                            }
+                    out[(size_t)b * l->outputs + (f * l->out_h + oy) * l->out_w + ox] = (float)s + l->biases[f];
+                }
+}
+
+double abc_test_loss(const layer *l, network net, const float *g)
+{
+    l->forward(*l, net);
+    double s = 0;
+    for (int i = 0; i < l->batch * l->outputs; ++i) s += (double)g[i] * l->output[i];
+    return s;
+}
+
+double abc_test_fd(const layer *l, network net, const float *g, float *p, float eps)
+{
+    float keep = *p;
+    *p = keep + eps;
+    double a = abc_test_loss(l, net, g);
+    *p = keep - eps;
+    double b = abc_test_loss(l, net, g);
+    *p = keep;
+    return (a - b) / (2 * eps);
+}

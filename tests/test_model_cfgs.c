@@ -1,7 +1,8 @@
 /* The cfgs shipped in cfg/: all load; the ResNet-18 cfgs train (a few
  * iterations on small generated image sets: 28 px with 10 classes, 224 px
  * with ImageNet's 1000); the Fashion-MNIST family shares one topology, so a
- * float model of it is the starting point of every binary row. */
+ * float model of it is the starting point of every binary row; HadaNet
+ * ResNet-18 is at least 7.43x smaller than the float one. */
 #include <dirent.h>
 #include <math.h>
 #include <stdio.h>
@@ -27,7 +28,7 @@ START_TEST(every_shipped_cfg_loads)
         abc_run_result r = abc_test_run_darknet(args);
         ck_assert_msg(r.status == 0 && strstr(r.out, "layers: "), "%s: %s", e->d_name, r.out);
         /* a cfg with binary layers says which, and its packed size */
-        if (strstr(e->d_name, "abc"))
+        if (strstr(e->d_name, "abc") || strstr(e->d_name, "hada") || strstr(e->d_name, "hbwn"))
             ck_assert_msg(strstr(r.out, "binary layers:") && strstr(r.out, "smaller)"), "%s: %s", e->d_name, r.out);
         abc_run_free(&r);
         ++n;
@@ -113,10 +114,11 @@ static const struct {
     const char *kv[5];
 } resnets[] = {
     {"abc-resnet18", 8, 28, 10, 3, {"batch=4", "max_batches=3", "burn_in=0", NULL}},
+    {"hada-resnet18", 8, 28, 10, 3, {"batch=4", "max_batches=3", "burn_in=0", NULL}},
     {"abc-resnet18-imagenet", 4, 256, 1000, 2, {"batch=2", "subdivisions=1", "max_batches=2", "burn_in=0", NULL}},
 };
 
-START_TEST(abc_resnet18_cfgs_train)
+START_TEST(resnet18_cfgs_train)
 {
     const char *dir = abc_test_tmpdir();
     char *data = image_set(dir, resnets[_i].images, resnets[_i].size, resnets[_i].size, resnets[_i].classes);
@@ -152,13 +154,43 @@ START_TEST(float_family_model_starts_every_binary_row)
 }
 END_TEST
 
+/* HadaNet ResNet-18's parameters, packed as the summary counts them, against the float ResNet-18 of the same
+ * topology as its weights file holds them: at least the paper's 7.43x smaller. */
+START_TEST(hada_resnet18_is_743x_smaller_than_float)
+{
+    const char *dir = abc_test_tmpdir();
+    network *f = load_network(CFG_DIR "/resnet18-fmnist.cfg", NULL, 0);
+    char w[4096];
+    snprintf(w, sizeof w, "%s/resnet18.weights", dir);
+    save_weights(f, w);
+    free_network(f);
+    FILE *fp = fopen(w, "rb");
+    ck_assert(fp != NULL);
+    fseek(fp, 0, SEEK_END);
+    double float_kib = (double)(ftell(fp) - 20) / 1024; /* minus the header: major, minor, revision, seen */
+    fclose(fp);
+    abc_run_result r = abc_test_run_darknet("abc check " CFG_DIR "/hada-resnet18.cfg");
+    const char *p = strstr(r.out, "model parameters: ");
+    ck_assert_msg(r.status == 0 && p, "%s", r.out);
+    double packed_kib = 0, summary_float_kib = 0;
+    ck_assert_msg(sscanf(p, "model parameters: %lf KiB with packed binary layers, %lf KiB as a float model",
+                         &packed_kib, &summary_float_kib) == 2, "%s", p);
+    ck_assert_msg(fabs(summary_float_kib - float_kib) < 0.1, "summary's float size %.1f KiB, the float model's file %.1f KiB",
+                  summary_float_kib, float_kib);
+    ck_assert_msg(float_kib / packed_kib >= 7.43, "%.1f KiB packed vs %.1f KiB float: %.2fx", packed_kib, float_kib,
+                  float_kib / packed_kib);
+    abc_run_free(&r);
+}
+END_TEST
+
 static Suite *suite_model_cfgs(void)
 {
     Suite *s = suite_create("model_cfgs");
     TCase *tc = tcase_create("cfgs");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, every_shipped_cfg_loads);
-    tcase_add_loop_test(tc, abc_resnet18_cfgs_train, 0, (int)(sizeof resnets / sizeof resnets[0]));
+    tcase_add_test(tc, hada_resnet18_is_743x_smaller_than_float);
+    tcase_add_loop_test(tc, resnet18_cfgs_train, 0, (int)(sizeof resnets / sizeof resnets[0]));
     tcase_add_test(tc, float_family_model_starts_every_binary_row);
     suite_add_tcase(s, tc);
     return s;

@@ -5,6 +5,8 @@
 
 #include <check.h>
 
+#include "darknet.h"
+
 /* Each tests/test_*.c registers its suites from a constructor:
  *   ABC_TEST_SUITE(suite_parser)   where Suite *suite_parser(void) */
 void abc_test_register(Suite *(*make)(void));
@@ -30,5 +32,18 @@ void abc_run_free(abc_run_result *r);
 /* Number of non-empty lines of s. */
 int abc_test_count_lines(const char *s);
 const char *abc_test_darknet_path(void);
+
+/* Writes text as name in the temp dir (*path: its malloc'd path) and runs `darknet abc check` on it. */
+abc_run_result abc_test_check_cfg(const char *name, const char *text, char **path);
+
+/* The plain convolution of a CONVOLUTIONAL-shaped layer l (zero padding) of
+ * input a with weights w (darknet order), plus l's biases, for l->batch
+ * images, in double: the reference the layer tests compare with. */
+void abc_test_direct_conv(const layer *l, const float *a, const float *w, float *out);
+
+/* Gradient checks: L = sum g*out after l's forward on net; and (L(p+eps) - L(p-eps)) / 2eps. With
+ * l.delta = g, darknet's *_updates hold dL/dparam and net.delta dL/dinput after the backward. */
+double abc_test_loss(const layer *l, network net, const float *g);
+double abc_test_fd(const layer *l, network net, const float *g, float *p, float eps);
 
 #endif

@@ -9,6 +9,8 @@
 static const abc_layer_type *const builtin[] = {
     &abc_conv_type,
     &abc_connected_type,
+    &hada_conv_type,
+    &hada_connected_type,
     NULL, /* the table ends with NULL; the ABC and HadaNet layers go above */
 };
 

@@ -17,6 +17,7 @@
 #include "abc_conv_pack.h"
 #include "abc_layers.h"
 #include "abc_util.h"
+#include "conv_layer.h"
 #include "dn_private.h"
 
 /* Paper table S4 (ResNet-18) initial v for N = 1, 3, 5; 0 for N = 1. */
@@ -83,68 +84,10 @@ static abc_conv_state *state_alloc(const layer *l, const abc_conv_opts *o)
     return st;
 }
 
-static void set_shape(layer *l, int w, int h)
-{
-    l->w = w;
-    l->h = h;
-    l->out_w = (w + 2 * l->pad - l->size) / l->stride + 1;
-    l->out_h = (h + 2 * l->pad - l->size) / l->stride + 1;
-    l->out_c = l->n;
-    l->outputs = l->out_h * l->out_w * l->out_c;
-    l->inputs = l->w * l->h * l->c;
-    l->workspace_size = (size_t)l->out_h * l->out_w * l->size * l->size * l->c * sizeof(float);
-}
-
-static void alloc_outputs(layer *l)
-{
-    size_t o = (size_t)l->batch * l->outputs;
-    /* on whole cache lines: threads writing neighbouring blocks of positions do not share a line */
-    void *out = NULL;
-    if (posix_memalign(&out, 64, (o ? o : 1) * sizeof(float)) != 0) abc_die("out of memory (%zu floats)", o);
-    memset(out, 0, (o ? o : 1) * sizeof(float));
-    l->output = out;
-    l->delta = abc_xcalloc(o, sizeof(float));
-    if (l->batch_normalize) {
-        l->x = abc_xcalloc(o, sizeof(float));
-        l->x_norm = abc_xcalloc(o, sizeof(float));
-    }
-}
-
 layer abc_conv_make(int batch, int h, int w, int c, int n, int size, int stride, int pad, ACTIVATION act,
                     int batch_normalize, const abc_conv_opts *o)
 {
-    layer l = {0};
-    l.type = CONVOLUTIONAL; /* the registry sets the plugin type id */
-    l.batch = batch;
-    l.c = c;
-    l.n = n;
-    l.size = size;
-    l.stride = stride;
-    l.pad = pad;
-    l.groups = 1;
-    l.activation = act;
-    l.batch_normalize = batch_normalize;
-    set_shape(&l, w, h);
-    l.nweights = c * n * size * size;
-    l.nbiases = n;
-    l.weights = abc_xcalloc((size_t)l.nweights, sizeof(float));
-    l.weight_updates = abc_xcalloc((size_t)l.nweights, sizeof(float));
-    l.biases = abc_xcalloc((size_t)n, sizeof(float));
-    l.bias_updates = abc_xcalloc((size_t)n, sizeof(float));
-    float scale = sqrtf(2.f / (size * size * c));
-    for (int i = 0; i < l.nweights; ++i) l.weights[i] = scale * (2.f * rand() / (float)RAND_MAX - 1.f);
-    if (batch_normalize) {
-        l.scales = abc_xcalloc((size_t)n, sizeof(float));
-        l.scale_updates = abc_xcalloc((size_t)n, sizeof(float));
-        for (int i = 0; i < n; ++i) l.scales[i] = 1;
-        l.mean = abc_xcalloc((size_t)n, sizeof(float));
-        l.variance = abc_xcalloc((size_t)n, sizeof(float));
-        l.mean_delta = abc_xcalloc((size_t)n, sizeof(float));
-        l.variance_delta = abc_xcalloc((size_t)n, sizeof(float));
-        l.rolling_mean = abc_xcalloc((size_t)n, sizeof(float));
-        l.rolling_variance = abc_xcalloc((size_t)n, sizeof(float));
-    }
-    alloc_outputs(&l);
+    layer l = abc_conv_layer_make(batch, h, w, c, n, size, stride, pad, act, batch_normalize);
     abc_conv_state *st = state_alloc(&l, o);
     for (int i = 0; i < o->N; ++i) {
         st->beta[i] = o->beta[i];
@@ -161,13 +104,7 @@ layer abc_conv_make(int batch, int h, int w, int c, int n, int size, int stride,
 void abc_conv_resize(layer *l, int w, int h)
 {
     abc_conv_state *old = abc_conv_st(l);
-    free(l->output);
-    free(l->delta);
-    free(l->x);
-    free(l->x_norm);
-    l->x = l->x_norm = NULL;
-    set_shape(l, w, h);
-    alloc_outputs(l);
+    abc_conv_layer_resize(l, w, h);
     abc_conv_state *st = state_alloc(l, &old->o);
     st->surrogate = old->surrogate;
     memcpy(st->alpha, old->alpha, (size_t)old->o.M * old->G * sizeof(float));
@@ -247,26 +184,15 @@ void abc_parse_abc_keys(const abc_section *s, abc_conv_opts *out)
 
 static layer conv_parse(const abc_section *s, size_params p)
 {
-    int n = abc_sec_int(s, "filters", 1, 1, 65536);
-    int size = abc_sec_int(s, "size", 1, 1, 64);
-    int stride = abc_sec_int(s, "stride", 1, 1, 64);
-    int pad = abc_sec_int(s, "pad", 0, 0, 1) ? size / 2 : 0;
-    if (abc_sec_has(s, "padding")) {
-        if (abc_sec_has(s, "pad")) abc_sec_die(s, "padding", "give either pad or padding, not both");
-        pad = abc_sec_int(s, "padding", 0, 0, 64);
-    }
+    abc_conv_geometry g = abc_parse_conv_geometry(s, p);
     int bn = abc_sec_int(s, "batch_normalize", 0, 0, 1);
     ACTIVATION act = abc_parse_activation_key(s);
     abc_conv_opts o;
     abc_parse_abc_keys(s, &o);
     int M = o.M, N = o.N;
-    if (p.h <= 0 || p.w <= 0 || p.c <= 0)
-        abc_sec_die(s, NULL, "input is %dx%dx%d, expected an image", p.w, p.h, p.c);
-    if ((p.w + 2 * pad - size) < 0 || (p.h + 2 * pad - size) < 0)
-        abc_sec_die(s, "size", "kernel %d larger than the padded input %dx%d", size, p.w + 2 * pad, p.h + 2 * pad);
-    layer l = abc_conv_make(p.batch, p.h, p.w, p.c, n, size, stride, pad, act, bn, &o);
-    fprintf(stderr, "abc_conv %4d %2d x%2d /%2d  %4d x%4d x%4d   ->  %4d x%4d x%4d  ABC M=%d N=%d%s\n", n, size, size,
-            stride, l.w, l.h, l.c, l.out_w, l.out_h, l.out_c, M, N, N == 0 ? " (float activations)" : "");
+    layer l = abc_conv_make(p.batch, p.h, p.w, p.c, g.n, g.size, g.stride, g.pad, act, bn, &o);
+    fprintf(stderr, "abc_conv %4d %2d x%2d /%2d  %4d x%4d x%4d   ->  %4d x%4d x%4d  ABC M=%d N=%d%s\n", l.n, l.size, l.size,
+            l.stride, l.w, l.h, l.c, l.out_w, l.out_h, l.out_c, M, N, N == 0 ? " (float activations)" : "");
     return l;
 }
 

@@ -101,7 +101,5 @@ void abc_conv_forward_packed(layer l, network net);
 int abc_conv_inference_sim(void);
 /* Overrides ABC_INFERENCE for the rest of the process (classifier valid compares the paths). */
 void abc_conv_set_inference_sim(int sim);
-/* Bias or batch norm, then the activation, on l.output (shared by both paths). */
-void abc_conv_output_stage(layer l, network net);
 
 #endif

@@ -15,11 +15,8 @@
 
 #include "abc_conv.h"
 #include "dn_private.h"
-#include "float_fast.h"
-#include "float_layers.h"
-#include "kernels/im2col.h"
 #include "kernels/pool.h"
-#include "kernels/sgemm.h"
+#include "quant_product.h"
 
 /* Activation base n of r: +-1, or the differentiable clip(r+v,0,1) stand-in in surrogate mode. */
 static inline float act_base(const abc_conv_state *st, float r, int n)
@@ -83,72 +80,11 @@ static void quantize_input(const abc_conv_state *st, const float *x, float *aq, 
     abc_pool_run(j.parts, quantize_task, &j);
 }
 
-void abc_conv_output_stage(layer l, network net)
-{
-    int S = l.out_h * l.out_w;
-    if (l.batch_normalize) {
-        forward_batchnorm_layer(l, net);
-    } else {
-        for (int b = 0; b < l.batch; ++b)
-            for (int f = 0; f < l.n; ++f) {
-                float *o = l.output + ((size_t)b * l.n + f) * S;
-                for (int i = 0; i < S; ++i) o[i] += l.biases[f];
-            }
-    }
-    activate_array(l.output, l.outputs * l.batch, l.activation);
-}
-
-/* The fast float layers (float_conv.c, float_connected.c) run the product
- * of the quantized weights and inputs: pool-split over the batch, batch norm
- * and activation fused. ABC_FLOAT=stock keeps the plain per-image path, the
- * reference the tests compare with. */
-static int fast_kind(const layer *l)
-{
-    if (!abc_float_fast_enabled()) return 0;
-    if (l->h == 1 && l->w == 1 && l->size == 1 && l->pad == 0) return 2; /* [abc_connected] */
-    if (l->size == 1 && (l->stride != 1 || l->pad != 0)) return 0;
-    return 1;
-}
-
-/* l and net as the float layers see them: weights W~, input A. */
-static void quantized_view(const layer *l, const network *net, abc_conv_state *st, layer *lq, network *nq)
-{
-    *lq = *l;
-    lq->weights = st->wq;
-    *nq = *net;
-    nq->input = st->aq;
-}
-
-static void forward_plain(layer l, network net, abc_conv_state *st)
-{
-    float *col = net.workspace;
-    for (int b = 0; b < l.batch; ++b) {
-        const float *a = st->aq + (size_t)b * l.inputs;
-        float *out = l.output + (size_t)b * l.outputs;
-        const float *B = a;
-        if (l.size != 1 || l.stride != 1 || l.pad != 0) {
-            abc_im2col(a, l.c, l.h, l.w, l.size, l.stride, l.pad, l.out_w, 0, l.out_h, col);
-            B = col;
-        }
-        abc_sgemm_blas(0, 0, l.n, st->P, st->K, 1.f, st->wq, st->K, B, st->P, 0.f, out, st->P);
-    }
-    abc_conv_output_stage(l, net);
-}
-
 void abc_conv_forward_sim(layer l, network net)
 {
     abc_conv_state *st = abc_conv_st(&l);
     quantize_input(st, net.input, st->aq, (size_t)l.batch * l.inputs);
-    int kind = fast_kind(&l);
-    if (!kind) {
-        forward_plain(l, net, st);
-        return;
-    }
-    layer lq;
-    network nq;
-    quantized_view(&l, &net, st, &lq, &nq);
-    if (kind == 2) abc_connected_fast_forward(lq, nq);
-    else abc_conv_fast_forward(lq, nq);
+    abc_qprod_forward(l, net, st->wq, st->aq);
 }
 
 static int inference_mode = -1;
@@ -254,65 +190,12 @@ static void add_weight_grad(layer *l, const abc_conv_state *st, const float *gw)
     }
 }
 
-/* Bias/batch-norm gradients, dW~ into gw, and dA (all images) into st->da. */
-static void backward_plain(layer l, network net, abc_conv_state *st, float *gw, int need_da)
-{
-    int S = st->P, K = st->K;
-    gradient_array(l.output, l.outputs * l.batch, l.activation, l.delta);
-    if (l.batch_normalize) {
-        backward_batchnorm_layer(l, net);
-    } else {
-        for (int b = 0; b < l.batch; ++b)
-            for (int f = 0; f < l.n; ++f) {
-                const float *d = l.delta + ((size_t)b * l.n + f) * S;
-                float s = 0;
-                for (int i = 0; i < S; ++i) s += d[i];
-                l.bias_updates[f] += s;
-            }
-    }
-    int direct = l.size == 1 && l.stride == 1 && l.pad == 0;
-    float *col = net.workspace;
-    for (int b = 0; b < l.batch; ++b) {
-        const float *a = st->aq + (size_t)b * l.inputs;
-        const float *d = l.delta + (size_t)b * l.outputs;
-        float *da = st->da + (size_t)b * l.inputs;
-        const float *B = a;
-        if (!direct) {
-            abc_im2col(a, l.c, l.h, l.w, l.size, l.stride, l.pad, l.out_w, 0, l.out_h, col);
-            B = col;
-        }
-        abc_sgemm_blas(0, 1, l.n, K, S, 1.f, d, S, B, S, 1.f, gw, K);
-        if (!need_da) continue;
-        /* dA = col2im(W~^T delta) */
-        if (direct) {
-            abc_sgemm_blas(1, 0, K, S, l.n, 1.f, st->wq, K, d, S, 0.f, da, S);
-        } else {
-            abc_sgemm_blas(1, 0, K, S, l.n, 1.f, st->wq, K, d, S, 0.f, col, S);
-            memset(da, 0, (size_t)l.inputs * sizeof(float));
-            abc_col2im_add(col, l.c, l.h, l.w, l.size, l.stride, l.pad, l.out_h, l.out_w, da);
-        }
-    }
-}
-
 void abc_conv_backward(layer l, network net)
 {
     abc_conv_state *st = abc_conv_st(&l);
     int need_da = net.delta || st->o.N > 0;
     size_t n_in = (size_t)l.batch * l.inputs;
-    memset(st->gw, 0, (size_t)l.nweights * sizeof(float));
-    int kind = fast_kind(&l);
-    if (kind) {
-        layer lq;
-        network nq;
-        quantized_view(&l, &net, st, &lq, &nq);
-        lq.weight_updates = st->gw;
-        nq.delta = need_da ? st->da : NULL;
-        if (need_da) memset(st->da, 0, n_in * sizeof(float));
-        if (kind == 2) abc_connected_fast_backward(lq, nq);
-        else abc_conv_fast_backward(lq, nq);
-    } else {
-        backward_plain(l, net, st, st->gw, need_da);
-    }
+    abc_qprod_backward(l, net, st->wq, st->aq, st->gw, need_da ? st->da : NULL);
     if (need_da) backward_input(st, net.input, st->da, net.delta, n_in);
     add_weight_grad(&l, st, st->gw);
 }

@@ -8,9 +8,12 @@
 
 extern const abc_layer_type abc_conv_type;      /* [abc_convolutional] */
 extern const abc_layer_type abc_connected_type; /* [abc_connected] */
+extern const abc_layer_type hada_conv_type;      /* [hada_convolutional] */
+extern const abc_layer_type hada_connected_type; /* [hada_connected] */
 
-/* Shared by the ABC layer types (abc_conv.c). */
+/* Shared by the plugin layer types (abc_conv.c): the activation key. */
 ACTIVATION abc_parse_activation_key(const abc_section *s);
+/* Shared by the ABC layer types (abc_conv.c). */
 /* weight_bases, activation_bases, weight_shifts, activation_shifts, activation_scales, scale, gradient. */
 void abc_parse_abc_keys(const abc_section *s, abc_conv_opts *o);
 size_t abc_conv_weights_floats(const layer *l);

@@ -1,0 +1,133 @@
+/* The kernel table of the segment GEMM, HADA_KERNEL, and the split of large
+ * products across the project's pool. */
+#include "hgemm_kernels.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "abc_util.h"
+#include "bgemm_kernels.h"
+#include "pool.h"
+
+/* Below this many segment products a call is not worth waking the pool. */
+#define HADA_MIN_SPLIT (1L << 18)
+
+static int always(void) { return 1; }
+
+int hada_cpu_has_avx512(void) { return abc_cpu_has_avx512vpopcntdq(); }
+
+static int has_avx2(void)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return 0;
+#endif
+}
+
+static const hada_hgemm_kernel table[] = {
+    {"ref", "plain reference, segment by segment", hada_hgemm_ref, always, 0, 0},
+    {"portable", "portable C, 4x4 tiles", hada_hgemm_portable, always, 0, 0},
+    {"avx2", "AVX2 nibble-table popcount, 32-bit lanes, 4x8 tiles", hada_hgemm_avx2, has_avx2, 4, 8},
+    {"avx512", "AVX-512 VPOPCNTDQ, 32-bit lanes, 8x32 tiles", hada_hgemm_avx512, hada_cpu_has_avx512, 8, 32},
+};
+enum { NKERNELS = sizeof table / sizeof table[0] };
+
+const hada_hgemm_kernel *hada_hgemm_kernels(int *n)
+{
+    *n = NKERNELS;
+    return table;
+}
+
+const hada_hgemm_kernel *hada_hgemm_find(const char *name)
+{
+    for (int i = 0; i < NKERNELS; ++i)
+        if (!strcmp(table[i].name, name)) return &table[i];
+    return NULL;
+}
+
+static const hada_hgemm_kernel *choose(void)
+{
+    const char *e = getenv("HADA_KERNEL");
+    if (e && *e) {
+        char names[256] = "";
+        for (int i = 0; i < NKERNELS; ++i)
+            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "", table[i].name);
+        const hada_hgemm_kernel *k = hada_hgemm_find(e);
+        if (!k) abc_die("HADA_KERNEL='%s': unknown kernel (kernels: %s)", e, names);
+        if (!k->usable()) abc_die("HADA_KERNEL='%s': this CPU cannot run that kernel (kernels: %s)", e, names);
+        return k;
+    }
+    for (int i = NKERNELS - 1; i >= 0; --i)
+        if (table[i].usable()) return &table[i];
+    return &table[0];
+}
+
+static const hada_hgemm_kernel *chosen_kernel;
+
+void hada_hgemm_set_chosen(const hada_hgemm_kernel *k) { __atomic_store_n(&chosen_kernel, k, __ATOMIC_RELEASE); }
+
+const hada_hgemm_kernel *hada_hgemm_chosen(void)
+{
+    const hada_hgemm_kernel *c = __atomic_load_n(&chosen_kernel, __ATOMIC_ACQUIRE);
+    if (!c) {
+        c = choose();
+        __atomic_store_n(&chosen_kernel, c, __ATOMIC_RELEASE);
+    }
+    return c;
+}
+
+typedef struct {
+    hada_hgemm_fn fn;
+    const hada_hgemm_args *a;
+    int by_cols, parts, mr, nr;
+} job;
+
+/* Columns are split in multiples of 32 (the widest panel), rows in multiples of 8 (column and row panels
+ * handed over (Ap, Wp) are 32/8 columns and 8/4 rows: whole panels each part). */
+static void part(void *ctx, int task, int thread)
+{
+    (void)thread;
+    const job *j = ctx;
+    hada_hgemm_args s = *j->a;
+    int unit = j->by_cols ? 32 : 8, n = j->by_cols ? s.N : s.M;
+    int units = (n + unit - 1) / unit;
+    long lo = (long)units * task / j->parts * unit, hi = (long)units * (task + 1) / j->parts * unit;
+    if (hi > n) hi = n;
+    if (lo >= hi) return;
+    if (j->by_cols) {
+        s.N = (int)(hi - lo);
+        s.Ab += lo * s.ldab;
+        s.Am += lo * s.ldam;
+        s.C += lo;
+        if (s.Ap) s.Ap += (size_t)(lo / j->nr) * hada_hgemm_col_panel_size(s.S, s.s, j->nr);
+    } else {
+        s.M = (int)(hi - lo);
+        s.Wb += lo * s.ldwb;
+        s.Wm += lo * s.ldwm;
+        s.C += lo * s.ldc;
+        if (s.scale) s.scale += lo, s.shift += lo;
+        if (s.Wp) s.Wp += (size_t)(lo / j->mr) * (size_t)s.S * ((s.s > 32 ? 2 : 1) + 1) * j->mr;
+    }
+    j->fn(&s);
+}
+
+void hada_hgemm_with(const hada_hgemm_kernel *k, const hada_hgemm_args *a)
+{
+    if (a->M <= 0 || a->N <= 0) return;
+    int threads = abc_pool_threads();
+    long work = (long)a->M * a->N * (a->S > 0 ? a->S : 1);
+    if (threads <= 1 || work < HADA_MIN_SPLIT) {
+        k->fn(a);
+        return;
+    }
+    int by_cols = (a->N + 31) / 32 >= (a->M + 7) / 8; /* row panels (Wp) are 4 or 8 rows: split at multiples of 8 */
+    int units = by_cols ? (a->N + 31) / 32 : (a->M + 7) / 8;
+    int parts = units < 4 * threads ? units : 4 * threads;
+    job j = {k->fn, a, by_cols, parts, k->mr, k->nr};
+    abc_pool_run(parts, part, &j);
+}
+
+void hada_hgemm(const hada_hgemm_args *a) { hada_hgemm_with(hada_hgemm_chosen(), a); }

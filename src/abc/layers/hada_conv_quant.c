@@ -1,0 +1,108 @@
+/* HadaNet quantization: weight centring and clipping, W~ = delta_w sgn(W)
+ * per (filter, tap, channel segment), A = delta_a sgn(R) per (pixel,
+ * channel segment). See hada_conv.h. */
+#include <math.h>
+#include <string.h>
+
+#include "hada_conv.h"
+#include "kernels/pool.h"
+
+void hada_conv_centre_weights(layer *l)
+{
+    int K = l->nweights / l->n;
+    for (int f = 0; f < l->n; ++f) {
+        float *w = l->weights + (size_t)f * K;
+        double s = 0;
+        for (int i = 0; i < K; ++i) s += w[i];
+        float mean = (float)(s / K);
+        for (int i = 0; i < K; ++i) {
+            float v = w[i] - mean;
+            w[i] = v < -1.f ? -1.f : v > 1.f ? 1.f : v;
+        }
+    }
+    hada_conv_st(l)->wq_valid = 0;
+}
+
+void hada_conv_quantize_weights(layer *l)
+{
+    hada_conv_state *st = hada_conv_st(l);
+    int taps = st->taps;
+    for (int f = 0; f < l->n; ++f)
+        for (int t = 0; t < taps; ++t)
+            for (int s = 0; s < st->sw; ++s) {
+                int c0, c1;
+                size_t base = hada_wseg(l, st, f, t, s, &c0, &c1);
+                float sum = 0;
+                for (int ch = c0; ch < c1; ++ch) sum += fabsf(l->weights[base + (size_t)ch * taps]);
+                float delta = sum / (float)(c1 - c0);
+                st->wmag[((size_t)f * taps + t) * st->sw + s] = delta;
+                for (int ch = c0; ch < c1; ++ch) {
+                    size_t i = base + (size_t)ch * taps;
+                    st->wq[i] = delta * hada_sgn_or_clip(st->surrogate, l->weights[i]);
+                }
+            }
+    st->wq_valid = 1;
+    st->packed_valid = 0;
+}
+
+typedef struct {
+    const layer *l;
+    const float *x;
+    float *aq;
+    int batch; /* images */
+    int nseg;  /* segments per image */
+    int parts; /* tasks */
+} input_job;
+
+/* Segment s of image b: mean |R| over the segment's channels at every pixel. */
+static void quantize_segment(const input_job *j, int b, int s)
+{
+    const layer *l = j->l;
+    const hada_conv_state *st = hada_conv_st(l);
+    int ba = st->o.ba, hw = l->h * l->w;
+    int c0 = s * ba, c1 = c0 + ba < l->c ? c0 + ba : l->c;
+    float inv = 1.f / (float)(c1 - c0);
+    const float *x = j->x + ((size_t)b * l->c + c0) * hw;
+    float *aq = j->aq + ((size_t)b * l->c + c0) * hw;
+    enum { CHUNK = 256 };
+    float mag[CHUNK];
+    for (int i0 = 0; i0 < hw; i0 += CHUNK) {
+        int n = hw - i0 < CHUNK ? hw - i0 : CHUNK;
+        for (int i = 0; i < n; ++i) mag[i] = 0.f;
+        for (int ch = 0; ch < c1 - c0; ++ch)
+            for (int i = 0; i < n; ++i) mag[i] += fabsf(x[(size_t)ch * hw + i0 + i]);
+        for (int i = 0; i < n; ++i) mag[i] *= inv;
+        for (int ch = 0; ch < c1 - c0; ++ch) {
+            const float *xc = x + (size_t)ch * hw + i0;
+            float *ac = aq + (size_t)ch * hw + i0;
+            if (st->surrogate)
+                for (int i = 0; i < n; ++i) ac[i] = hada_sgn_or_clip(1, xc[i]);
+            else
+                for (int i = 0; i < n; ++i) ac[i] = xc[i] >= 0.f ? mag[i] : -mag[i];
+        }
+    }
+}
+
+/* A task: a range of the (image, segment) pairs. */
+static void quantize_task(void *ctx, int task, int thread)
+{
+    (void)thread;
+    const input_job *j = ctx;
+    int total = j->batch * j->nseg, lo, hi;
+    abc_split_range(total, j->parts, task, &lo, &hi);
+    for (int i = lo; i < hi; ++i) quantize_segment(j, i / j->nseg, i % j->nseg);
+}
+
+void hada_conv_quantize_input(const layer *l, const float *x, float *aq, int batch)
+{
+    const hada_conv_state *st = hada_conv_st(l);
+    if (st->o.ba == 1) {
+        memcpy(aq, x, (size_t)batch * l->inputs * sizeof(float));
+        return;
+    }
+    input_job j = {l, x, aq, batch, hada_nseg(l->c, st->o.ba), 0};
+    int total = batch * j.nseg, parts = 4 * abc_pool_threads();
+    if ((size_t)total * l->h * l->w < 16384) parts = 1; /* too small to be worth waking the pool */
+    j.parts = parts < total ? parts : total;
+    abc_pool_run(j.parts, quantize_task, &j);
+}
