@@ -11,7 +11,6 @@
 #include "abc/layers/abc_conv.h"
 #include "test_util.h"
 
-static float urand(unsigned *seed, float lo, float hi) { return lo + (hi - lo) * (float)rand_r(seed) / (float)RAND_MAX; }
 
 typedef struct {
     layer l;
@@ -25,29 +24,15 @@ static rig make_rig(int batch, int h, int w, int c, int n, int size, int stride,
     memset(&r, 0, sizeof r);
     r.l = abc_conv_make(batch, h, w, c, n, size, stride, pad, act, bn, o);
     layer *l = &r.l;
-    for (int i = 0; i < l->nweights; ++i) l->weights[i] = urand(seed, -0.5f, 0.5f);
-    for (int i = 0; i < l->n; ++i) l->biases[i] = urand(seed, -0.5f, 0.5f);
-    if (bn)
-        for (int i = 0; i < l->n; ++i) {
-            l->scales[i] = urand(seed, 0.5f, 1.5f);
-            l->rolling_mean[i] = urand(seed, -0.5f, 0.5f);
-            l->rolling_variance[i] = urand(seed, 0.5f, 2.f);
-        }
-    r.net.batch = batch;
-    r.net.train = 1;
-    r.net.input = calloc((size_t)batch * l->inputs, sizeof(float));
-    r.net.delta = calloc((size_t)batch * l->inputs, sizeof(float));
-    r.net.workspace = calloc(l->workspace_size / sizeof(float) + 1, sizeof(float));
-    for (int i = 0; i < batch * l->inputs; ++i) r.net.input[i] = urand(seed, -2.f, 2.f);
+    abc_test_fill_conv_params(l, seed);
+    r.net = abc_test_layer_net(l, batch, seed);
     return r;
 }
 
 static void free_rig(rig *r)
 {
     free_layer(r->l);
-    free(r->net.input);
-    free(r->net.delta);
-    free(r->net.workspace);
+    abc_test_layer_net_free(&r->net);
 }
 
 /* ---- weight quantizer ---- */
@@ -136,7 +121,7 @@ static float *backward_with_random_grad(rig *r, unsigned *seed)
     layer *l = &r->l;
     int no = l->batch * l->outputs;
     float *g = malloc((size_t)no * sizeof *g);
-    for (int i = 0; i < no; ++i) g[i] = urand(seed, -1.f, 1.f);
+    for (int i = 0; i < no; ++i) g[i] = abc_test_urand(seed, -1.f, 1.f);
     loss_of(r, g);
     memcpy(l->delta, g, (size_t)no * sizeof *g);
     l->backward(*l, r->net);
@@ -191,7 +176,7 @@ static void avoid_kinks(rig *r, unsigned *seed)
             for (int n = 0; n < st->o.N; ++n)
                 near |= fabsf(x + st->v[n]) < 0.02f || fabsf(x + st->v[n] - 1.f) < 0.02f;
             if (!near) break;
-            r->net.input[i] = urand(seed, -2.f, 2.f);
+            r->net.input[i] = abc_test_urand(seed, -2.f, 2.f);
         }
     }
 }

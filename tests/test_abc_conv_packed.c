@@ -9,7 +9,6 @@
 #include "abc/layers/abc_conv.h"
 #include "test_util.h"
 
-static float urand(unsigned *seed, float lo, float hi) { return lo + (hi - lo) * (float)rand_r(seed) / (float)RAND_MAX; }
 static int irand(unsigned *seed, int lo, int hi) { return lo + rand_r(seed) % (hi - lo + 1); }
 
 static const int sizes[] = {1, 3, 5}, strides[] = {1, 2}, pads[] = {0, 1};
@@ -27,19 +26,19 @@ static double packed_vs_sim(int i, char *desc, size_t dlen)
     abc_conv_default_opts(&o, M, N);
     o.scale = irand(&seed, 0, 1) ? ABC_SCALE_CHANNEL : ABC_SCALE_LAYER;
     for (int k = 0; k < N; ++k) {
-        o.v[k] = urand(&seed, -1.5f, 1.5f);
-        o.beta[k] = urand(&seed, 0.2f, 1.5f);
+        o.v[k] = abc_test_urand(&seed, -1.5f, 1.5f);
+        o.beta[k] = abc_test_urand(&seed, 0.2f, 1.5f);
     }
     layer l = abc_conv_make(batch, h, w, c, n, size, stride, pad, i % 2 ? LEAKY : LINEAR, bn, &o);
     snprintf(desc, dlen, "c=%d n=%d %dx%d size=%d stride=%d pad=%d batch=%d M=%d N=%d bn=%d scale=%s", c, n, w, h,
              size, stride, pad, batch, M, N, bn, o.scale ? "channel" : "layer");
-    for (int k = 0; k < l.nweights; ++k) l.weights[k] = urand(&seed, -0.5f, 0.5f);
-    for (int k = 0; k < l.n; ++k) l.biases[k] = urand(&seed, -0.5f, 0.5f);
+    for (int k = 0; k < l.nweights; ++k) l.weights[k] = abc_test_urand(&seed, -0.5f, 0.5f);
+    for (int k = 0; k < l.n; ++k) l.biases[k] = abc_test_urand(&seed, -0.5f, 0.5f);
     if (bn)
         for (int k = 0; k < l.n; ++k) {
-            l.scales[k] = urand(&seed, -1.5f, 1.5f);
-            l.rolling_mean[k] = urand(&seed, -0.5f, 0.5f);
-            l.rolling_variance[k] = urand(&seed, 0.5f, 2.f);
+            l.scales[k] = abc_test_urand(&seed, -1.5f, 1.5f);
+            l.rolling_mean[k] = abc_test_urand(&seed, -0.5f, 0.5f);
+            l.rolling_variance[k] = abc_test_urand(&seed, 0.5f, 2.f);
         }
     abc_conv_quantize_weights(&l, 1); /* alpha for these weights, then frozen */
     network net;
@@ -48,7 +47,7 @@ static double packed_vs_sim(int i, char *desc, size_t dlen)
     net.train = 0;
     net.input = malloc((size_t)batch * l.inputs * sizeof(float));
     net.workspace = calloc(l.workspace_size / sizeof(float) + 1, sizeof(float));
-    for (int k = 0; k < batch * l.inputs; ++k) net.input[k] = urand(&seed, -2.f, 2.f);
+    for (int k = 0; k < batch * l.inputs; ++k) net.input[k] = abc_test_urand(&seed, -2.f, 2.f);
     size_t no = (size_t)batch * l.outputs;
     float *sim = malloc(no * sizeof *sim);
     abc_conv_forward_sim(l, net);
@@ -95,7 +94,7 @@ START_TEST(packed_equals_simulated_connected)
     memset(&net, 0, sizeof net);
     net.batch = 3;
     net.input = malloc((size_t)3 * l.inputs * sizeof(float));
-    for (int k = 0; k < 3 * l.inputs; ++k) net.input[k] = urand(&seed, -2.f, 2.f);
+    for (int k = 0; k < 3 * l.inputs; ++k) net.input[k] = abc_test_urand(&seed, -2.f, 2.f);
     abc_conv_forward_sim(l, net);
     float *sim = malloc((size_t)3 * l.outputs * sizeof *sim);
     memcpy(sim, l.output, (size_t)3 * l.outputs * sizeof *sim);
@@ -124,7 +123,7 @@ START_TEST(pad_correction_is_needed)
     net.input = malloc((size_t)l.inputs * sizeof(float));
     net.workspace = calloc(l.workspace_size / sizeof(float) + 1, sizeof(float));
     unsigned seed = 5;
-    for (int k = 0; k < l.inputs; ++k) net.input[k] = urand(&seed, -2.f, 2.f);
+    for (int k = 0; k < l.inputs; ++k) net.input[k] = abc_test_urand(&seed, -2.f, 2.f);
     abc_conv_forward_sim(l, net);
     float *sim = malloc((size_t)l.outputs * sizeof *sim);
     memcpy(sim, l.output, (size_t)l.outputs * sizeof *sim);

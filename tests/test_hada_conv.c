@@ -10,7 +10,6 @@
 #include "abc/layers/hada_conv.h"
 #include "test_util.h"
 
-static float urand(unsigned *seed, float lo, float hi) { return lo + (hi - lo) * (float)rand_r(seed) / (float)RAND_MAX; }
 
 typedef struct {
     layer l;
@@ -30,30 +29,16 @@ static rig make_rig(const shape *s, unsigned *seed)
     r.l = s->connected ? hada_conv_make(s->batch, 1, 1, s->c, s->n, 1, 1, 0, LINEAR, s->bn, &o, 1)
                        : hada_conv_make(s->batch, s->h, s->w, s->c, s->n, s->size, s->stride, s->pad, LINEAR, s->bn, &o, 0);
     layer *l = &r.l;
-    for (int i = 0; i < l->nweights; ++i) l->weights[i] = urand(seed, -0.5f, 0.5f);
-    for (int i = 0; i < l->n; ++i) l->biases[i] = urand(seed, -0.5f, 0.5f);
-    if (s->bn)
-        for (int i = 0; i < l->n; ++i) {
-            l->scales[i] = urand(seed, 0.5f, 1.5f);
-            l->rolling_mean[i] = urand(seed, -0.5f, 0.5f);
-            l->rolling_variance[i] = urand(seed, 0.5f, 2.f);
-        }
+    abc_test_fill_conv_params(l, seed);
     hada_conv_quantize_weights(l);
-    r.net.batch = s->batch;
-    r.net.train = 1;
-    r.net.input = calloc((size_t)s->batch * l->inputs, sizeof(float));
-    r.net.delta = calloc((size_t)s->batch * l->inputs, sizeof(float));
-    r.net.workspace = calloc(l->workspace_size / sizeof(float) + 1, sizeof(float));
-    for (int i = 0; i < s->batch * l->inputs; ++i) r.net.input[i] = urand(seed, -2.f, 2.f);
+    r.net = abc_test_layer_net(l, s->batch, seed);
     return r;
 }
 
 static void free_rig(rig *r)
 {
     free_layer(r->l);
-    free(r->net.input);
-    free(r->net.delta);
-    free(r->net.workspace);
+    abc_test_layer_net_free(&r->net);
 }
 
 /* Reference quantization, written from the definition: element (f, ch, ky, kx) of the weights belongs to
@@ -149,7 +134,7 @@ START_TEST(weights_are_centred_and_clipped)
     rig r = make_rig(&s, &seed);
     layer *l = &r.l;
     int K = l->nweights / l->n;
-    for (int i = 0; i < l->nweights; ++i) l->weights[i] = urand(&seed, -1.f, 3.f);
+    for (int i = 0; i < l->nweights; ++i) l->weights[i] = abc_test_urand(&seed, -1.f, 3.f);
     l->weights[0] = 40.f;
     hada_conv_centre_weights(l);
     for (int f = 0; f < l->n; ++f) {
@@ -209,7 +194,7 @@ static double fd(rig *r, const float *g, float *p, float eps) { return abc_test_
 static void away_from_kinks(float *p, int n, int zero_too, unsigned *seed, float lo, float hi)
 {
     for (int i = 0; i < n; ++i)
-        while (fabsf(fabsf(p[i]) - 1.f) < 0.03f || (zero_too && fabsf(p[i]) < 0.03f)) p[i] = urand(seed, lo, hi);
+        while (fabsf(fabsf(p[i]) - 1.f) < 0.03f || (zero_too && fabsf(p[i]) < 0.03f)) p[i] = abc_test_urand(seed, lo, hi);
 }
 
 static const shape grad_cases[] = {
@@ -224,12 +209,12 @@ START_TEST(gradients_match_finite_differences)
     rig r = make_rig(s, &seed);
     layer *l = &r.l;
     hada_conv_st(l)->surrogate = 1;
-    for (int i = 0; i < l->nweights; ++i) l->weights[i] = urand(&seed, -1.4f, 1.4f); /* some beyond the clip */
+    for (int i = 0; i < l->nweights; ++i) l->weights[i] = abc_test_urand(&seed, -1.4f, 1.4f); /* some beyond the clip */
     away_from_kinks(l->weights, l->nweights, 1, &seed, -1.4f, 1.4f);
     away_from_kinks(r.net.input, l->batch * l->inputs, 0, &seed, -2.f, 2.f);
     int no = l->batch * l->outputs, ni = l->batch * l->inputs;
     float *g = malloc((size_t)no * sizeof *g);
-    for (int i = 0; i < no; ++i) g[i] = urand(&seed, -1.f, 1.f);
+    for (int i = 0; i < no; ++i) g[i] = abc_test_urand(&seed, -1.f, 1.f);
     loss_of(&r, g);
     memcpy(l->delta, g, (size_t)no * sizeof *g);
     l->backward(*l, r.net);
@@ -270,7 +255,7 @@ START_TEST(weight_gradient_is_eq6)
     /* upstream dW~ of a 1x1 output with a single input pixel on: easier to build via the forward/backward */
     int no = l->batch * l->outputs;
     float *g = malloc((size_t)no * sizeof *g);
-    for (int i = 0; i < no; ++i) g[i] = urand(&seed, -1.f, 1.f);
+    for (int i = 0; i < no; ++i) g[i] = abc_test_urand(&seed, -1.f, 1.f);
     loss_of(&r, g);
     memcpy(l->delta, g, (size_t)no * sizeof *g);
     memset(l->weight_updates, 0, (size_t)l->nweights * sizeof(float));

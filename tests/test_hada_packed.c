@@ -12,7 +12,6 @@
 #include "abc/layers/hada_conv_pack.h"
 #include "test_util.h"
 
-static float urand(unsigned *seed, float lo, float hi) { return lo + (hi - lo) * (float)rand_r(seed) / (float)RAND_MAX; }
 
 typedef struct {
     int batch, h, w, c, n, size, stride, pad, bn, bw, ba, connected;
@@ -59,21 +58,21 @@ static rig make_rig(const shape *s, unsigned seed)
                        : hada_conv_make(s->batch, s->h, s->w, s->c, s->n, s->size, s->stride, s->pad, s->act, s->bn,
                                         &o, 0);
     layer *l = &r.l;
-    for (int i = 0; i < l->nweights; ++i) l->weights[i] = urand(&seed, -0.5f, 0.5f);
+    for (int i = 0; i < l->nweights; ++i) l->weights[i] = abc_test_urand(&seed, -0.5f, 0.5f);
     for (int i = 0; i < l->nweights; i += 7) l->weights[i] = 0.f; /* ties: sgn(0) = +1 */
-    for (int i = 0; i < l->n; ++i) l->biases[i] = urand(&seed, -0.5f, 0.5f);
+    for (int i = 0; i < l->n; ++i) l->biases[i] = abc_test_urand(&seed, -0.5f, 0.5f);
     if (s->bn)
         for (int i = 0; i < l->n; ++i) {
-            l->scales[i] = urand(&seed, 0.5f, 1.5f);
-            l->rolling_mean[i] = urand(&seed, -0.5f, 0.5f);
-            l->rolling_variance[i] = urand(&seed, 0.5f, 2.f);
+            l->scales[i] = abc_test_urand(&seed, 0.5f, 1.5f);
+            l->rolling_mean[i] = abc_test_urand(&seed, -0.5f, 0.5f);
+            l->rolling_variance[i] = abc_test_urand(&seed, 0.5f, 2.f);
         }
     hada_conv_quantize_weights(l);
     r.net.batch = s->batch;
     r.net.train = 0;
     r.net.input = calloc((size_t)s->batch * l->inputs, sizeof(float));
     r.net.workspace = calloc(l->workspace_size / sizeof(float) + 1, sizeof(float));
-    for (int i = 0; i < s->batch * l->inputs; ++i) r.net.input[i] = urand(&seed, -2.f, 2.f);
+    for (int i = 0; i < s->batch * l->inputs; ++i) r.net.input[i] = abc_test_urand(&seed, -2.f, 2.f);
     for (int i = 0; i < s->batch * l->inputs; i += 11) r.net.input[i] = 0.f;
     return r;
 }

@@ -183,3 +183,37 @@ double abc_test_fd(const layer *l, network net, const float *g, float *p, float 
     *p = keep;
     return (a - b) / (2 * eps);
 }
+
+float abc_test_urand(unsigned *seed, float lo, float hi) { return lo + (hi - lo) * (float)rand_r(seed) / (float)RAND_MAX; }
+
+void abc_test_fill_conv_params(layer *l, unsigned *seed)
+{
+    for (int i = 0; i < l->nweights; ++i) l->weights[i] = abc_test_urand(seed, -0.5f, 0.5f);
+    for (int i = 0; i < l->n; ++i) l->biases[i] = abc_test_urand(seed, -0.5f, 0.5f);
+    if (l->batch_normalize)
+        for (int i = 0; i < l->n; ++i) {
+            l->scales[i] = abc_test_urand(seed, 0.5f, 1.5f);
+            l->rolling_mean[i] = abc_test_urand(seed, -0.5f, 0.5f);
+            l->rolling_variance[i] = abc_test_urand(seed, 0.5f, 2.f);
+        }
+}
+
+network abc_test_layer_net(const layer *l, int batch, unsigned *seed)
+{
+    network net;
+    memset(&net, 0, sizeof net);
+    net.batch = batch;
+    net.train = 1;
+    net.input = calloc((size_t)batch * l->inputs, sizeof(float));
+    net.delta = calloc((size_t)batch * l->inputs, sizeof(float));
+    net.workspace = calloc(l->workspace_size / sizeof(float) + 1, sizeof(float));
+    for (int i = 0; i < batch * l->inputs; ++i) net.input[i] = abc_test_urand(seed, -2.f, 2.f);
+    return net;
+}
+
+void abc_test_layer_net_free(network *net)
+{
+    free(net->input);
+    free(net->delta);
+    free(net->workspace);
+}

@@ -41,6 +41,15 @@ abc_run_result abc_test_check_cfg(const char *name, const char *text, char **pat
  * images, in double: the reference the layer tests compare with. */
 void abc_test_direct_conv(const layer *l, const float *a, const float *w, float *out);
 
+/* Uniform in [lo, hi] from rand_r(seed). */
+float abc_test_urand(unsigned *seed, float lo, float hi);
+/* A conv-shaped layer's parameters at random: weights and biases in [-0.5, 0.5], batch norm scales in
+ * [0.5, 1.5], rolling means in [-0.5, 0.5], rolling variances in [0.5, 2] (in that order). */
+void abc_test_fill_conv_params(layer *l, unsigned *seed);
+/* A training network for l alone: batch images of input in [-2, 2], a zero input delta, l's workspace. */
+network abc_test_layer_net(const layer *l, int batch, unsigned *seed);
+void abc_test_layer_net_free(network *net);
+
 /* Gradient checks: L = sum g*out after l's forward on net; and (L(p+eps) - L(p-eps)) / 2eps. With
  * l.delta = g, darknet's *_updates hold dL/dparam and net.delta dL/dinput after the backward. */
 double abc_test_loss(const layer *l, network net, const float *g);
