@@ -6,6 +6,7 @@
 #include "abc/abc_util.h"
 #include "abc/float_fast.h"
 #include "abc/hooks.h"
+#include "abc/kernels/blas_core.h"
 #include "commands.h"
 
 static void usage(const char *prog)
@@ -40,6 +41,7 @@ static int take_threads_arg(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    abc_blas_fix_core(argv); /* before anything: may start the program again with OPENBLAS_CORETYPE set */
     argc = take_threads_arg(argc, argv);
     if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
         usage(argv[0]);

@@ -6,6 +6,7 @@
 
 #include "abc_util.h"
 #include "cfg.h"
+#include "float_batchnorm.h"
 #include "float_fast.h"
 #include "hooks.h"
 #include "registry.h"
@@ -49,7 +50,11 @@ static layer parse_stock(const abc_section *s, LAYER_TYPE t, size_params p, netw
         return l;
     }
     case NORMALIZATION: return parse_normalization(o, p);
-    case BATCHNORM: return parse_batchnorm(o, p);
+    case BATCHNORM: {
+        layer l = parse_batchnorm(o, p);
+        abc_batchnorm_install(&l); /* libdarknet's own segfaults at its first forward */
+        return l;
+    }
     case MAXPOOL: return parse_maxpool(o, p);
     case REORG: return parse_reorg(o, p);
     case AVGPOOL: return parse_avgpool(o, p);

@@ -3,6 +3,7 @@
  * that cannot change size. */
 #include "abc_util.h"
 #include "dn_private.h"
+#include "float_batchnorm.h"
 #include "float_fast.h"
 #include "hooks.h"
 #include "registry.h"
@@ -45,6 +46,7 @@ int abc_resize_network(network *net, int w, int h)
             case UPSAMPLE: resize_upsample_layer(&l, w, h); break;
             case REORG: resize_reorg_layer(&l, w, h); break;
             case AVGPOOL: resize_avgpool_layer(&l, w, h); break;
+            case BATCHNORM: abc_batchnorm_resize(&l, w, h); break;
             case NORMALIZATION: resize_normalization_layer(&l, w, h); break;
             case COST: resize_cost_layer(&l, inputs); break;
             default:

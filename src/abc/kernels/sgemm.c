@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "abc_util.h"
+#include "blas_core.h"
 #include "blas_threads.h"
 #include "pool.h"
 #include "sgemm_avx512.h"
@@ -17,7 +18,8 @@
 char *openblas_get_corename(void);
 
 /* ABC_GEMM=openblas forces OpenBLAS; by default the project's AVX-512 kernel
- * runs where the CPU has AVX-512F and OpenBLAS chose one of its AVX2 cores. */
+ * runs where the CPU has AVX-512F and OpenBLAS runs no AVX-512 kernels (its
+ * AVX2 cores on Zen 4/5, or its SSE3 fallback on a CPU it does not know). */
 static int use_own(void)
 {
     static int own = -1;
@@ -25,9 +27,8 @@ static int use_own(void)
         const char *e = getenv("ABC_GEMM");
         if (e && *e && strcmp(e, "openblas") && strcmp(e, "abc"))
             abc_die("ABC_GEMM='%s': expected 'abc' (the default) or 'openblas'", e);
-        const char *core = openblas_get_corename();
-        int avx2_core = core && (!strcasecmp(core, "haswell") || !strcasecmp(core, "zen"));
-        own = !(e && !strcmp(e, "openblas")) && abc_sgemm_avx512_usable() && (avx2_core || (e && !strcmp(e, "abc")));
+        own = !(e && !strcmp(e, "openblas")) && abc_sgemm_avx512_usable() &&
+              (!abc_blas_core_is_avx512() || (e && !strcmp(e, "abc")));
     }
     return own;
 }

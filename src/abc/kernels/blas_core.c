@@ -1,0 +1,45 @@
+#include "blas_core.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+char *openblas_get_corename(void);
+
+static int core_in(const char *core, const char *const *names)
+{
+    for (; *names; ++names)
+        if (core && !strcasecmp(core, *names)) return 1;
+    return 0;
+}
+
+static const char *const avx512_cores[] = {"skylakex", "cooperlake", "sapphirerapids", NULL};
+static const char *const avx2_cores[] = {"haswell", "zen", "skylakex", "cooperlake", "sapphirerapids", NULL};
+
+int abc_blas_core_is_avx512(void) { return core_in(openblas_get_corename(), avx512_cores); }
+
+const char *abc_blas_better_core(void)
+{
+    const char *set = getenv("OPENBLAS_CORETYPE");
+    if (set && *set) return NULL;
+    const char *core = openblas_get_corename();
+    __builtin_cpu_init();
+    int avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                 __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
+                 __builtin_cpu_supports("avx512cd");
+    int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    if (avx512 && !core_in(core, avx512_cores) && !core_in(core, avx2_cores)) return "SkylakeX";
+    if (avx2 && !core_in(core, avx2_cores)) return "Haswell";
+    return NULL;
+}
+
+void abc_blas_fix_core(char **argv)
+{
+    const char *core = abc_blas_better_core();
+    if (!core || getenv("ABC_BLAS_REEXEC")) return; /* the guard: never loop */
+    setenv("OPENBLAS_CORETYPE", core, 1);
+    setenv("ABC_BLAS_REEXEC", "1", 1);
+    execv("/proc/self/exe", argv);
+    unsetenv("ABC_BLAS_REEXEC"); /* exec failed: carry on with OpenBLAS's own choice */
+}
