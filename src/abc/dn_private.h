@@ -109,6 +109,7 @@ void col2im_cpu(float *data_col, int channels, int height, int width, int ksize,
                 int pad, float *data_im);
 void gemm_cpu(int TA, int TB, int M, int N, int K, float ALPHA, float *A, int lda, float *B,
               int ldb, float BETA, float *C, int ldc);
+layer make_batchnorm_layer(int batch, int w, int h, int c);
 void forward_batchnorm_layer(layer l, network net);
 void backward_batchnorm_layer(layer l, network net);
 
