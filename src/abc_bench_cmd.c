@@ -1,7 +1,8 @@
 /* ./darknet abc bench [-rounds N] [-threads N] [-quick] [-scaling]: the binary GEMM
  * kernels on the 3x3x256 conv at 56x56 (M=256, N=3136, K=2304 bits) against
- * this CPU's measured VPOPCNTDQ peak and fp32 cblas_sgemm on the same shape,
- * all in one run, taking turns (peak, each kernel, sgemm) in every round,
+ * this CPU's measured peaks (bench_peaks.h: each kernel against the peak of
+ * its instruction set) and fp32 cblas_sgemm on the same shape, all in one
+ * run, taking turns (peaks, each kernel, sgemm) in every round,
  * medians over rounds. -kernel NAME runs only that binary kernel. Then whole
  * layers (abc_bench_layers.c). -gemm / -layers: only one of the two parts;
  * -scaling: only the layers' 2-thread against 1-thread comparison. */
@@ -12,6 +13,7 @@
 #include <string.h>
 
 #include "abc/abc_util.h"
+#include "bench_peaks.h"
 #include "bench_util.h"
 #include "abc/kernels/bgemm_kernels.h"
 #include "abc/kernels/blas_threads.h"
@@ -20,52 +22,6 @@
 #include "commands.h"
 
 char *openblas_get_corename(void);
-
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-/* The peak: 8 broadcast words x 16 columns per step, xor + vpopcntq + vpaddq
- * into 16 accumulators, operands in L1 (the loop of the avx512 kernel without
- * loads of B). Returns binary MACs done. */
-__attribute__((target("avx512f,avx512vpopcntdq"), noinline)) static double peak_loop(const uint64_t *a, int words,
-                                                                                       long reps, int64_t *sink)
-{
-    __m512i b0 = _mm512_set1_epi64(0x5555), b1 = _mm512_set1_epi64(0x3333);
-    __m512i s0[8], s1[8];
-    for (int r = 0; r < 8; ++r) s0[r] = s1[r] = _mm512_setzero_si512();
-    for (long i = 0; i < reps; ++i)
-        for (int w = 0; w < words; ++w) {
-#pragma GCC unroll 8
-            for (int r = 0; r < 8; ++r) {
-                __m512i x = _mm512_set1_epi64((long long)a[w * 8 + r]);
-                s0[r] = _mm512_add_epi64(s0[r], _mm512_popcnt_epi64(_mm512_xor_si512(x, b0)));
-                s1[r] = _mm512_add_epi64(s1[r], _mm512_popcnt_epi64(_mm512_xor_si512(x, b1)));
-            }
-        }
-    __m512i t = _mm512_setzero_si512();
-    for (int r = 0; r < 8; ++r) t = _mm512_add_epi64(t, _mm512_add_epi64(s0[r], s1[r]));
-    *sink += _mm512_reduce_add_epi64(t);
-    return (double)reps * words * 8 * 16 * 64;
-}
-#endif
-
-/* G binary MAC/s of one run of the peak loop, or 0 without VPOPCNTDQ. */
-static double measure_peak(void)
-{
-#if defined(__x86_64__) && defined(__GNUC__)
-    if (!abc_cpu_has_avx512vpopcntdq()) return 0;
-    enum { W = 64 };
-    uint64_t a[W * 8];
-    for (int i = 0; i < W * 8; ++i) a[i] = 0x9e3779b97f4a7c15ull * (uint64_t)(i + 1);
-    int64_t sink = 0;
-    double t = abc_now();
-    double macs = peak_loop(a, W, 20000, &sink);
-    double g = macs / (abc_now() - t) / 1e9;
-    if (sink == 42) printf(" "); /* keeps the loop */
-    return g;
-#else
-    return 0;
-#endif
-}
 
 static uint64_t *random_bits(int rows, int K, unsigned *seed)
 {
@@ -133,10 +89,11 @@ int abc_bench_main(int argc, char **argv)
     for (int k = 0; k < nk; ++k) /* warm-up: first-touch pages, scratch buffers */
         if (ks[k].usable() && !(only && strcmp(only, ks[k].name)))
             abc_bgemm_with(&ks[k], M, N, K, A, words, B, words, C, N);
-    double *t = abc_xcalloc((size_t)(nk + 1) * rounds, sizeof *t), *peaks = abc_xcalloc((size_t)rounds, sizeof *peaks);
+    double *t = abc_xcalloc((size_t)(nk + 1) * rounds, sizeof *t);
+    double *peaks = abc_xcalloc((size_t)ABC_NPEAKS * rounds, sizeof *peaks); /* [kind][round] */
     int *got = abc_xcalloc((size_t)nk + 1, sizeof *got);
     for (int r = 0; r < rounds; ++r) {
-        peaks[r] = measure_peak();
+        for (int p = 0; p < ABC_NPEAKS; ++p) peaks[(long)p * rounds + r] = abc_measure_peak((abc_peak_kind)p);
         for (int k = 0; k <= nk; ++k) {
             if (k < nk && (!ks[k].usable() || (only && strcmp(only, ks[k].name)))) continue;
             if (got[k] >= 3 && abc_median(t + (long)k * rounds, got[k]) > 0.3) continue;
@@ -148,16 +105,20 @@ int abc_bench_main(int argc, char **argv)
                 abc_die("abc bench: kernel %s differs from the reference", ks[k].name);
         }
     }
-    double peak = abc_median(peaks, rounds);
-    if (peak > 0) printf("peak: %.0f G binary MAC/s (VPOPCNTDQ loop, 8x16, operands in L1, 1 thread)\n", peak);
-    else printf("peak: not measured (no AVX-512 VPOPCNTDQ)\n");
+    printf("peaks (each kernel's inner loop, operands in L1, 1 thread, median of %d):", rounds);
+    for (int p = 0; p < ABC_NPEAKS; ++p) {
+        double pk = abc_median(peaks + (long)p * rounds, rounds);
+        if (pk > 0) printf("%s %s %.0f G binary MAC/s", p ? ";" : "", abc_peak_what((abc_peak_kind)p), pk);
+        else printf("%s %s: this CPU cannot run it", p ? ";" : "", abc_peak_what((abc_peak_kind)p));
+    }
+    printf("\n");
     double ops = (double)M * N * K;
     double fp32 = abc_median(t + (long)nk * rounds, got[nk]);
     printf("GEMM M=%d N=%d K=%d (bits; fp32: floats), %d thread%s for the binary kernels, median of %d rounds, "
            "kernels taking turns, results checked against ref\n",
            M, N, K, threads, threads > 1 ? "s" : "", rounds);
-    printf("%-9s %9s %12s %9s %10s   (ratios: medians of per-round ratios)\n", "kernel", "ms", "G MAC/s", "of peak",
-           "vs fp32");
+    printf("%-9s %9s %12s %9s %10s   (of peak: of its instruction set's peak above; ratios: medians of per-round "
+           "ratios)\n", "kernel", "ms", "G MAC/s", "of peak", "vs fp32");
     double *rat = abc_xmalloc((size_t)rounds * sizeof *rat);
     for (int k = 0; k < nk; ++k) {
         if (!ks[k].usable()) {
@@ -169,8 +130,9 @@ int abc_bench_main(int argc, char **argv)
         const double *tk = t + (long)k * rounds;
         double s = abc_median(tk, got[k]);
         printf("%-9s %9.3f %12.1f", ks[k].name, s * 1e3, ops / s / 1e9);
-        if (peak > 0) {
-            for (int r = 0; r < got[k]; ++r) rat[r] = ops / tk[r] / 1e9 / peaks[r];
+        int pk = abc_peak_of_kernel(ks[k].name);
+        if (pk >= 0 && peaks[(long)pk * rounds] > 0) {
+            for (int r = 0; r < got[k]; ++r) rat[r] = ops / tk[r] / 1e9 / peaks[(long)pk * rounds + r];
             printf(" %8.1f%%", 100 * abc_median(rat, got[k]));
         } else printf(" %9s", "-");
         for (int r = 0; r < got[k]; ++r) rat[r] = t[(long)nk * rounds + r] / tk[r];

@@ -6,8 +6,10 @@
  *   XNOR:      [abc_convolutional] M=1, N=1, the packed inference path
  *   ABC33:     [abc_convolutional] M=3, N=3
  *   Hada16:    [hada_convolutional] weight_segment = activation_segment = 16
- * packing of the input included (weights packed once, before timing). Every
- * round runs each variant once, taking turns; figures are medians over
+ * packing of the input included (weights packed once, before timing). Before
+ * each timed forward the input is written afresh, as the layer before it in a
+ * network would have just written it (so it starts in cache, the rest as the
+ * other variants left it). Every round runs each variant once, taking turns; figures are medians over
  * rounds, speedups medians of per-round ratios. Then 2 threads against 1 for
  * the binary layers on the large shapes (only that part with -scaling). */
 #include <cblas.h>
@@ -51,7 +53,7 @@ static const char *const vname[NV] = {"fp32 BLAS", "fp32 dn", "XNOR", "ABC33", "
 typedef struct {
     const shape *s;
     int P, K;
-    float *W, *x, *col, *out, *bn_k, *bn_off;
+    float *W, *x, *x0, *col, *out, *bn_k, *bn_off; /* x0: the input, copied into x before each forward */
     layer bin[3]; /* XNOR, ABC33, Hada16 */
     network net;
 } bench_layer;
@@ -91,12 +93,13 @@ static void setup(bench_layer *b, const shape *s, unsigned *seed)
     b->K = 9 * s->c;
     b->W = abc_xmalloc((size_t)s->n * b->K * sizeof(float));
     b->x = abc_xmalloc((size_t)s->c * b->P * sizeof(float));
+    b->x0 = abc_xmalloc((size_t)s->c * b->P * sizeof(float));
     b->col = abc_xmalloc((size_t)b->K * b->P * sizeof(float));
     b->out = abc_xmalloc((size_t)s->n * b->P * sizeof(float));
     b->bn_k = abc_xmalloc((size_t)s->n * sizeof(float));
     b->bn_off = abc_xmalloc((size_t)s->n * sizeof(float));
     for (long i = 0; i < (long)s->n * b->K; ++i) b->W[i] = urand(seed, -.1f, .1f);
-    for (long i = 0; i < (long)s->c * b->P; ++i) b->x[i] = urand(seed, -1.f, 2.f);
+    for (long i = 0; i < (long)s->c * b->P; ++i) b->x0[i] = urand(seed, -1.f, 2.f);
     for (int f = 0; f < s->n; ++f) {
         b->bn_k[f] = urand(seed, .5f, 1.5f);
         b->bn_off[f] = urand(seed, -.1f, .1f);
@@ -111,7 +114,7 @@ static void setup(bench_layer *b, const shape *s, unsigned *seed)
 
 static void teardown(bench_layer *b)
 {
-    free(b->W); free(b->x); free(b->col); free(b->out); free(b->bn_k); free(b->bn_off);
+    free(b->W); free(b->x); free(b->x0); free(b->col); free(b->out); free(b->bn_k); free(b->bn_off);
     free_layer(b->bin[0]);
     free_layer(b->bin[1]);
     free_layer(b->bin[2]);
@@ -134,6 +137,7 @@ static void fp32_layer(bench_layer *b, int darknet_gemm)
 
 static double time_variant(bench_layer *b, int v)
 {
+    memcpy(b->x, b->x0, (size_t)b->s->c * b->P * sizeof(float)); /* the previous layer's output, just written */
     double t0 = abc_now();
     if (v == V_BLAS || v == V_DN) fp32_layer(b, v == V_DN);
     else b->bin[v - V_XNOR].forward(b->bin[v - V_XNOR], b->net);
@@ -221,7 +225,8 @@ void abc_bench_layers(int quick, int rounds, int scaling)
         return;
     }
     printf("\nlayers: 3x3 conv, stride 1, pad 1, batch norm + leaky, batch 1, 1 thread each, input packing included "
-           "(weights packed once); %d round%s taking turns, medians\n", rounds, rounds > 1 ? "s" : "");
+           "(weights packed once), the input written just before each forward as by the layer before it; %d round%s "
+           "taking turns, medians\n", rounds, rounds > 1 ? "s" : "");
     printf("fp32 BLAS = im2col + cblas_sgemm (OpenBLAS) + BN + leaky; fp32 dn = the same with darknet's gemm_cpu; "
            "XNOR = abc (M,N)=(1,1); ABC33 = (3,3); Hada16 = hada (bw,ba)=(16,16), segment kernel %s; "
            "G/s: binary MACs (fp32: MACs) per second; X/BL: fp32 BLAS time / X time\n",

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "abc/abc_util.h"
 #include "abc/layers/abc_conv.h"
 #include "test_util.h"
 
@@ -79,6 +80,50 @@ START_TEST(packed_equals_simulated)
 }
 END_TEST
 
+/* One base each way (XNOR): the kernel's fused output stage, positions with a padded tap corrected after
+ * it, each activation; shapes wide enough for several 16-column panels and blocks. _i: shape x activation. */
+START_TEST(xnor_fused_output_equals_simulated)
+{
+    static const int shapes[][4] = {{9, 9, 3, 5}, {23, 17, 16, 20}, {40, 13, 64, 9}, {15, 30, 67, 16}}; /* h w c n */
+    static const ACTIVATION acts[] = {LEAKY, RELU, LINEAR, LOGISTIC};
+    const int *sh = shapes[_i / 4];
+    unsigned seed = 31u + (unsigned)_i;
+    abc_conv_opts o;
+    abc_conv_default_opts(&o, 1, 1);
+    o.v[0] = 0.3f;
+    layer l = abc_conv_make(2, sh[0], sh[1], sh[2], sh[3], 3, 1, 1, acts[_i % 4], 1, &o);
+    abc_test_fill_conv_params(&l, &seed);
+    abc_conv_quantize_weights(&l, 1);
+    network net;
+    memset(&net, 0, sizeof net);
+    net.batch = 2;
+    net.input = malloc((size_t)2 * l.inputs * sizeof(float));
+    net.workspace = calloc(l.workspace_size / sizeof(float) + 1, sizeof(float));
+    for (int k = 0; k < 2 * l.inputs; ++k) net.input[k] = abc_test_urand(&seed, -2.f, 2.f);
+    size_t no = (size_t)2 * l.outputs;
+    float *sim = malloc(no * sizeof *sim);
+    abc_conv_forward_sim(l, net);
+    memcpy(sim, l.output, no * sizeof *sim);
+    for (int threads = 1; threads <= 2; ++threads) {
+        abc_set_threads(threads);
+        memset(l.output, 0, no * sizeof *sim);
+        abc_conv_forward_packed(l, net);
+        double md = 0, mx = 0;
+        for (size_t k = 0; k < no; ++k) {
+            md = fmax(md, fabs((double)l.output[k] - sim[k]));
+            mx = fmax(mx, fabs(sim[k]));
+        }
+        ck_assert_msg(mx > 0 && md <= 1e-4 * mx, "%dx%dx%d->%d act %d, %d threads: max difference %g of %g", sh[1],
+                      sh[0], sh[2], sh[3], (int)acts[_i % 4], threads, md, mx);
+    }
+    abc_set_threads(1);
+    free(sim);
+    free(net.input);
+    free(net.workspace);
+    free_layer(l);
+}
+END_TEST
+
 /* [abc_connected] is this layer as a 1x1 convolution on a 1x1 image of `inputs` channels. */
 START_TEST(packed_equals_simulated_connected)
 {
@@ -148,6 +193,7 @@ static Suite *suite_abc_conv_packed(void)
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, packed_equals_simulated, 0, N_CASES);
     tcase_add_loop_test(tc, packed_equals_simulated_connected, 0, 4);
+    tcase_add_loop_test(tc, xnor_fused_output_equals_simulated, 0, 16);
     tcase_add_test(tc, pad_correction_is_needed);
     suite_add_tcase(s, tc);
     return s;

@@ -48,8 +48,11 @@ static void pack_panel(int nr, int words, const uint64_t *B, int ldb, uint64_t *
     }
 }
 
-TGT static void tile(int mr, int nr, int words, int K, const uint64_t *A, int lda, const uint64_t *P, int32_t *C,
-                     int ldc)
+/* One tile: rows [0, mr) of A (lda words apart) against a panel, counts
+ * K - 2*popcount into C, or, with an output stage o, its floats (bgemm.h). */
+TGT static inline __attribute__((always_inline)) void tile_any(int mr, int nr, int words, int K, const uint64_t *A,
+                                                                int lda, const uint64_t *P, int32_t *C, int ldc,
+                                                                const abc_bgemm_out *o, int m0, int n0)
 {
     const uint64_t *a[MR];
 #pragma GCC unroll 8
@@ -67,14 +70,38 @@ TGT static void tile(int mr, int nr, int words, int K, const uint64_t *A, int ld
         }
     }
     __mmask16 m = nr >= NR ? (__mmask16)0xffff : (__mmask16)((1u << nr) - 1);
+    __mmask16 act = o && o->act != ABC_BGEMM_ACT_NONE ? (o->act_lanes ? o->act_lanes[n0 / NR] : 0xffff) : 0;
     __m512i k = _mm512_set1_epi32(K);
 #pragma GCC unroll 8
     for (int r = 0; r < MR; ++r) {
         if (r >= mr) break;
         __m512i s = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtepi64_epi32(s0[r])),
                                        _mm512_cvtepi64_epi32(s1[r]), 1);
-        _mm512_mask_storeu_epi32(C + (long)r * ldc, m, _mm512_sub_epi32(k, _mm512_slli_epi32(s, 1)));
+        __m512i c = _mm512_sub_epi32(k, _mm512_slli_epi32(s, 1));
+        if (!o) {
+            _mm512_mask_storeu_epi32(C + (long)r * ldc, m, c);
+            continue;
+        }
+        __m512 v = _mm512_fmadd_ps(_mm512_cvtepi32_ps(c), _mm512_set1_ps(o->scale[m0 + r]),
+                                   _mm512_set1_ps(o->shift[m0 + r]));
+        if (act) {
+            __m512 lo = o->act == ABC_BGEMM_ACT_LEAKY ? _mm512_mul_ps(v, _mm512_set1_ps(0.1f)) : _mm512_setzero_ps();
+            v = _mm512_mask_max_ps(v, act, v, lo); /* x > 0 ? x : 0.1x (or 0) on the act lanes */
+        }
+        _mm512_mask_storeu_ps(o->out + (long)(m0 + r) * o->ldo + n0, m, v);
     }
+}
+
+TGT static void tile(int mr, int nr, int words, int K, const uint64_t *A, int lda, const uint64_t *P, int32_t *C,
+                     int ldc)
+{
+    tile_any(mr, nr, words, K, A, lda, P, C, ldc, NULL, 0, 0);
+}
+
+TGT static void tile_out(int mr, int nr, int words, int K, const uint64_t *A, int lda, const uint64_t *P,
+                         const abc_bgemm_out *o, int m0, int n0)
+{
+    tile_any(mr, nr, words, K, A, lda, P, NULL, 0, o, m0, n0);
 }
 
 void abc_bgemm_avx512(int M, int N, int K, const uint64_t *A, int lda_words, const uint64_t *B, int ldb_words,
@@ -102,7 +129,25 @@ void abc_bgemm_avx512_panels(int M, int N, int K, const uint64_t *A, int lda_wor
             tile(imin(MR, M - m), nr, words, K, A + (long)m * lda_words, lda_words, P, C + (long)m * ldc + n, ldc);
     }
 }
+void abc_bgemm_avx512_panels_out(int M, int N, int K, const uint64_t *A, int lda_words, const uint64_t *Bp,
+                                 const abc_bgemm_out *o)
+{
+    int words = abc_bgemm_words(K);
+    for (int n = 0; n < N; n += NR) {
+        int nr = imin(NR, N - n);
+        const uint64_t *P = Bp + (size_t)(n / NR) * words * NR;
+        for (int m = 0; m < M; m += MR)
+            tile_out(imin(MR, M - m), nr, words, K, A + (long)m * lda_words, lda_words, P, o, m, n);
+    }
+}
 #else
+void abc_bgemm_avx512_panels_out(int M, int N, int K, const uint64_t *A, int lda_words, const uint64_t *Bp,
+                                 const abc_bgemm_out *o)
+{
+    (void)M, (void)N, (void)K, (void)A, (void)lda_words, (void)Bp, (void)o;
+    abc_die("the AVX-512 binary GEMM is not built for this CPU");
+}
+
 void abc_bgemm_avx512_panels(int M, int N, int K, const uint64_t *A, int lda_words, const uint64_t *Bp, int32_t *C,
                              int ldc)
 {

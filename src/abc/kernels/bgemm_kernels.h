@@ -13,6 +13,7 @@ typedef struct {
     abc_bgemm_fn fn;
     int (*usable)(void);  /* 1 if this CPU and OS run it */
     abc_bgemm_panel_fn panels; /* the product from B in panels (bgemm.h), or NULL */
+    abc_bgemm_panel_out_fn panels_out; /* the same with the output stage (bgemm.h), or NULL */
 } abc_bgemm_kernel;
 
 /* All kernels, best last; *n gets the count. */
@@ -44,5 +45,7 @@ void abc_bgemm_avx512(int M, int N, int K, const uint64_t *A, int lda_words, con
                       int32_t *C, int ldc);
 void abc_bgemm_avx512_panels(int M, int N, int K, const uint64_t *A, int lda_words, const uint64_t *Bp, int32_t *C,
                              int ldc);
+void abc_bgemm_avx512_panels_out(int M, int N, int K, const uint64_t *A, int lda_words, const uint64_t *Bp,
+                                 const abc_bgemm_out *o);
 
 #endif

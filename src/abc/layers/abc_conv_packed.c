@@ -69,6 +69,7 @@ typedef struct {
     float *coef;  /* per filter: M*N scales k_f alpha_m beta_n */
     float *off;   /* per filter: offset (bias - k_f mean) */
     float *bk;    /* per filter: k_f sum_n beta_n (scale of the correction) */
+    float *shift; /* per filter, M = N = 1: off - coef * kfix (the fused output stage's constant) */
     float thr[ABC_MAX_BASES];
     int kfix;     /* 64*words - K: the product over padded words counts each spare bit as +1 */
     int groups, pb, pblocks, fparts, fc;
@@ -202,9 +203,37 @@ static void conv_task(const job *j, int task, int thread, int *have)
     int nb = l->pad ? borders(l, st, p0, p1, bd) : 0;
     int act = l->activation == LEAKY ? 1 : l->activation == RELU ? 2 : 0;
     float *out = l->output + (size_t)b * l->outputs;
+    /* one base each way: the kernel writes the floats (output stage fused), activation on the positions
+     * without a padded tap; those get the correction and the activation here */
+    int fused = MN == 1 && panels && j->kernel->panels_out;
+    uint16_t lanes[COLS / ABC_BGEMM_PANEL + 1]; /* with N = 1 a block has at most COLS positions */
+    if (fused) {
+        for (int i = 0; i < npan; ++i) lanes[i] = 0xffff;
+        for (int e = 0; e < nb; ++e) lanes[bd[e].p / ABC_BGEMM_PANEL] &= (uint16_t)~(1u << (bd[e].p % ABC_BGEMM_PANEL));
+    }
     for (int fa = f0; fa < f1; fa += j->fc) {
         int fb = imin(f1, fa + j->fc), r = M * (fb - fa);
         const uint64_t *A = st->wbits + (size_t)fa * M * kw;
+        if (fused) {
+            abc_bgemm_out o = {out + (size_t)fa * st->P + p0, st->P, j->coef + fa, j->shift + fa,
+                               act == 1 ? ABC_BGEMM_ACT_LEAKY : act == 2 ? ABC_BGEMM_ACT_RELU : ABC_BGEMM_ACT_NONE,
+                               nb ? lanes : NULL};
+            j->kernel->panels_out(r, cols, 64 * kw, A, kw, Bw, &o);
+            for (int f = fa; f < fb; ++f) {
+                float *of = out + (size_t)f * st->P + p0;
+                const float *wc = st->wcorr + (size_t)f * ncls;
+                float bk = j->bk[f], lo = act == 1 ? 0.1f : 0.f; /* leaky max(v, 0.1v), relu max(v, 0): no branch */
+                if (act)
+                    for (int e = 0; e < nb; ++e) {
+                        float v = of[bd[e].p] + bk * wc[bd[e].cls], w = lo * v;
+                        of[bd[e].p] = v > w ? v : w;
+                    }
+                else
+                    for (int e = 0; e < nb; ++e) of[bd[e].p] += bk * wc[bd[e].cls];
+                if (act == 0 && l->activation != LINEAR) abc_act_row(of, L, l->activation);
+            }
+            continue;
+        }
         if (panels) {
             j->kernel->panels(r, cols, 64 * kw, A, kw, Bw, Cb, cols);
         } else if (cols >= 16) {
@@ -242,6 +271,7 @@ static void output_coefs(const layer *l, const abc_conv_state *st, const job *j)
             for (int n = 0; n < N; ++n) j->coef[(size_t)f * M * N + m * N + n] = k * st->alpha[g * M + m] * st->beta[n];
         j->off[f] = off;
         j->bk[f] = k * sbeta;
+        j->shift[f] = off - j->coef[(size_t)f * M * N] * (float)j->kfix;
     }
 }
 
@@ -381,13 +411,14 @@ void abc_conv_forward_packed(layer l, network net)
     j.units = tasks * j.fparts;
 
     /* shared buffers: coefficients, the ranges, the ready flags, then the packed images (64-byte aligned) */
-    size_t ncoef = ((size_t)l.n * (M * N + 2) + 15) & ~(size_t)15;
+    size_t ncoef = ((size_t)l.n * (M * N + 3) + 15) & ~(size_t)15;
     size_t nrange = 2 * ABC_STEAL_WORDS(j.parts), nready = ((size_t)l.batch * j.groups + 1 + 15) & ~(size_t)15;
     size_t nx = (size_t)l.batch * N * (l.h + 2 * l.pad) * st->rw;
     float *sh = abc_arena_floats(abc_pool_self(), SLOT_SHARED, ncoef + nrange + nready + 2 * nx);
     j.coef = sh;
     j.off = sh + (size_t)l.n * M * N;
     j.bk = j.off + l.n;
+    j.shift = j.bk + l.n;
     j.ranges = (uint64_t *)(void *)(sh + ncoef);
     j.ready = (int *)(void *)(sh + ncoef + nrange);
     j.xw = (uint64_t *)(void *)(sh + ncoef + nrange + nready);
