@@ -70,22 +70,24 @@ static const int kshapes[][5] = {
 enum { NKSHAPES = sizeof kshapes / sizeof kshapes[0] };
 
 /* The fused output stage (bgemm.h) of kernel k against abc_bgemm_out_value on the reference counts, for
- * each activation, with and without act_lanes; outside the M x N floats nothing is written. */
+ * each activation, with and without per-column corrections; outside the M x N floats nothing is written. */
 static void check_output_stage(const abc_bgemm_kernel *k, int M, int N, int K, const uint64_t *A, int lda,
                                const uint64_t *Bp, const int32_t *want, int ldc, unsigned *seed)
 {
-    int ldo = N + 3, np = (N + ABC_BGEMM_PANEL - 1) / ABC_BGEMM_PANEL;
+    enum { NCLS = 5 };
+    int ldo = N + 3;
     float *scale = malloc((size_t)M * sizeof *scale), *shift = malloc((size_t)M * sizeof *shift);
-    float *out = malloc(((size_t)M * ldo + 1) * sizeof *out);
-    uint16_t *lanes = malloc((size_t)np * sizeof *lanes);
+    float *out = malloc(((size_t)M * ldo + 1) * sizeof *out), *corr = malloc((size_t)M * NCLS * sizeof *corr);
+    int32_t *cls = malloc((size_t)N * sizeof *cls);
     for (int m = 0; m < M; ++m) {
         scale[m] = abc_test_urand(seed, -0.05f, 0.05f);
         shift[m] = abc_test_urand(seed, -1.f, 1.f);
+        for (int c = 0; c < NCLS; ++c) corr[m * NCLS + c] = abc_test_urand(seed, -3.f, 3.f);
     }
-    for (int i = 0; i < np; ++i) lanes[i] = (uint16_t)rand_r(seed);
+    for (int n = 0; n < N; ++n) cls[n] = rand_r(seed) % (NCLS + 3) - 3; /* -3..-1: none */
     for (int act = ABC_BGEMM_ACT_NONE; act <= ABC_BGEMM_ACT_RELU; ++act)
-        for (int with_lanes = 0; with_lanes < 2; ++with_lanes) {
-            abc_bgemm_out o = {out, ldo, scale, shift, act, with_lanes ? lanes : NULL};
+        for (int with_corr = 0; with_corr < 2; ++with_corr) {
+            abc_bgemm_out o = {out, ldo, scale, shift, act, with_corr ? cls : NULL, corr, NCLS};
             for (size_t i = 0; i < (size_t)M * ldo + 1; ++i) out[i] = -777.f;
             k->panels_out(M, N, K, A, lda, Bp, &o);
             for (int m = 0; m < M; ++m)
@@ -93,12 +95,12 @@ static void check_output_stage(const abc_bgemm_kernel *k, int M, int N, int K, c
                     float w = n < N ? abc_bgemm_out_value(&o, m, n, want[(size_t)m * ldc + n]) : -777.f;
                     float g = out[(size_t)m * ldo + n];
                     ck_assert_msg(fabsf(g - w) <= 1e-5f * fmaxf(1.f, fabsf(w)),
-                                  "kernel %s (output stage, act %d, lanes %d) M=%d N=%d K=%d: out[%d][%d] = %g, want %g",
-                                  k->name, act, with_lanes, M, N, K, m, n, g, w);
+                                  "kernel %s (output stage, act %d, corrections %d) M=%d N=%d K=%d: out[%d][%d] = %g, "
+                                  "want %g", k->name, act, with_corr, M, N, K, m, n, g, w);
                 }
             ck_assert_float_eq(out[(size_t)M * ldo], -777.f);
         }
-    free(scale); free(shift); free(out); free(lanes);
+    free(scale); free(shift); free(out); free(corr); free(cls);
 }
 
 /* Every kernel this CPU runs, direct and through the pool on 1 and 2 threads, equal to the reference. */

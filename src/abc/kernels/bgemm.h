@@ -28,17 +28,18 @@ typedef void (*abc_bgemm_panel_fn)(int M, int N, int K, const uint64_t *A, int l
 /* An output stage a panel kernel can run as it stores (a binary layer's
  * output pass with one weight base and one activation base, fused): instead
  * of the counts C, floats
- *     out[m*ldo + n] = act(scale[m] * C[m][n] + shift[m])
- * with act applied only to the columns whose bit is set in act_lanes[n / 16]
- * (bit n % 16; NULL: every column), so that the caller can still add a
- * correction to the others before their activation. */
+ *     out[m*ldo + n] = act(scale[m] * C[m][n] + shift[m] + corr[m*ldcorr + cls[n]])
+ * where the correction term is 0 for a column with cls[n] < 0 (cls NULL:
+ * none at all); the layers use it for the positions with padded taps. */
 enum { ABC_BGEMM_ACT_NONE, ABC_BGEMM_ACT_LEAKY, ABC_BGEMM_ACT_RELU };
 typedef struct {
     float *out;
     int ldo;
     const float *scale, *shift;
-    int act;                  /* ABC_BGEMM_ACT_*: leaky x > 0 ? x : 0.1x, relu x > 0 ? x : 0 */
-    const uint16_t *act_lanes;
+    int act;           /* ABC_BGEMM_ACT_*: leaky x > 0 ? x : 0.1x, relu x > 0 ? x : 0 */
+    const int32_t *cls; /* N column classes (< 0: no correction), or NULL */
+    const float *corr;  /* M rows of corrections by class, ldcorr apart */
+    int ldcorr;
 } abc_bgemm_out;
 typedef void (*abc_bgemm_panel_out_fn)(int M, int N, int K, const uint64_t *A, int lda_words, const uint64_t *Bp,
                                        const abc_bgemm_out *o);
@@ -47,7 +48,7 @@ typedef void (*abc_bgemm_panel_out_fn)(int M, int N, int K, const uint64_t *A, i
 static inline float abc_bgemm_out_value(const abc_bgemm_out *o, int m, int n, int32_t c)
 {
     float v = o->scale[m] * (float)c + o->shift[m];
-    if (o->act_lanes && !((o->act_lanes[n / ABC_BGEMM_PANEL] >> (n % ABC_BGEMM_PANEL)) & 1)) return v;
+    if (o->cls && o->cls[n] >= 0) v += o->corr[(long)m * o->ldcorr + o->cls[n]];
     if (o->act == ABC_BGEMM_ACT_LEAKY) return v > 0 ? v : 0.1f * v;
     if (o->act == ABC_BGEMM_ACT_RELU) return v > 0 ? v : 0.f;
     return v;

@@ -70,8 +70,12 @@ TGT static inline __attribute__((always_inline)) void tile_any(int mr, int nr, i
         }
     }
     __mmask16 m = nr >= NR ? (__mmask16)0xffff : (__mmask16)((1u << nr) - 1);
-    __mmask16 act = o && o->act != ABC_BGEMM_ACT_NONE ? (o->act_lanes ? o->act_lanes[n0 / NR] : 0xffff) : 0;
-    __m512i k = _mm512_set1_epi32(K);
+    __m512i k = _mm512_set1_epi32(K), cls = _mm512_setzero_si512();
+    __mmask16 corr = 0; /* the lanes with a correction */
+    if (o && o->cls) {
+        cls = _mm512_maskz_loadu_epi32(m, o->cls + n0);
+        corr = _mm512_mask_cmpge_epi32_mask(m, cls, _mm512_setzero_si512());
+    }
 #pragma GCC unroll 8
     for (int r = 0; r < MR; ++r) {
         if (r >= mr) break;
@@ -84,10 +88,11 @@ TGT static inline __attribute__((always_inline)) void tile_any(int mr, int nr, i
         }
         __m512 v = _mm512_fmadd_ps(_mm512_cvtepi32_ps(c), _mm512_set1_ps(o->scale[m0 + r]),
                                    _mm512_set1_ps(o->shift[m0 + r]));
-        if (act) {
-            __m512 lo = o->act == ABC_BGEMM_ACT_LEAKY ? _mm512_mul_ps(v, _mm512_set1_ps(0.1f)) : _mm512_setzero_ps();
-            v = _mm512_mask_max_ps(v, act, v, lo); /* x > 0 ? x : 0.1x (or 0) on the act lanes */
-        }
+        if (corr)
+            v = _mm512_add_ps(v, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), corr, cls,
+                                                          o->corr + (long)(m0 + r) * o->ldcorr, 4));
+        if (o->act == ABC_BGEMM_ACT_LEAKY) v = _mm512_max_ps(v, _mm512_mul_ps(v, _mm512_set1_ps(0.1f)));
+        else if (o->act == ABC_BGEMM_ACT_RELU) v = _mm512_max_ps(v, _mm512_setzero_ps());
         _mm512_mask_storeu_ps(o->out + (long)(m0 + r) * o->ldo + n0, m, v);
     }
 }

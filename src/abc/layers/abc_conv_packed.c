@@ -70,6 +70,7 @@ typedef struct {
     float *off;   /* per filter: offset (bias - k_f mean) */
     float *bk;    /* per filter: k_f sum_n beta_n (scale of the correction) */
     float *shift; /* per filter, M = N = 1: off - coef * kfix (the fused output stage's constant) */
+    float *corr;  /* per filter and border class, M = N = 1: bk * wcorr (the fused stage's corrections) */
     float thr[ABC_MAX_BASES];
     int kfix;     /* 64*words - K: the product over padded words counts each spare bit as +1 */
     int groups, pb, pblocks, fparts, fc;
@@ -203,13 +204,13 @@ static void conv_task(const job *j, int task, int thread, int *have)
     int nb = l->pad ? borders(l, st, p0, p1, bd) : 0;
     int act = l->activation == LEAKY ? 1 : l->activation == RELU ? 2 : 0;
     float *out = l->output + (size_t)b * l->outputs;
-    /* one base each way: the kernel writes the floats (output stage fused), activation on the positions
-     * without a padded tap; those get the correction and the activation here */
+    /* one base each way: the kernel writes the floats, the output stage (the padded-tap correction, batch
+     * norm or bias, leaky/relu) fused into its store */
     int fused = MN == 1 && panels && j->kernel->panels_out;
-    uint16_t lanes[COLS / ABC_BGEMM_PANEL + 1]; /* with N = 1 a block has at most COLS positions */
-    if (fused) {
-        for (int i = 0; i < npan; ++i) lanes[i] = 0xffff;
-        for (int e = 0; e < nb; ++e) lanes[bd[e].p / ABC_BGEMM_PANEL] &= (uint16_t)~(1u << (bd[e].p % ABC_BGEMM_PANEL));
+    int32_t cls[COLS]; /* with N = 1 a block has at most COLS positions: each one's border class, or -1 */
+    if (fused && nb) {
+        for (int i = 0; i < L; ++i) cls[i] = -1;
+        for (int e = 0; e < nb; ++e) cls[bd[e].p] = bd[e].cls;
     }
     for (int fa = f0; fa < f1; fa += j->fc) {
         int fb = imin(f1, fa + j->fc), r = M * (fb - fa);
@@ -217,21 +218,10 @@ static void conv_task(const job *j, int task, int thread, int *have)
         if (fused) {
             abc_bgemm_out o = {out + (size_t)fa * st->P + p0, st->P, j->coef + fa, j->shift + fa,
                                act == 1 ? ABC_BGEMM_ACT_LEAKY : act == 2 ? ABC_BGEMM_ACT_RELU : ABC_BGEMM_ACT_NONE,
-                               nb ? lanes : NULL};
+                               nb ? cls : NULL, j->corr + (size_t)fa * ncls, ncls};
             j->kernel->panels_out(r, cols, 64 * kw, A, kw, Bw, &o);
-            for (int f = fa; f < fb; ++f) {
-                float *of = out + (size_t)f * st->P + p0;
-                const float *wc = st->wcorr + (size_t)f * ncls;
-                float bk = j->bk[f], lo = act == 1 ? 0.1f : 0.f; /* leaky max(v, 0.1v), relu max(v, 0): no branch */
-                if (act)
-                    for (int e = 0; e < nb; ++e) {
-                        float v = of[bd[e].p] + bk * wc[bd[e].cls], w = lo * v;
-                        of[bd[e].p] = v > w ? v : w;
-                    }
-                else
-                    for (int e = 0; e < nb; ++e) of[bd[e].p] += bk * wc[bd[e].cls];
-                if (act == 0 && l->activation != LINEAR) abc_act_row(of, L, l->activation);
-            }
+            if (act == 0 && l->activation != LINEAR)
+                for (int f = fa; f < fb; ++f) abc_act_row(out + (size_t)f * st->P + p0, L, l->activation);
             continue;
         }
         if (panels) {
@@ -257,7 +247,7 @@ static void conv_task(const job *j, int task, int thread, int *have)
 /* Scales and offsets of the output stage, per filter. */
 static void output_coefs(const layer *l, const abc_conv_state *st, const job *j)
 {
-    int M = st->o.M, N = st->o.N, len = l->nweights / st->G;
+    int M = st->o.M, N = st->o.N, len = l->nweights / st->G, ncls = st->nrc * st->ncc;
     float sbeta = 0;
     for (int n = 0; n < N; ++n) sbeta += st->beta[n];
     for (int f = 0; f < l->n; ++f) {
@@ -272,6 +262,8 @@ static void output_coefs(const layer *l, const abc_conv_state *st, const job *j)
         j->off[f] = off;
         j->bk[f] = k * sbeta;
         j->shift[f] = off - j->coef[(size_t)f * M * N] * (float)j->kfix;
+        if (M * N == 1)
+            for (int c = 0; c < ncls; ++c) j->corr[(size_t)f * ncls + c] = j->bk[f] * st->wcorr[(size_t)f * ncls + c];
     }
 }
 
@@ -411,7 +403,8 @@ void abc_conv_forward_packed(layer l, network net)
     j.units = tasks * j.fparts;
 
     /* shared buffers: coefficients, the ranges, the ready flags, then the packed images (64-byte aligned) */
-    size_t ncoef = ((size_t)l.n * (M * N + 3) + 15) & ~(size_t)15;
+    int ncls = st->nrc * st->ncc;
+    size_t ncoef = ((size_t)l.n * (M * N + 3 + (M * N == 1 ? ncls : 0)) + 15) & ~(size_t)15;
     size_t nrange = 2 * ABC_STEAL_WORDS(j.parts), nready = ((size_t)l.batch * j.groups + 1 + 15) & ~(size_t)15;
     size_t nx = (size_t)l.batch * N * (l.h + 2 * l.pad) * st->rw;
     float *sh = abc_arena_floats(abc_pool_self(), SLOT_SHARED, ncoef + nrange + nready + 2 * nx);
@@ -419,6 +412,7 @@ void abc_conv_forward_packed(layer l, network net)
     j.off = sh + (size_t)l.n * M * N;
     j.bk = j.off + l.n;
     j.shift = j.bk + l.n;
+    j.corr = j.shift + l.n;
     j.ranges = (uint64_t *)(void *)(sh + ncoef);
     j.ready = (int *)(void *)(sh + ncoef + nrange);
     j.xw = (uint64_t *)(void *)(sh + ncoef + nrange + nready);
