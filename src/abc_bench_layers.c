@@ -75,7 +75,7 @@ static layer make_binary(const shape *s, int M, int N, unsigned *seed)
 
 static layer make_hada(const shape *s, unsigned *seed)
 {
-    hada_conv_opts o = {16, 16};
+    hada_conv_opts o = {.bw = 16, .ba = 16};
     layer l = hada_conv_make(1, s->h, s->w, s->c, s->n, 3, 1, 1, LEAKY, 1, &o, 0);
     for (int f = 0; f < l.n; ++f) {
         l.scales[f] = urand(seed, .5f, 1.5f);

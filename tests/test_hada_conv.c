@@ -1,7 +1,8 @@
 /* [hada_convolutional] / [hada_connected]: the quantizers against their
  * definition (segments along input channels per tap, tail segments), the
  * weight projection, the training forward against a direct convolution,
- * and numerical gradient checks of the backward (Eq. 6, the input mask). */
+ * and numerical gradient checks of the backward (both weight rules, both
+ * input rules), each rule also checked from its formula on the real layer. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,11 +22,11 @@ typedef struct {
     int batch, h, w, c, n, size, stride, pad, bn, bw, ba, connected;
 } shape;
 
-static rig make_rig(const shape *s, unsigned *seed)
+static rig make_rig_rules(const shape *s, int grad, int xgrad, unsigned *seed)
 {
     rig r;
     memset(&r, 0, sizeof r);
-    hada_conv_opts o = {s->bw, s->ba};
+    hada_conv_opts o = {.bw = s->bw, .ba = s->ba, .grad = grad, .xgrad = xgrad};
     r.l = s->connected ? hada_conv_make(s->batch, 1, 1, s->c, s->n, 1, 1, 0, LINEAR, s->bn, &o, 1)
                        : hada_conv_make(s->batch, s->h, s->w, s->c, s->n, s->size, s->stride, s->pad, LINEAR, s->bn, &o, 0);
     layer *l = &r.l;
@@ -34,6 +35,8 @@ static rig make_rig(const shape *s, unsigned *seed)
     r.net = abc_test_layer_net(l, s->batch, seed);
     return r;
 }
+
+static rig make_rig(const shape *s, unsigned *seed) { return make_rig_rules(s, HADA_GRAD_STE, HADA_XGRAD_SEGMENT, seed); }
 
 static void free_rig(rig *r)
 {
@@ -184,7 +187,8 @@ START_TEST(training_forward_is_the_quantized_convolution)
 }
 END_TEST
 
-/* ---- numerical gradient checks (surrogate: W~ = delta clip(W), A = clip(R); exact derivatives) ---- */
+/* ---- numerical gradient checks on the surrogates (hada_conv.h: the functions each rule differentiates
+ * exactly) ---- */
 
 static double loss_of(rig *r, const float *g) { return abc_test_loss(&r->l, r->net, g); }
 
@@ -202,11 +206,13 @@ static const shape grad_cases[] = {
     {3, 1, 1, 11, 4, 1, 1, 0, 0, 4, 4, 1}, {2, 5, 5, 3, 2, 3, 1, 0, 1, 2, 1, 0}, {2, 1, 1, 9, 5, 1, 1, 0, 0, 8, 2, 1},
 };
 
+/* _i: case x {gradient ste, paper} x {input_gradient segment, paper} */
 START_TEST(gradients_match_finite_differences)
 {
     unsigned seed = 301u + (unsigned)_i;
-    const shape *s = &grad_cases[_i];
-    rig r = make_rig(s, &seed);
+    const shape *s = &grad_cases[_i / 4];
+    int grad = _i % 2 ? HADA_GRAD_PAPER : HADA_GRAD_STE, xgrad = _i / 2 % 2 ? HADA_XGRAD_PAPER : HADA_XGRAD_SEGMENT;
+    rig r = make_rig_rules(s, grad, xgrad, &seed);
     layer *l = &r.l;
     hada_conv_st(l)->surrogate = 1;
     for (int i = 0; i < l->nweights; ++i) l->weights[i] = abc_test_urand(&seed, -1.4f, 1.4f); /* some beyond the clip */
@@ -225,8 +231,8 @@ START_TEST(gradients_match_finite_differences)
     for (int i = 0; i < l->nweights; ++i) {
         double num = fd(&r, g, &l->weights[i], eps), ana = l->weight_updates[i];
         if (!s->bn)
-            ck_assert_msg(fabs(num - ana) <= 2e-2 * (fabs(ana) + 0.05), "case %d: dW[%d] numerical %g, analytic %g", _i,
-                          i, num, ana);
+            ck_assert_msg(fabs(num - ana) <= 2e-2 * (fabs(ana) + 0.05), "case %d/%d: dW[%d] numerical %g, analytic %g",
+                          _i / 4, _i % 4, i, num, ana);
         dot += num * ana, nn += num * num, aa += ana * ana;
     }
     ck_assert_msg(dot / sqrt(nn * aa + 1e-30) > 0.995, "case %d: weights cosine %g", _i, dot / sqrt(nn * aa + 1e-30));
@@ -234,8 +240,8 @@ START_TEST(gradients_match_finite_differences)
     for (int i = 0; i < ni; ++i) {
         double num = fd(&r, g, &r.net.input[i], eps), ana = r.net.delta[i];
         if (!s->bn)
-            ck_assert_msg(fabs(num - ana) <= 2e-2 * (fabs(ana) + 0.05), "case %d: dx[%d] numerical %g, analytic %g", _i,
-                          i, num, ana);
+            ck_assert_msg(fabs(num - ana) <= 2e-2 * (fabs(ana) + 0.05), "case %d/%d: dx[%d] numerical %g, analytic %g",
+                          _i / 4, _i % 4, i, num, ana);
         dot += num * ana, nn += num * num, aa += ana * ana;
     }
     ck_assert_msg(dot / sqrt(nn * aa + 1e-30) > 0.995, "case %d: input cosine %g", _i, dot / sqrt(nn * aa + 1e-30));
@@ -244,12 +250,13 @@ START_TEST(gradients_match_finite_differences)
 }
 END_TEST
 
-/* On the real layer, Eq. 6 for one segment with a known upstream gradient dW~: checked from the formula. */
+/* On the real layer, gradient=paper: Eq. 6 for one segment with a known upstream gradient dW~, checked
+ * from the formula. */
 START_TEST(weight_gradient_is_eq6)
 {
     unsigned seed = 401;
     shape s = {1, 3, 3, 5, 2, 3, 1, 1, 0, 2, 2, 0};
-    rig r = make_rig(&s, &seed);
+    rig r = make_rig_rules(&s, HADA_GRAD_PAPER, HADA_XGRAD_PAPER, &seed);
     layer *l = &r.l;
     hada_conv_state *st = hada_conv_st(l);
     /* upstream dW~ of a 1x1 output with a single input pixel on: easier to build via the forward/backward */
@@ -282,6 +289,51 @@ START_TEST(weight_gradient_is_eq6)
 }
 END_TEST
 
+/* On the real layer, the default rules: dW = dW~ where |W| <= 1, and the input gradient through sgn and
+ * the segment's mean magnitude, both checked from their formulas on known dW~ and dA. */
+START_TEST(default_gradients_follow_their_formulas)
+{
+    unsigned seed = 501;
+    shape s = {2, 4, 3, 6, 3, 3, 1, 1, 0, 4, 3, 0}; /* 6 channels: input segments of 3 */
+    rig r = make_rig(&s, &seed);
+    layer *l = &r.l;
+    hada_conv_state *st = hada_conv_st(l);
+    for (int i = 0; i < l->nweights; i += 5) l->weights[i] = abc_test_urand(&seed, 1.1f, 1.5f); /* some beyond 1 */
+    int no = l->batch * l->outputs, hw = l->h * l->w;
+    float *g = malloc((size_t)no * sizeof *g);
+    for (int i = 0; i < no; ++i) g[i] = abc_test_urand(&seed, -1.f, 1.f);
+    st->wq_valid = 0;
+    l->forward(*l, r.net); /* training forward: the projection clips, so refill after it */
+    for (int i = 0; i < l->nweights; i += 5) l->weights[i] = abc_test_urand(&seed, 1.1f, 1.5f);
+    memcpy(l->delta, g, (size_t)no * sizeof *g);
+    memset(l->weight_updates, 0, (size_t)l->nweights * sizeof(float));
+    memset(r.net.delta, 0, (size_t)l->batch * l->inputs * sizeof(float));
+    l->backward(*l, r.net);
+    for (int i = 0; i < l->nweights; ++i) {
+        double want = fabsf(l->weights[i]) <= 1.f ? st->gw[i] : 0.f;
+        ck_assert_msg(fabs(want - l->weight_updates[i]) < 1e-6 * (1 + fabs(want)), "dW[%d] %g, want %g", i,
+                      l->weight_updates[i], want);
+    }
+    const float *x = r.net.input, *da = st->da;
+    for (int b = 0; b < l->batch; ++b)
+        for (int ch = 0; ch < l->c; ++ch)
+            for (int q = 0; q < hw; ++q) {
+                size_t i = ((size_t)b * l->c + ch) * hw + q;
+                double sum = 0, mag = 0;
+                for (int c2 = ch / 3 * 3; c2 < ch / 3 * 3 + 3; ++c2) {
+                    size_t j = ((size_t)b * l->c + c2) * hw + q;
+                    sum += da[j] * (x[j] >= 0 ? 1 : -1);
+                    mag += fabs(x[j]);
+                }
+                double want = (x[i] >= 0 ? 1 : -1) * sum / 3 + (fabs(x[i]) <= 1 ? mag / 3 * da[i] : 0);
+                ck_assert_msg(fabs(want - r.net.delta[i]) < 1e-5 * (1 + fabs(want)), "dx[%zu] %g, want %g", i,
+                              r.net.delta[i], want);
+            }
+    free(g);
+    free_rig(&r);
+}
+END_TEST
+
 static Suite *suite_hada_conv(void)
 {
     Suite *s = suite_create("hada_conv");
@@ -291,8 +343,9 @@ static Suite *suite_hada_conv(void)
     tcase_add_test(tc, weights_are_centred_and_clipped);
     tcase_add_loop_test(tc, training_forward_is_the_quantized_convolution, 0,
                         (int)(sizeof quant_cases / sizeof quant_cases[0]));
-    tcase_add_loop_test(tc, gradients_match_finite_differences, 0, (int)(sizeof grad_cases / sizeof grad_cases[0]));
+    tcase_add_loop_test(tc, gradients_match_finite_differences, 0, 4 * (int)(sizeof grad_cases / sizeof grad_cases[0]));
     tcase_add_test(tc, weight_gradient_is_eq6);
+    tcase_add_test(tc, default_gradients_follow_their_formulas);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -35,6 +35,24 @@ START_TEST(good_cfg_parses)
 }
 END_TEST
 
+/* gradient and input_gradient: the defaults (ste, segment) and the paper's rules reach the layer. */
+START_TEST(gradient_keys_reach_the_layer)
+{
+    char *cfg = abc_test_write(abc_test_tmpdir(), "hada_rules.cfg",
+                               NET_HEAD CONV_HEAD "\n[hada_convolutional]\nfilters=4\nsize=1\ngradient=paper\n"
+                               "input_gradient=paper\n[hada_connected]\noutput=3\ngradient=ste\n"
+                               "input_gradient=segment\n");
+    network *net = load_network(cfg, NULL, 0);
+    const hada_conv_opts *a = &hada_conv_st(&net->layers[0])->o, *b = &hada_conv_st(&net->layers[1])->o,
+                         *c = &hada_conv_st(&net->layers[2])->o;
+    ck_assert(a->grad == HADA_GRAD_STE && a->xgrad == HADA_XGRAD_SEGMENT);
+    ck_assert(b->grad == HADA_GRAD_PAPER && b->xgrad == HADA_XGRAD_PAPER);
+    ck_assert(c->grad == HADA_GRAD_STE && c->xgrad == HADA_XGRAD_SEGMENT);
+    free_network(net);
+    free(cfg);
+}
+END_TEST
+
 static const struct {
     const char *lines; /* appended after CONV_HEAD (first at line 10) */
     int line;
@@ -49,6 +67,8 @@ static const struct {
     {"weight_segment=3", 10, "weight_segment"}, /* against the default activation_segment=2 */
     {"weight_bases=3", 10, "weight_bases"},
     {"activation=swish", 10, "activation"},
+    {"gradient=eq6", 10, "gradient"},
+    {"input_gradient=ste", 10, "input_gradient"},
 };
 
 START_TEST(bad_key_or_value_fails)
@@ -190,6 +210,7 @@ static Suite *suite_hada_conv_cfg(void)
     TCase *tc = tcase_create("cfg");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, good_cfg_parses);
+    tcase_add_test(tc, gradient_keys_reach_the_layer);
     tcase_add_loop_test(tc, bad_key_or_value_fails, 0, (int)(sizeof bad / sizeof bad[0]));
     tcase_add_test(tc, weights_round_trip);
     tcase_add_test(tc, float_model_is_the_same_record);

@@ -53,7 +53,7 @@ static rig make_rig(const shape *s, unsigned seed)
 {
     rig r;
     memset(&r, 0, sizeof r);
-    hada_conv_opts o = {s->bw, s->ba};
+    hada_conv_opts o = {.bw = s->bw, .ba = s->ba};
     r.l = s->connected ? hada_conv_make(s->batch, 1, 1, s->c, s->n, 1, 1, 0, s->act, s->bn, &o, 1)
                        : hada_conv_make(s->batch, s->h, s->w, s->c, s->n, s->size, s->stride, s->pad, s->act, s->bn,
                                         &o, 0);
@@ -148,7 +148,7 @@ START_TEST(packed_sizes_follow_the_geometry)
 {
     layer l = {0};
     l.c = 64, l.size = 3, l.n = 128;
-    hada_conv_opts o = {16, 16};
+    hada_conv_opts o = {.bw = 16, .ba = 16};
     size_t wb, wm;
     hada_conv_packed_sizes(&l, &o, &wb, &wm);
     ck_assert_uint_eq(wb, 128u * 9 * 64 / 64 + 128u * 36 * 2 / 2);

@@ -185,6 +185,15 @@ int abc_sec_has(const abc_section *s, const char *key)
     return key_pos(s, key) >= 0;
 }
 
+int abc_sec_choice(const abc_section *s, const char *key, const char *a, const char *b, int def)
+{
+    const char *x = abc_sec_str(s, key);
+    if (!x) return def;
+    if (!strcmp(x, a)) return 0;
+    if (!strcmp(x, b)) return 1;
+    abc_sec_die(s, key, "expected '%s' or '%s', got '%s'", a, b, x);
+}
+
 static int parse_int(const char *v, long *out)
 {
     char *end;

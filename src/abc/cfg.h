@@ -43,6 +43,8 @@ int abc_sec_has(const abc_section *s, const char *key);
  * of range value dies naming the key. */
 int abc_sec_int(const abc_section *s, const char *key, int def, int min, int max);
 float abc_sec_float(const abc_section *s, const char *key, float def, float min, float max);
+/* One of two words: 0 for a, 1 for b, def when the key is missing; anything else dies naming both. */
+int abc_sec_choice(const abc_section *s, const char *key, const char *a, const char *b, int def);
 /* Mandatory variant: dies if the key is missing. */
 int abc_sec_int_req(const abc_section *s, const char *key, int min, int max);
 /* Comma separated list; returns a malloc'd array and its length in *n. */

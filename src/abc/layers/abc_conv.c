@@ -136,15 +136,6 @@ ACTIVATION abc_parse_activation_key(const abc_section *s)
     abc_sec_die(s, "activation", "unknown activation '%s'", a);
 }
 
-static int parse_choice(const abc_section *s, const char *key, const char *a, const char *b, int def)
-{
-    const char *x = abc_sec_str(s, key);
-    if (!x) return def;
-    if (!strcmp(x, a)) return 0;
-    if (!strcmp(x, b)) return 1;
-    abc_sec_die(s, key, "expected '%s' or '%s', got '%s'", a, b, x);
-}
-
 static void parse_list(const abc_section *s, const char *key, int want, float lo, float hi, float *dst)
 {
     if (!abc_sec_has(s, key)) return;
@@ -177,8 +168,8 @@ void abc_parse_abc_keys(const abc_section *s, abc_conv_opts *out)
                     "activation_bases=0 (float activations) has no activation shifts or scales");
     parse_list(s, "activation_shifts", N, -16, 16, o.v);
     parse_list(s, "activation_scales", N, -100, 100, o.beta);
-    o.scale = parse_choice(s, "scale", "layer", "channel", ABC_SCALE_LAYER);
-    o.grad = parse_choice(s, "gradient", "ste", "paper", ABC_GRAD_STE);
+    o.scale = abc_sec_choice(s, "scale", "layer", "channel", ABC_SCALE_LAYER);
+    o.grad = abc_sec_choice(s, "gradient", "ste", "paper", ABC_GRAD_STE);
     *out = o;
 }
 

@@ -80,13 +80,16 @@ void hada_conv_resize(layer *l, int w, int h)
 /* ---- cfg ---- */
 
 static const char *const conv_keys[] = {"filters", "size", "stride", "pad", "padding", "batch_normalize",
-                                        "activation", "weight_segment", "activation_segment", NULL};
+                                        "activation", "weight_segment", "activation_segment", "gradient",
+                                        "input_gradient", NULL};
 static const char *const conn_keys[] = {"output", "batch_normalize", "activation", "weight_segment",
-                                        "activation_segment", NULL};
+                                        "activation_segment", "gradient", "input_gradient", NULL};
 
-static hada_conv_opts parse_segments(const abc_section *s)
+static hada_conv_opts parse_opts(const abc_section *s)
 {
     hada_conv_opts o;
+    o.grad = abc_sec_choice(s, "gradient", "ste", "paper", HADA_GRAD_STE);
+    o.xgrad = abc_sec_choice(s, "input_gradient", "segment", "paper", HADA_XGRAD_SEGMENT);
     o.bw = abc_sec_int(s, "weight_segment", 16, 1, HADA_MAX_SEGMENT);
     o.ba = abc_sec_int(s, "activation_segment", 2, 1, HADA_MAX_SEGMENT);
     if (o.bw > 1 && o.ba > 1) {
@@ -107,7 +110,7 @@ static layer conv_parse(const abc_section *s, size_params p)
     abc_conv_geometry g = abc_parse_conv_geometry(s, p);
     int bn = abc_sec_int(s, "batch_normalize", 0, 0, 1);
     ACTIVATION act = abc_parse_activation_key(s);
-    hada_conv_opts o = parse_segments(s);
+    hada_conv_opts o = parse_opts(s);
     layer l = hada_conv_make(p.batch, p.h, p.w, p.c, g.n, g.size, g.stride, g.pad, act, bn, &o, 0);
     fprintf(stderr, "hada_conv %3d %2d x%2d /%2d  %4d x%4d x%4d   ->  %4d x%4d x%4d  HadaNet (%d,%d)%s\n", l.n, l.size,
             l.size, l.stride, l.w, l.h, l.c, l.out_w, l.out_h, l.out_c, o.bw, o.ba, act_desc(&o));
@@ -119,7 +122,7 @@ static layer conn_parse(const abc_section *s, size_params p)
     int out = abc_sec_int(s, "output", 1, 1, 1 << 20);
     int bn = abc_sec_int(s, "batch_normalize", 0, 0, 1);
     ACTIVATION act = abc_parse_activation_key(s);
-    hada_conv_opts o = parse_segments(s);
+    hada_conv_opts o = parse_opts(s);
     if (p.inputs <= 0) abc_sec_die(s, NULL, "no input");
     layer l = hada_conv_make(p.batch, 1, 1, p.inputs, out, 1, 1, 0, act, bn, &o, 1);
     fprintf(stderr, "hada_connected              %4d  ->  %4d  HadaNet (%d,%d)%s\n", p.inputs, out, o.bw, o.ba,

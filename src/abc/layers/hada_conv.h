@@ -22,9 +22,14 @@
  * shadow weights and clips them to [-1, 1] in place, quantizes, and runs the
  * float simulation
  * (quantized weights times quantized input through the fast float layers).
- * Backward: Eq. 6 for the weights,
- *   dW_i = (1/len) sgn(W_i) sum_{j in seg(i)} dW~_j sgn(W_j) + delta_i dW~_i 1[|W_i| <= 1],
- * and the straight-through mask for the input, dR = dA 1[|R| <= 1].
+ * Backward, weights (key gradient):
+ *   ste (default): dW_i = dW~_i 1[|W_i| <= 1] (straight through);
+ *   paper: Eq. 6, dW_i = (1/len) sgn(W_i) sum_{j in seg(i)} dW~_j sgn(W_j) + delta_i dW~_i 1[|W_i| <= 1]
+ *          (the magnitudes, about 0.05, scale the step: SGD needs a larger rate);
+ * inputs (key input_gradient):
+ *   segment (default): the same chain rule through the segment's magnitude,
+ *          dR_i = (1/len) sgn(R_i) sum_{j in seg(i)} dA_j sgn(R_j) + delta_a dA_i 1[|R_i| <= 1];
+ *   paper: the straight-through mask alone, dR = dA 1[|R| <= 1] (XNOR-Net's).
  * Inference (net.train = 0): ba > 1 runs the packed segment kernel
  * (hada_conv_packed.c); ba = 1 runs the float product on W~.
  *
@@ -39,8 +44,13 @@
 
 #define HADA_MAX_SEGMENT 4096
 
+enum { HADA_GRAD_STE = 0, HADA_GRAD_PAPER = 1 };        /* gradient */
+enum { HADA_XGRAD_SEGMENT = 0, HADA_XGRAD_PAPER = 1 };   /* input_gradient */
+
 typedef struct {
-    int bw, ba; /* weight_segment, activation_segment (1 = full precision) */
+    int bw, ba;  /* weight_segment, activation_segment (1 = full precision) */
+    int grad;    /* HADA_GRAD_* */
+    int xgrad;   /* HADA_XGRAD_* */
 } hada_conv_opts;
 
 typedef struct {
@@ -49,8 +59,9 @@ typedef struct {
     int taps;          /* size*size */
     int sw;            /* weight segments per tap: ceil(c / bw) */
     int connected;     /* [hada_connected] (weights record in darknet's [connected] order) */
-    int surrogate;     /* tests only: W~ = delta_w clip(W), A = clip(R) (the functions the backward differentiates
-                        * exactly; clip(x) = min(max(x, -1), 1)), no centring */
+    int surrogate;     /* tests only: the functions the backward differentiates exactly (clip(x) = min(max(x, -1), 1)),
+                        * no centring: W~ = delta_w clip(W) (gradient=paper) or clip(W) (ste); A = delta_a clip(R)
+                        * (input_gradient=segment) or clip(R) (paper) */
     int wq_valid;      /* wq/wmag hold the current weights' quantization */
     int packed_valid;  /* the packed weights (hada_conv_packed.c) match wq */
     float *wq;         /* nweights: W~, darknet order (filter, channel, ky, kx) */

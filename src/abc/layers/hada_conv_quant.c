@@ -36,9 +36,11 @@ void hada_conv_quantize_weights(layer *l)
                 for (int ch = c0; ch < c1; ++ch) sum += fabsf(l->weights[base + (size_t)ch * taps]);
                 float delta = sum / (float)(c1 - c0);
                 st->wmag[((size_t)f * taps + t) * st->sw + s] = delta;
+                /* the ste surrogate is clip(W) alone, whose derivative is the straight-through mask */
+                float scale = st->surrogate && st->o.grad == HADA_GRAD_STE ? 1.f : delta;
                 for (int ch = c0; ch < c1; ++ch) {
                     size_t i = base + (size_t)ch * taps;
-                    st->wq[i] = delta * hada_sgn_or_clip(st->surrogate, l->weights[i]);
+                    st->wq[i] = scale * hada_sgn_or_clip(st->surrogate, l->weights[i]);
                 }
             }
     st->wq_valid = 1;
@@ -75,8 +77,10 @@ static void quantize_segment(const input_job *j, int b, int s)
         for (int ch = 0; ch < c1 - c0; ++ch) {
             const float *xc = x + (size_t)ch * hw + i0;
             float *ac = aq + (size_t)ch * hw + i0;
-            if (st->surrogate)
+            if (st->surrogate && st->o.xgrad == HADA_XGRAD_PAPER)
                 for (int i = 0; i < n; ++i) ac[i] = hada_sgn_or_clip(1, xc[i]);
+            else if (st->surrogate)
+                for (int i = 0; i < n; ++i) ac[i] = mag[i] * hada_sgn_or_clip(1, xc[i]);
             else
                 for (int i = 0; i < n; ++i) ac[i] = xc[i] >= 0.f ? mag[i] : -mag[i];
         }
