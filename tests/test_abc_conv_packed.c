@@ -80,18 +80,21 @@ START_TEST(packed_equals_simulated)
 }
 END_TEST
 
-/* One base each way (XNOR): the kernel's fused output stage, positions with a padded tap corrected after
- * it, each activation; shapes wide enough for several 16-column panels and blocks. _i: shape x activation. */
-START_TEST(xnor_fused_output_equals_simulated)
+/* The kernel's fused stages: one base each way (XNOR: the whole output stage in its store) and several
+ * (the M*N products combined in it), positions with padded taps, each activation, shapes wide enough for
+ * several 16-column panels and blocks, 1 and 2 threads. _i: shape x activation x bases. */
+START_TEST(fused_output_equals_simulated)
 {
     static const int shapes[][4] = {{9, 9, 3, 5}, {23, 17, 16, 20}, {40, 13, 64, 9}, {15, 30, 67, 16}}; /* h w c n */
     static const ACTIVATION acts[] = {LEAKY, RELU, LINEAR, LOGISTIC};
-    const int *sh = shapes[_i / 4];
+    static const int bases[][2] = {{1, 1}, {3, 3}, {2, 4}, {5, 1}};
+    const int *sh = shapes[_i / 16], *mn = bases[_i % 4];
+    ACTIVATION act = acts[_i / 4 % 4];
     unsigned seed = 31u + (unsigned)_i;
     abc_conv_opts o;
-    abc_conv_default_opts(&o, 1, 1);
-    o.v[0] = 0.3f;
-    layer l = abc_conv_make(2, sh[0], sh[1], sh[2], sh[3], 3, 1, 1, acts[_i % 4], 1, &o);
+    abc_conv_default_opts(&o, mn[0], mn[1]);
+    for (int k = 0; k < mn[1]; ++k) o.v[k] = abc_test_urand(&seed, -1.f, 1.f);
+    layer l = abc_conv_make(2, sh[0], sh[1], sh[2], sh[3], 3, 1, 1, act, 1, &o);
     abc_test_fill_conv_params(&l, &seed);
     abc_conv_quantize_weights(&l, 1);
     network net;
@@ -113,8 +116,8 @@ START_TEST(xnor_fused_output_equals_simulated)
             md = fmax(md, fabs((double)l.output[k] - sim[k]));
             mx = fmax(mx, fabs(sim[k]));
         }
-        ck_assert_msg(mx > 0 && md <= 1e-4 * mx, "%dx%dx%d->%d act %d, %d threads: max difference %g of %g", sh[1],
-                      sh[0], sh[2], sh[3], (int)acts[_i % 4], threads, md, mx);
+        ck_assert_msg(mx > 0 && md <= 1e-4 * mx, "%dx%dx%d->%d (M,N)=(%d,%d) act %d, %d threads: max difference %g of %g",
+                      sh[1], sh[0], sh[2], sh[3], mn[0], mn[1], (int)act, threads, md, mx);
     }
     abc_set_threads(1);
     free(sim);
@@ -193,7 +196,7 @@ static Suite *suite_abc_conv_packed(void)
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, packed_equals_simulated, 0, N_CASES);
     tcase_add_loop_test(tc, packed_equals_simulated_connected, 0, 4);
-    tcase_add_loop_test(tc, xnor_fused_output_equals_simulated, 0, 16);
+    tcase_add_loop_test(tc, fused_output_equals_simulated, 0, 64);
     tcase_add_test(tc, pad_correction_is_needed);
     suite_add_tcase(s, tc);
     return s;
