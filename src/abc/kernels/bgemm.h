@@ -60,7 +60,9 @@ static inline float abc_bgemm_out_value(const abc_bgemm_out *o, int m, int n, in
  * pairs, column q = n*L + p, L a multiple of 16; the kernel adds
  *     out[f*ldo + p] += sum_{m, n} coef[(f*Mb + m)*Nb + n] * C[f*Mb + m][n*L + p]
  * to what out holds (the caller sets the offsets first and applies the
- * activation after). */
+ * activation after). Mb <= 8; each output's terms are added in an order that
+ * does not depend on how the filters are split between calls (results are
+ * the same bits on any thread count). */
 typedef struct {
     float *out;
     int ldo;

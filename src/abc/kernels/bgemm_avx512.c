@@ -169,15 +169,19 @@ void abc_bgemm_avx512_panels_out(int M, int N, int K, const uint64_t *A, int lda
             tile_out(imin(MR, M - m), nr, words, K, A + (long)m * lda_words, lda_words, P, o, m, n);
     }
 }
+/* Tiles of whole filters (MR / Mb filters of Mb rows): each output's sum then runs in the same order
+ * (bases m, then n, then the panels left to right) however the caller splits the filters, so the
+ * result does not depend on the thread count. */
 void abc_bgemm_avx512_panels_acc(int M, int N, int K, const uint64_t *A, int lda_words, const uint64_t *Bp,
                                  const abc_bgemm_acc *a)
 {
-    int words = abc_bgemm_words(K);
+    if (a->Mb < 1 || a->Mb > MR) abc_die("binary gemm: %d weight bases, at most %d", a->Mb, MR);
+    int words = abc_bgemm_words(K), step = MR / a->Mb * a->Mb;
     for (int n = 0; n < N; n += NR) {
         int nr = imin(NR, N - n);
         const uint64_t *P = Bp + (size_t)(n / NR) * words * NR;
-        for (int m = 0; m < M; m += MR)
-            tile_acc(imin(MR, M - m), nr, words, K, A + (long)m * lda_words, lda_words, P, a, m, n);
+        for (int m = 0; m < M; m += step)
+            tile_acc(imin(step, M - m), nr, words, K, A + (long)m * lda_words, lda_words, P, a, m, n);
     }
 }
 #else
