@@ -25,9 +25,13 @@
  * cores' caches and two threads ran slower than one). A unit does im2col over words
  * of the N bases into per-thread scratch (straight into the kernel's panels
  * where it takes them), ONE binary GEMM for all M*N products (A = the M rows
- * of each filter, B = N rows per position) into int32 counts, then per
- * filter one pass over the block that combines the M*N counts, the
- * correction, batch norm / bias and the activation and writes l.output.
+ * of each filter, B = N rows per position). With the AVX-512 kernel the
+ * output stage runs in the kernel's store: for M = N = 1 it writes l.output
+ * (scale, offset, the padded-tap correction by border class, leaky/relu);
+ * for more bases it adds each filter's M*N products, scaled, to output rows
+ * set to the offsets and corrections before, and the activation follows.
+ * Other kernels give int32 counts, then per filter one pass over the block
+ * combines them, the correction, batch norm / bias and the activation.
  * One GEMM per block beat M*N GEMMs of one base pair each by 13-35% on
  * ResNet-18 3x3 shapes (AVX-512, one thread). */
 #include <math.h>
