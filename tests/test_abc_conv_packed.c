@@ -15,6 +15,26 @@ static int irand(unsigned *seed, int lo, int hi) { return lo + rand_r(seed) % (h
 static const int sizes[] = {1, 3, 5}, strides[] = {1, 2}, pads[] = {0, 1};
 static const int channels[] = {1, 3, 5, 7, 67}; /* odd; 67*9 and 67*25 bits span several words */
 
+/* max |packed - sim| / max |sim| of l on net's input, `packed` running the packed path; fails on an
+ * all-zero output, which would compare nothing. */
+static double packed_vs_sim_diff(layer *l, network net, void (*packed)(layer, network), const char *desc)
+{
+    size_t no = (size_t)l->batch * l->outputs;
+    float *sim = malloc(no * sizeof *sim);
+    abc_conv_forward_sim(*l, net);
+    memcpy(sim, l->output, no * sizeof *sim);
+    memset(l->output, 0, no * sizeof *sim);
+    packed(*l, net);
+    double md = 0, mx = 0;
+    for (size_t k = 0; k < no; ++k) {
+        md = fmax(md, fabs((double)l->output[k] - sim[k]));
+        mx = fmax(mx, fabs(sim[k]));
+    }
+    ck_assert_msg(mx > 0, "%s: output all zero", desc);
+    free(sim);
+    return md / mx;
+}
+
 /* Case i: size, stride, pad from i; the rest drawn from a seed. Returns max|packed-sim| / max|sim|. */
 static double packed_vs_sim(int i, char *desc, size_t dlen)
 {
@@ -49,24 +69,12 @@ static double packed_vs_sim(int i, char *desc, size_t dlen)
     net.input = malloc((size_t)batch * l.inputs * sizeof(float));
     net.workspace = calloc(l.workspace_size / sizeof(float) + 1, sizeof(float));
     for (int k = 0; k < batch * l.inputs; ++k) net.input[k] = abc_test_urand(&seed, -2.f, 2.f);
-    size_t no = (size_t)batch * l.outputs;
-    float *sim = malloc(no * sizeof *sim);
-    abc_conv_forward_sim(l, net);
-    memcpy(sim, l.output, no * sizeof *sim);
-    memset(l.output, 0, no * sizeof *sim);
-    l.forward(l, net); /* net.train = 0: the packed path */
+    double r = packed_vs_sim_diff(&l, net, l.forward, desc); /* net.train = 0: the packed path */
     ck_assert_msg(abc_conv_st(&l)->packed_valid, "%s: the inference forward did not pack", desc);
-    double md = 0, mx = 0;
-    for (size_t k = 0; k < no; ++k) {
-        md = fmax(md, fabs((double)l.output[k] - sim[k]));
-        mx = fmax(mx, fabs(sim[k]));
-    }
-    ck_assert_msg(mx > 0, "%s: output all zero", desc);
-    free(sim);
     free(net.input);
     free(net.workspace);
     free_layer(l);
-    return md / mx;
+    return r;
 }
 
 #define N_CASES 36
@@ -103,24 +111,15 @@ START_TEST(fused_output_equals_simulated)
     net.input = malloc((size_t)2 * l.inputs * sizeof(float));
     net.workspace = calloc(l.workspace_size / sizeof(float) + 1, sizeof(float));
     for (int k = 0; k < 2 * l.inputs; ++k) net.input[k] = abc_test_urand(&seed, -2.f, 2.f);
-    size_t no = (size_t)2 * l.outputs;
-    float *sim = malloc(no * sizeof *sim);
-    abc_conv_forward_sim(l, net);
-    memcpy(sim, l.output, no * sizeof *sim);
+    char desc[128];
     for (int threads = 1; threads <= 2; ++threads) {
         abc_set_threads(threads);
-        memset(l.output, 0, no * sizeof *sim);
-        abc_conv_forward_packed(l, net);
-        double md = 0, mx = 0;
-        for (size_t k = 0; k < no; ++k) {
-            md = fmax(md, fabs((double)l.output[k] - sim[k]));
-            mx = fmax(mx, fabs(sim[k]));
-        }
-        ck_assert_msg(mx > 0 && md <= 1e-4 * mx, "%dx%dx%d->%d (M,N)=(%d,%d) act %d, %d threads: max difference %g of %g",
-                      sh[1], sh[0], sh[2], sh[3], mn[0], mn[1], (int)act, threads, md, mx);
+        snprintf(desc, sizeof desc, "%dx%dx%d->%d (M,N)=(%d,%d) act %d, %d threads", sh[1], sh[0], sh[2], sh[3], mn[0],
+                 mn[1], (int)act, threads);
+        double r = packed_vs_sim_diff(&l, net, abc_conv_forward_packed, desc);
+        ck_assert_msg(r <= 1e-4, "%s: max relative difference %g", desc, r);
     }
     abc_set_threads(1);
-    free(sim);
     free(net.input);
     free(net.workspace);
     free_layer(l);
@@ -143,17 +142,10 @@ START_TEST(packed_equals_simulated_connected)
     net.batch = 3;
     net.input = malloc((size_t)3 * l.inputs * sizeof(float));
     for (int k = 0; k < 3 * l.inputs; ++k) net.input[k] = abc_test_urand(&seed, -2.f, 2.f);
-    abc_conv_forward_sim(l, net);
-    float *sim = malloc((size_t)3 * l.outputs * sizeof *sim);
-    memcpy(sim, l.output, (size_t)3 * l.outputs * sizeof *sim);
-    abc_conv_forward_packed(l, net);
-    double md = 0, mx = 0;
-    for (int k = 0; k < 3 * l.outputs; ++k) {
-        md = fmax(md, fabs((double)l.output[k] - sim[k]));
-        mx = fmax(mx, fabs(sim[k]));
-    }
-    ck_assert_msg(mx > 0 && md <= 1e-4 * mx, "inputs %d: max difference %g of %g", ins[_i], md, mx);
-    free(sim);
+    char desc[32];
+    snprintf(desc, sizeof desc, "inputs %d", ins[_i]);
+    double r = packed_vs_sim_diff(&l, net, abc_conv_forward_packed, desc);
+    ck_assert_msg(r <= 1e-4, "%s: max relative difference %g", desc, r);
     free(net.input);
     free_layer(l);
 }
