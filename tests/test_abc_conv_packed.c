@@ -88,9 +88,9 @@ START_TEST(packed_equals_simulated)
 }
 END_TEST
 
-/* The kernel's fused stages: one base each way (XNOR: the whole output stage in its store) and several
- * (the M*N products combined in it), positions with padded taps, each activation, shapes wide enough for
- * several 16-column panels and blocks, 1 and 2 threads. _i: shape x activation x bases. */
+/* Wide shapes (several 16-column panels and blocks), positions with padded taps, each activation, one base
+ * each way (the AVX-512 kernel's fused output stage) and several (the combining pass), 1 and 2 threads.
+ * _i: shape x activation x bases. */
 START_TEST(fused_output_equals_simulated)
 {
     static const int shapes[][4] = {{9, 9, 3, 5}, {23, 17, 16, 20}, {40, 13, 64, 9}, {15, 30, 67, 16}}; /* h w c n */

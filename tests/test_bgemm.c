@@ -66,7 +66,7 @@ static const int kshapes[][5] = {
     {7, 15, 127, 0, 3},   {16, 32, 256, 0, 0},  {17, 33, 257, 1, 0}, {2, 3, 31 * 256, 0, 0},
     {5, 40, 32 * 256 + 77, 3, 5}, {33, 47, 576, 0, 0}, {64, 200, 2304, 0, 0}, {13, 129, 1000, 1, 1},
     {40, 17, 300, 0, 0},  {1, 300, 2304, 0, 0}, {300, 1, 2304, 0, 0},  {0, 5, 64, 0, 0},    {5, 0, 64, 0, 0},
-    {15, 96, 576, 0, 0},  {12, 48, 130, 1, 2},  {10, 64, 1000, 0, 1}, /* the combining stage: N in blocks of 16 */
+    {15, 96, 576, 0, 0},  {12, 48, 130, 1, 2},  {10, 64, 1000, 0, 1},
 };
 enum { NKSHAPES = sizeof kshapes / sizeof kshapes[0] };
 
@@ -102,37 +102,6 @@ static void check_output_stage(const abc_bgemm_kernel *k, int M, int N, int K, c
             ck_assert_float_eq(out[(size_t)M * ldo], -777.f);
         }
     free(scale); free(shift); free(out); free(corr); free(cls);
-}
-
-/* The combining stage (bgemm.h) of kernel k against its definition on the reference counts, for the
- * base counts whose N columns split into blocks of a multiple of 16. */
-static void check_combine_stage(const abc_bgemm_kernel *k, int M, int N, int K, const uint64_t *A, int lda,
-                                const uint64_t *Bp, const int32_t *want, int ldc, unsigned *seed)
-{
-    static const int mn[][2] = {{1, 1}, {3, 1}, {2, 2}, {5, 3}, {4, 1}};
-    for (size_t c = 0; c < sizeof mn / sizeof mn[0]; ++c) {
-        int Mb = mn[c][0], Nb = mn[c][1];
-        if (M % Mb || N % Nb || (N / Nb) % ABC_BGEMM_PANEL) continue;
-        int L = N / Nb, F = M / Mb, ldo = L + 5;
-        float *coef = malloc((size_t)M * Nb * sizeof *coef), *out = malloc(((size_t)F * ldo + 1) * sizeof *out);
-        double *ref = malloc((size_t)F * ldo * sizeof *ref);
-        for (int i = 0; i < M * Nb; ++i) coef[i] = abc_test_urand(seed, -0.1f, 0.1f);
-        for (int i = 0; i < F * ldo + 1; ++i) out[i] = i < F * ldo ? abc_test_urand(seed, -1.f, 1.f) : -777.f;
-        for (int i = 0; i < F * ldo; ++i) ref[i] = out[i];
-        for (int f = 0; f < F; ++f)
-            for (int m = 0; m < Mb; ++m)
-                for (int n = 0; n < Nb; ++n)
-                    for (int p = 0; p < L; ++p)
-                        ref[f * ldo + p] += (double)coef[(f * Mb + m) * Nb + n] * want[(size_t)(f * Mb + m) * ldc + n * L + p];
-        abc_bgemm_acc a = {out, ldo, coef, Mb, Nb, L};
-        k->panels_acc(M, N, K, A, lda, Bp, &a);
-        for (int i = 0; i < F * ldo; ++i)
-            ck_assert_msg(fabs(out[i] - ref[i]) <= 1e-4 * fmax(1, fabs(ref[i])),
-                          "kernel %s (combine, Mb=%d Nb=%d) M=%d N=%d K=%d: out[%d] = %g, want %g", k->name, Mb, Nb, M, N,
-                          K, i, out[i], ref[i]);
-        ck_assert_float_eq(out[F * ldo], -777.f);
-        free(coef); free(out); free(ref);
-    }
 }
 
 /* Every kernel this CPU runs, direct and through the pool on 1 and 2 threads, equal to the reference. */
@@ -183,7 +152,6 @@ START_TEST(kernels_equal_reference)
                     ck_abort_msg("kernel %s (panels) M=%d N=%d K=%d: C[%zu] = %d, want %d", k->name, M, N, K, i, got[i],
                                  want[i]);
             if (k->panels_out && M > 0) check_output_stage(k, M, N, K, A, lda, Bp, want, ldc, &seed);
-            if (k->panels_acc && M > 0) check_combine_stage(k, M, N, K, A, lda, Bp, want, ldc, &seed);
             free(Bp);
         }
         free(A); free(B); free(want); free(got);

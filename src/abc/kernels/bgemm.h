@@ -54,24 +54,6 @@ static inline float abc_bgemm_out_value(const abc_bgemm_out *o, int m, int n, in
     return v;
 }
 
-/* The stage for several bases (a binary layer's combine of its M*N products,
- * fused): rows of the product are (filter, weight base) pairs, row i = f*Mb + m
- * with f counted from the first row; columns are (activation base, position)
- * pairs, column q = n*L + p, L a multiple of 16; the kernel adds
- *     out[f*ldo + p] += sum_{m, n} coef[(f*Mb + m)*Nb + n] * C[f*Mb + m][n*L + p]
- * to what out holds (the caller sets the offsets first and applies the
- * activation after). Mb <= 8; each output's terms are added in an order that
- * does not depend on how the filters are split between calls (results are
- * the same bits on any thread count). */
-typedef struct {
-    float *out;
-    int ldo;
-    const float *coef;
-    int Mb, Nb, L;
-} abc_bgemm_acc;
-typedef void (*abc_bgemm_panel_acc_fn)(int M, int N, int K, const uint64_t *A, int lda_words, const uint64_t *Bp,
-                                       const abc_bgemm_acc *a);
-
 /* The plain definition, always built; the others are tested against it. */
 void abc_bgemm_ref(int M, int N, int K, const uint64_t *A, int lda_words, const uint64_t *B, int ldb_words,
                    int32_t *C, int ldc);

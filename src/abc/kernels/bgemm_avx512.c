@@ -52,8 +52,7 @@ static void pack_panel(int nr, int words, const uint64_t *B, int ldb, uint64_t *
  * K - 2*popcount into C, or, with an output stage o, its floats (bgemm.h). */
 TGT static inline __attribute__((always_inline)) void tile_any(int mr, int nr, int words, int K, const uint64_t *A,
                                                                 int lda, const uint64_t *P, int32_t *C, int ldc,
-                                                                const abc_bgemm_out *o, const abc_bgemm_acc *ac,
-                                                                int m0, int n0)
+                                                                const abc_bgemm_out *o, int m0, int n0)
 {
     const uint64_t *a[MR];
 #pragma GCC unroll 8
@@ -71,23 +70,6 @@ TGT static inline __attribute__((always_inline)) void tile_any(int mr, int nr, i
         }
     }
     __mmask16 m = nr >= NR ? (__mmask16)0xffff : (__mmask16)((1u << nr) - 1);
-    if (ac) { /* combine: rows of one filter summed in a register, then added to its output row */
-        int nb = n0 / ac->L, p = n0 % ac->L;
-        __m512 acc = _mm512_setzero_ps();
-        for (int r = 0; r < mr; ++r) {
-            int row = m0 + r, f = row / ac->Mb;
-            __m512i s = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtepi64_epi32(s0[r])),
-                                           _mm512_cvtepi64_epi32(s1[r]), 1);
-            __m512i c = _mm512_sub_epi32(_mm512_set1_epi32(K), _mm512_slli_epi32(s, 1));
-            acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(c), _mm512_set1_ps(ac->coef[(long)row * ac->Nb + nb]), acc);
-            if (r == mr - 1 || (row + 1) / ac->Mb != f) {
-                float *dst = ac->out + (long)f * ac->ldo + p;
-                _mm512_mask_storeu_ps(dst, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, dst), acc));
-                acc = _mm512_setzero_ps();
-            }
-        }
-        return;
-    }
     __m512i k = _mm512_set1_epi32(K), cls = _mm512_setzero_si512();
     __mmask16 corr = 0; /* the lanes with a correction */
     if (o && o->cls) {
@@ -118,19 +100,13 @@ TGT static inline __attribute__((always_inline)) void tile_any(int mr, int nr, i
 TGT static void tile(int mr, int nr, int words, int K, const uint64_t *A, int lda, const uint64_t *P, int32_t *C,
                      int ldc)
 {
-    tile_any(mr, nr, words, K, A, lda, P, C, ldc, NULL, NULL, 0, 0);
+    tile_any(mr, nr, words, K, A, lda, P, C, ldc, NULL, 0, 0);
 }
 
 TGT static void tile_out(int mr, int nr, int words, int K, const uint64_t *A, int lda, const uint64_t *P,
                          const abc_bgemm_out *o, int m0, int n0)
 {
-    tile_any(mr, nr, words, K, A, lda, P, NULL, 0, o, NULL, m0, n0);
-}
-
-TGT static void tile_acc(int mr, int nr, int words, int K, const uint64_t *A, int lda, const uint64_t *P,
-                         const abc_bgemm_acc *a, int m0, int n0)
-{
-    tile_any(mr, nr, words, K, A, lda, P, NULL, 0, NULL, a, m0, n0);
+    tile_any(mr, nr, words, K, A, lda, P, NULL, 0, o, m0, n0);
 }
 
 void abc_bgemm_avx512(int M, int N, int K, const uint64_t *A, int lda_words, const uint64_t *B, int ldb_words,
@@ -169,29 +145,7 @@ void abc_bgemm_avx512_panels_out(int M, int N, int K, const uint64_t *A, int lda
             tile_out(imin(MR, M - m), nr, words, K, A + (long)m * lda_words, lda_words, P, o, m, n);
     }
 }
-/* Tiles of whole filters (MR / Mb filters of Mb rows): each output's sum then runs in the same order
- * (bases m, then n, then the panels left to right) however the caller splits the filters, so the
- * result does not depend on the thread count. */
-void abc_bgemm_avx512_panels_acc(int M, int N, int K, const uint64_t *A, int lda_words, const uint64_t *Bp,
-                                 const abc_bgemm_acc *a)
-{
-    if (a->Mb < 1 || a->Mb > MR) abc_die("binary gemm: %d weight bases, at most %d", a->Mb, MR);
-    int words = abc_bgemm_words(K), step = MR / a->Mb * a->Mb;
-    for (int n = 0; n < N; n += NR) {
-        int nr = imin(NR, N - n);
-        const uint64_t *P = Bp + (size_t)(n / NR) * words * NR;
-        for (int m = 0; m < M; m += step)
-            tile_acc(imin(step, M - m), nr, words, K, A + (long)m * lda_words, lda_words, P, a, m, n);
-    }
-}
 #else
-void abc_bgemm_avx512_panels_acc(int M, int N, int K, const uint64_t *A, int lda_words, const uint64_t *Bp,
-                                 const abc_bgemm_acc *a)
-{
-    (void)M, (void)N, (void)K, (void)A, (void)lda_words, (void)Bp, (void)a;
-    abc_die("the AVX-512 binary GEMM is not built for this CPU");
-}
-
 void abc_bgemm_avx512_panels_out(int M, int N, int K, const uint64_t *A, int lda_words, const uint64_t *Bp,
                                  const abc_bgemm_out *o)
 {

@@ -14,7 +14,6 @@ typedef struct {
     int (*usable)(void);  /* 1 if this CPU and OS run it */
     abc_bgemm_panel_fn panels; /* the product from B in panels (bgemm.h), or NULL */
     abc_bgemm_panel_out_fn panels_out; /* the same with the output stage (bgemm.h), or NULL */
-    abc_bgemm_panel_acc_fn panels_acc; /* the same with the combining stage (bgemm.h), or NULL */
 } abc_bgemm_kernel;
 
 /* All kernels, best last; *n gets the count. */
@@ -48,7 +47,5 @@ void abc_bgemm_avx512_panels(int M, int N, int K, const uint64_t *A, int lda_wor
                              int ldc);
 void abc_bgemm_avx512_panels_out(int M, int N, int K, const uint64_t *A, int lda_words, const uint64_t *Bp,
                                  const abc_bgemm_out *o);
-void abc_bgemm_avx512_panels_acc(int M, int N, int K, const uint64_t *A, int lda_words, const uint64_t *Bp,
-                                 const abc_bgemm_acc *a);
 
 #endif

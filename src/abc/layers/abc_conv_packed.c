@@ -25,13 +25,14 @@
  * cores' caches and two threads ran slower than one). A unit does im2col over words
  * of the N bases into per-thread scratch (straight into the kernel's panels
  * where it takes them), ONE binary GEMM for all M*N products (A = the M rows
- * of each filter, B = N rows per position). With the AVX-512 kernel the
- * output stage runs in the kernel's store: for M = N = 1 it writes l.output
- * (scale, offset, the padded-tap correction by border class, leaky/relu);
- * for more bases it adds each filter's M*N products, scaled, to output rows
- * set to the offsets and corrections before, and the activation follows.
- * Other kernels give int32 counts, then per filter one pass over the block
- * combines them, the correction, batch norm / bias and the activation.
+ * of each filter, B = N rows per position). For M = N = 1 with the AVX-512
+ * kernel the output stage runs in the kernel's store, which writes l.output
+ * (scale, offset, the padded-tap correction by border class, leaky/relu).
+ * Otherwise the kernel gives int32 counts, then per filter one pass over the
+ * block combines them, the correction, batch norm / bias and the activation.
+ * (Combining M*N > 1 products in the kernel's store instead, each filter's
+ * rows summed in registers and added to the output rows, was 7-10% slower
+ * on ABC (3,3) at 56x56x64: its tiles must hold whole filters.)
  * One GEMM per block beat M*N GEMMs of one base pair each by 13-35% on
  * ResNet-18 3x3 shapes (AVX-512, one thread). */
 #include <math.h>
@@ -73,7 +74,7 @@ typedef struct {
     float *coef;  /* per filter: M*N scales k_f alpha_m beta_n */
     float *off;   /* per filter: offset (bias - k_f mean) */
     float *bk;    /* per filter: k_f sum_n beta_n (scale of the correction) */
-    float *shift; /* per filter: off - kfix * sum of its coefficients (the fused stages' constant) */
+    float *shift; /* per filter, M = N = 1: off - coef * kfix (the fused output stage's constant) */
     float *corr;  /* per filter and border class, M = N = 1: bk * wcorr (the fused stage's corrections) */
     float thr[ABC_MAX_BASES];
     int kfix;     /* 64*words - K: the product over padded words counts each spare bit as +1 */
@@ -211,8 +212,6 @@ static void conv_task(const job *j, int task, int thread, int *have)
     /* one base each way: the kernel writes the floats, the output stage (the padded-tap correction, batch
      * norm or bias, leaky/relu) fused into its store */
     int fused = MN == 1 && panels && j->kernel->panels_out;
-    /* several bases: the kernel adds the M*N products, scaled, to the offsets and corrections set here */
-    int combined = MN > 1 && panels && j->kernel->panels_acc && L % ABC_BGEMM_PANEL == 0;
     int32_t cls[COLS]; /* with N = 1 a block has at most COLS positions: each one's border class, or -1 */
     if (fused && nb) {
         for (int i = 0; i < L; ++i) cls[i] = -1;
@@ -227,19 +226,6 @@ static void conv_task(const job *j, int task, int thread, int *have)
                                nb ? cls : NULL, j->corr + (size_t)fa * ncls, ncls};
             j->kernel->panels_out(r, cols, 64 * kw, A, kw, Bw, &o);
             if (act == 0 && l->activation != LINEAR)
-                for (int f = fa; f < fb; ++f) abc_act_row(out + (size_t)f * st->P + p0, L, l->activation);
-            continue;
-        }
-        if (combined) {
-            for (int f = fa; f < fb; ++f) {
-                float *o = out + (size_t)f * st->P + p0, off = j->shift[f];
-                for (int p = 0; p < L; ++p) o[p] = off;
-                const float *wc = st->wcorr + (size_t)f * ncls;
-                for (int e = 0; e < nb; ++e) o[bd[e].p] += j->bk[f] * wc[bd[e].cls];
-            }
-            abc_bgemm_acc a = {out + (size_t)fa * st->P + p0, st->P, j->coef + (size_t)fa * MN, M, N, L};
-            j->kernel->panels_acc(r, cols, 64 * kw, A, kw, Bw, &a);
-            if (l->activation != LINEAR)
                 for (int f = fa; f < fb; ++f) abc_act_row(out + (size_t)f * st->P + p0, L, l->activation);
             continue;
         }
@@ -280,9 +266,7 @@ static void output_coefs(const layer *l, const abc_conv_state *st, const job *j)
             for (int n = 0; n < N; ++n) j->coef[(size_t)f * M * N + m * N + n] = k * st->alpha[g * M + m] * st->beta[n];
         j->off[f] = off;
         j->bk[f] = k * sbeta;
-        float sc = 0;
-        for (int i = 0; i < M * N; ++i) sc += j->coef[(size_t)f * M * N + i];
-        j->shift[f] = off - sc * (float)j->kfix;
+        j->shift[f] = off - j->coef[(size_t)f * M * N] * (float)j->kfix;
         if (M * N == 1)
             for (int c = 0; c < ncls; ++c) j->corr[(size_t)f * ncls + c] = j->bk[f] * st->wcorr[(size_t)f * ncls + c];
     }
