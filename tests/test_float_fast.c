@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "abc/abc_util.h"
 #include "abc/dn_private.h"
@@ -423,6 +424,41 @@ START_TEST(abc_float_switch_reaches_the_command)
 }
 END_TEST
 
+/* The OpenBLAS core in "... OpenBLAS core <name>" of `abc trainspeed`, run with env prefix pre. */
+static void openblas_core_of_run(const char *pre, char *core, size_t n)
+{
+    char *cfg = abc_test_write(abc_test_tmpdir(), "core.cfg", small_cfg);
+    char cmd[4400];
+    snprintf(cmd, sizeof cmd, "%s %s abc trainspeed %s -iters 1 -threads 1", pre, abc_test_darknet_path(), cfg);
+    abc_run_result r = abc_test_run(cmd);
+    ck_assert_msg(r.status == 0, "%s", r.out);
+    const char *at = strstr(r.out, "OpenBLAS core ");
+    ck_assert_msg(at != NULL, "%s", r.out);
+    snprintf(core, n, "%.*s", (int)strcspn(at + 14, " \n"), at + 14);
+    abc_run_free(&r);
+    free(cfg);
+}
+
+/* ./darknet never leaves OpenBLAS on kernels older than the CPU (Debian's 0.3.21 falls back to SSE3 on CPUs it
+ * does not know), and keeps the user's OPENBLAS_CORETYPE. */
+START_TEST(openblas_runs_kernels_for_this_cpu)
+{
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) {
+        fprintf(stderr, "float_fast: OpenBLAS core check skipped: no AVX2 and FMA on this CPU\n");
+        return;
+    }
+    static const char *const modern[] = {"haswell", "zen", "skylakex", "cooperlake", "sapphirerapids"};
+    char core[64];
+    openblas_core_of_run("env -u OPENBLAS_CORETYPE", core, sizeof core);
+    int ok = 0;
+    for (size_t i = 0; i < sizeof modern / sizeof modern[0]; ++i) ok |= !strcasecmp(core, modern[i]);
+    ck_assert_msg(ok, "OpenBLAS runs its %s kernels on a CPU with AVX2 and FMA", core);
+    openblas_core_of_run("OPENBLAS_CORETYPE=Haswell", core, sizeof core);
+    ck_assert_str_eq(core, "Haswell");
+}
+END_TEST
+
 static Suite *suite_float_fast(void)
 {
     Suite *s = suite_create("float_fast");
@@ -435,6 +471,7 @@ static Suite *suite_float_fast(void)
     tcase_add_test(tc, avx512_gemm_matches_openblas);
     tcase_add_test(tc, parser_installs_fast_path_and_training_matches_stock);
     tcase_add_test(tc, abc_float_switch_reaches_the_command);
+    tcase_add_test(tc, openblas_runs_kernels_for_this_cpu);
     suite_add_tcase(s, tc);
     return s;
 }

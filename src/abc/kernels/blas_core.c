@@ -29,9 +29,8 @@ const char *abc_blas_better_core(void)
                  __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
                  __builtin_cpu_supports("avx512cd");
     int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    if (avx512 && !core_in(core, avx512_cores) && !core_in(core, avx2_cores)) return "SkylakeX";
-    if (avx2 && !core_in(core, avx2_cores)) return "Haswell";
-    return NULL;
+    if (core_in(core, avx2_cores)) return NULL; /* AVX2 kernels or better */
+    return avx512 ? "SkylakeX" : avx2 ? "Haswell" : NULL;
 }
 
 void abc_blas_fix_core(char **argv)
