@@ -71,7 +71,9 @@ END_TEST
 /* h, w, C, size, stride, pad, p0, p1 (p1 = -1: all) */
 static const int ishapes[][8] = {{5, 4, 64, 3, 1, 1, 0, -1},  {6, 7, 130, 3, 2, 1, 3, 9}, {5, 5, 16, 5, 1, 2, 0, -1},
                                  {4, 6, 3, 1, 1, 0, 1, 20},   {9, 8, 32, 3, 2, 0, 0, -1}, {3, 3, 67, 3, 1, 2, 0, -1},
-                                 {1, 1, 1, 1, 1, 0, 0, -1},   {7, 5, 24, 5, 2, 2, 2, 11}, {6, 9, 100, 3, 1, 1, 0, -1}};
+                                 {1, 1, 1, 1, 1, 0, 0, -1},   {7, 5, 24, 5, 2, 2, 2, 11}, {6, 9, 100, 3, 1, 1, 0, -1},
+                                 /* windows on word boundaries, runs starting and ending inside a row */
+                                 {6, 7, 128, 3, 2, 1, 2, 10}, {5, 9, 64, 3, 1, 1, 4, 30}};
 enum { NISHAPES = sizeof ishapes / sizeof ishapes[0] };
 
 static int getbit(const uint64_t *w, long bit) { return (int)((w[bit / 64] >> (bit % 64)) & 1); }

@@ -34,6 +34,41 @@ void abc_conv_stream_rows(const uint64_t *px, int w, int cw, int C, int pad, int
     }
 }
 
+/* Positions [0, n) of one output row, windows starting at bit shift sh of s: one position at a time. */
+static void windows_shifted(const uint64_t *s, int rw, int size, int rk, size_t step, size_t bit, int n,
+                            uint64_t tail, uint64_t *out, int ld, int ws)
+{
+    for (int q = 0; q < n; ++q, bit += step) {
+        unsigned sh = (unsigned)(bit % 64);
+        const uint64_t *r = s + bit / 64;
+        uint64_t *dst = out + (size_t)q * ld;
+        for (int ky = 0; ky < size; ++ky, dst += (size_t)rk * ws, r += rw) {
+            if (sh == 0)
+                for (int i = 0; i < rk; ++i) dst[(size_t)i * ws] = r[i];
+            else
+                for (int i = 0; i < rk; ++i) dst[(size_t)i * ws] = (r[i] >> sh) | (r[i + 1] << (64 - sh));
+            dst[(size_t)(rk - 1) * ws] &= tail;
+        }
+    }
+}
+
+/* The same when every window starts on a word (d words apart): word k of position q is s[ky*rw + i + q*d],
+ * copied word by word along the row (into the kernel's panels, ld = 1: contiguous runs). */
+static void windows_aligned(const uint64_t *s, int rw, int size, int rk, size_t d, int n, uint64_t tail,
+                            uint64_t *out, int ld, int ws)
+{
+    for (int ky = 0; ky < size; ++ky)
+        for (int i = 0; i < rk; ++i) {
+            const uint64_t *restrict src = s + (size_t)ky * rw + i;
+            uint64_t *restrict dst = out + (size_t)(ky * rk + i) * ws;
+            uint64_t m = i == rk - 1 ? tail : ~0ull;
+            if (ld == 1 && d == 1)
+                for (int q = 0; q < n; ++q) dst[q] = src[q] & m;
+            else
+                for (int q = 0; q < n; ++q) dst[(size_t)q * ld] = src[(size_t)q * d] & m;
+        }
+}
+
 void abc_conv_im2col_words(const uint64_t *rows, int rw, int C, int size, int stride, int out_w, int p0, int p1,
                            uint64_t *out, int ld, int ws)
 {
@@ -41,19 +76,15 @@ void abc_conv_im2col_words(const uint64_t *rows, int rw, int C, int size, int st
     uint64_t tail = nbits % 64 ? (1ull << (nbits % 64)) - 1 : ~0ull;
     size_t step = (size_t)stride * C; /* bits from one output column to the next */
     int oy = p0 / out_w, ox = p0 % out_w;
-    for (int p = p0; p < p1; ++p) {
-        size_t bit = (size_t)ox * step;
-        unsigned sh = (unsigned)(bit % 64);
-        const uint64_t *s = rows + (size_t)oy * stride * rw + bit / 64;
+    for (int p = p0; p < p1;) { /* runs of positions along one output row */
+        int n = p1 - p < out_w - ox ? p1 - p : out_w - ox;
+        const uint64_t *s = rows + (size_t)oy * stride * rw;
         uint64_t *dst = out + (size_t)(p - p0) * ld;
-        for (int ky = 0; ky < size; ++ky, dst += (size_t)rk * ws, s += rw) {
-            if (sh == 0)
-                for (int i = 0; i < rk; ++i) dst[(size_t)i * ws] = s[i];
-            else
-                for (int i = 0; i < rk; ++i) dst[(size_t)i * ws] = (s[i] >> sh) | (s[i + 1] << (64 - sh));
-            dst[(size_t)(rk - 1) * ws] &= tail;
-        }
-        if (++ox == out_w) {
+        if (step % 64 == 0) windows_aligned(s + ox * step / 64, rw, size, rk, step / 64, n, tail, dst, ld, ws);
+        else windows_shifted(s, rw, size, rk, step, (size_t)ox * step, n, tail, dst, ld, ws);
+        p += n;
+        ox += n;
+        if (ox == out_w) {
             ox = 0;
             ++oy;
         }

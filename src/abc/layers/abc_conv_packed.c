@@ -137,12 +137,15 @@ typedef struct {
 
 static int borders(const layer *l, const abc_conv_state *st, int p0, int p1, border *bd)
 {
-    int nb = 0, s = l->size;
+    int nb = 0, s = l->size, oy = p0 / l->out_w, ox = p0 % l->out_w; /* one division: this runs per unit */
     for (int p = p0; p < p1; ++p) {
-        int oy = p / l->out_w, ox = p % l->out_w;
         int y0 = oy * l->stride - l->pad, x0 = ox * l->stride - l->pad;
         if (y0 < 0 || x0 < 0 || y0 + s > l->h || x0 + s > l->w)
             bd[nb++] = (border){p - p0, st->rcls[oy] * st->ncc + st->ccls[ox]};
+        if (++ox == l->out_w) {
+            ox = 0;
+            ++oy;
+        }
     }
     return nb;
 }
