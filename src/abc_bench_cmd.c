@@ -7,6 +7,8 @@
  * layers (abc_bench_layers.c). -gemm / -layers: only one of the two parts;
  * -scaling: only the layers' 2-thread against 1-thread comparison. */
 #include <cblas.h>
+#include <sys/utsname.h>
+#include <unistd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,8 +63,11 @@ int abc_bench_main(int argc, char **argv)
 
     char cpu[256];
     abc_cpu_name(cpu, sizeof cpu);
-    printf("CPU: %s; features:%s%s%s%s\n", cpu, abc_cpu_has_popcnt() ? " popcnt" : "",
-           abc_cpu_has_avx2() ? " avx2" : "", abc_cpu_has_avx512vpopcntdq() ? " avx512f avx512vpopcntdq" : "",
+    struct utsname un;
+    if (uname(&un) != 0) snprintf(un.release, sizeof un.release, "unknown");
+    printf("CPU: %s; %ld cores online; kernel %s; features:%s%s%s%s\n", cpu, sysconf(_SC_NPROCESSORS_ONLN),
+           un.release, abc_cpu_has_popcnt() ? " popcnt" : "", abc_cpu_has_avx2() ? " avx2" : "",
+           abc_cpu_has_avx512vpopcntdq() ? " avx512f avx512vpopcntdq" : "",
            abc_cpu_has_avx512vpopcntdq() || abc_cpu_has_avx2() ? "" : " (none of the SIMD kernels)");
     int nk;
     const abc_bgemm_kernel *ks = abc_bgemm_kernels(&nk);
