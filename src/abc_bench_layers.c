@@ -28,6 +28,7 @@
 #include "abc/kernels/im2col.h"
 #include "abc/layers/abc_conv.h"
 #include "abc/layers/hada_conv_pack.h"
+#include "bench_peaks.h"
 #include "bench_util.h"
 #include "commands.h"
 
@@ -224,12 +225,17 @@ static void two_threads(bench_layer *b, int rounds, char *buf, size_t len, doubl
     if (at < len) snprintf(buf + at, len - at, "\n");
 }
 
-static void print_two(const char *two, const double low[2])
+static void print_two(const char *two, const double low[2], int rounds)
 {
+    abc_peak_kind best = abc_measure_peak(ABC_PEAK_AVX512) > 0 ? ABC_PEAK_AVX512
+                         : abc_measure_peak(ABC_PEAK_AVX2) > 0 ? ABC_PEAK_AVX2 : ABC_PEAK_POPCNT;
+    double peak2 = abc_peak_two_threads(best, rounds);
     printf("\n2 threads vs 1 on the large layers (binary layers, each on the output of an XNOR layer c->c run just "
            "before it on the same threads; steady state: per round one untimed pair, then the mean of %d; ratio = "
            "median of per-round 1-thread/2-thread times; meaningful only on an idle machine)\n%s", STEADY, two);
-    printf("lowest 2-thread/1-thread speedup over these layers: XNOR %.2fx, ABC33 %.2fx\n", low[0], low[1]);
+    printf("lowest 2-thread/1-thread speedup over these layers: XNOR %.2fx, ABC33 %.2fx; this machine's ceiling: "
+           "the %s peak loop on 2 threads at once gives %.2fx its 1-thread rate\n", low[0], low[1],
+           abc_peak_what(best), peak2);
 }
 
 /* -scaling: only the 2-thread comparison, on the large shapes. */
@@ -246,7 +252,7 @@ static void two_thread_table(int rounds)
         two_threads(&b, rounds, two, sizeof two, low, &seed);
         teardown(&b);
     }
-    print_two(two, low);
+    print_two(two, low, rounds);
 }
 
 void abc_bench_layers(int quick, int rounds, int scaling)
@@ -293,5 +299,5 @@ void abc_bench_layers(int quick, int rounds, int scaling)
         if (!quick && b.s->large) two_threads(&b, rounds, two, sizeof two, low, &seed);
         teardown(&b);
     }
-    if (*two) print_two(two, low);
+    if (*two) print_two(two, low, rounds);
 }

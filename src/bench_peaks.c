@@ -1,9 +1,11 @@
 #include "bench_peaks.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "abc/abc_util.h"
+#include "bench_util.h"
 #include "abc/kernels/bgemm_kernels.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -134,4 +136,41 @@ double abc_measure_peak(abc_peak_kind k)
     (void)k;
     return 0;
 #endif
+}
+
+typedef struct {
+    abc_peak_kind k;
+    pthread_barrier_t *go;
+    double g;
+} peak_run;
+
+static void *peak_thread(void *arg)
+{
+    peak_run *r = arg;
+    pthread_barrier_wait(r->go);
+    r->g = abc_measure_peak(r->k);
+    return NULL;
+}
+
+double abc_peak_two_threads(abc_peak_kind k, int rounds)
+{
+    if (rounds < 1) rounds = 1;
+    if (rounds > 64) rounds = 64;
+    double ratio[64];
+    pthread_barrier_t go;
+    if (abc_measure_peak(k) <= 0 || pthread_barrier_init(&go, NULL, 2) != 0) return 0;
+    for (int i = 0; i < rounds; ++i) {
+        double one = abc_measure_peak(k);
+        peak_run r[2] = {{k, &go, 0}, {k, &go, 0}};
+        pthread_t th;
+        if (pthread_create(&th, NULL, peak_thread, &r[1]) != 0) {
+            pthread_barrier_destroy(&go);
+            return 0;
+        }
+        peak_thread(&r[0]);
+        pthread_join(th, NULL);
+        ratio[i] = (r[0].g + r[1].g) / one;
+    }
+    pthread_barrier_destroy(&go);
+    return abc_median(ratio, rounds);
 }
