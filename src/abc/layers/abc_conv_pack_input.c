@@ -43,6 +43,7 @@ static inline __attribute__((always_inline)) void pack_body(const float *x, int 
                 for (int j = 0; j < QB; ++j) acc[n][j] = 0;
             for (int c = 0; c < cb; ++c) {
                 const float *xr = x + (size_t)(c0 + c) * HW + q;
+                __builtin_prefetch(xr + 2 * QB); /* as in pack512 */
                 float v[QB];
                 if (qb == QB)
                     for (int j = 0; j < QB; ++j) v[j] = xr[j];
@@ -98,6 +99,8 @@ pack512(const float *x, int C, int HW, int q0, int q1, const float *thr, const i
             __m512i bit = _mm512_set1_epi64(1);
             const float *xc = x + (size_t)c0 * HW + q;
             for (int c = 0; c < cb; ++c, xc += HW) {
+                /* two blocks ahead: one stream per channel is more than the hardware prefetchers follow */
+                _mm_prefetch((const char *)(xc + 2 * QB), _MM_HINT_T0);
                 __m512 v = _mm512_maskz_loadu_ps(lm, xc);
                 for (int n = 0; n < nthr; ++n) {
                     __mmask16 k = _mm512_cmp_ps_mask(v, t[n], _CMP_GE_OQ);
