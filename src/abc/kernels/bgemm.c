@@ -33,7 +33,8 @@ static const abc_bgemm_kernel table[] = {
     {"ref", "plain reference, one popcount per word", abc_bgemm_ref, always, NULL, NULL},
     {"portable", "portable C, 2x4 tiles of SWAR bit counts", abc_bgemm_portable, always, NULL, NULL},
     {"popcnt", "2x4 tiles of the POPCNT instruction", abc_bgemm_popcnt, abc_cpu_has_popcnt, NULL, NULL},
-    {"avx2", "AVX2 nibble-table popcount, byte accumulators, 2x2 tiles", abc_bgemm_avx2, abc_cpu_has_avx2, NULL, NULL},
+    {"avx2", "AVX2 nibble-table popcount, B in 16-column panels, 4x4 tiles", abc_bgemm_avx2, abc_cpu_has_avx2,
+     abc_bgemm_avx2_panels, NULL},
     {"avx512", "AVX-512 VPOPCNTDQ, B in 16-column panels, 8x16 tiles", abc_bgemm_avx512,
      abc_cpu_has_avx512vpopcntdq, abc_bgemm_avx512_panels, abc_bgemm_avx512_panels_out},
 };

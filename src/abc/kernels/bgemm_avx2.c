@@ -1,15 +1,15 @@
 /* AVX2 binary GEMM: Mula's nibble-table popcount (two vpshufb per 256 bits)
- * with byte accumulators folded by vpsadbw only every 31 steps, on 2x2
- * tiles of rows (4 products per loaded vector pair), K vectorized, the last
- * partial vector read by a masked load (no read past the row). */
+ * with byte accumulators folded by vpsadbw only every 31 words, on B in
+ * 16-column panels (bgemm.h; B given by rows is repacked a panel at a time). */
 #include "bgemm_kernels.h"
+#include "bgemm_panel.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 
 #define TGT __attribute__((target("avx2,popcnt")))
 
-enum { MR = 2, NR = 2, NB = 64, FOLD = 31 }; /* FOLD steps x 8 per byte fit in a byte */
+enum { FOLD = 31 }; /* FOLD words x at most 8 per byte fit in a byte */
 
 static inline __attribute__((always_inline)) int imin(int a, int b) { return a < b ? a : b; }
 
@@ -19,83 +19,89 @@ TGT static inline __attribute__((always_inline)) __m256i cnt8(__m256i x, __m256i
     return _mm256_add_epi8(_mm256_shuffle_epi8(lut, lo), _mm256_shuffle_epi8(lut, hi));
 }
 
-TGT static inline __attribute__((always_inline)) long long hsum(__m256i v)
-{
-    __m128i s = _mm_add_epi64(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    return _mm_cvtsi128_si64(s) + _mm_extract_epi64(s, 1);
-}
+/* A tile is PMR rows of A against 4 columns of a panel, one ymm of 64-bit
+ * lanes: each word of A is broadcast and xor-ed with 4 columns' words, and
+ * the counts stay in their columns' lanes (vpsadbw sums each lane's bytes).
+ * No horizontal sums: with B by rows (K along the vector, 2x2 tiles) they
+ * cost as much as the counting at small K (a 3x3x64 conv has 9 words): that
+ * kernel ran the XNOR 56x56x64 layer 3.3x slower, and 256x3136x2304 at
+ * 195-199 G binary MAC/s against 211-255 for this one. */
+enum { PMR = 4, PNR = 4 };
 
-TGT static void tile(int mr, int nr, int words, int K, const uint64_t *A, int lda, const uint64_t *B, int ldb,
-                     int32_t *C, int ldc)
+TGT static inline __attribute__((always_inline)) void ptile(int mr, int nc, int words, int K, const uint64_t *A,
+                                                             int lda, const uint64_t *P, int32_t *C, int ldc)
 {
     const __m256i lut = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3,
                                          1, 2, 2, 3, 2, 3, 3, 4);
     const __m256i m4 = _mm256_set1_epi8(0x0f), zero = _mm256_setzero_si256();
-    const uint64_t *a[MR], *b[NR];
+    const uint64_t *a[PMR];
     #pragma GCC unroll 4
-    for (int r = 0; r < MR; ++r) a[r] = A + (long)imin(r, mr - 1) * lda;
+    for (int r = 0; r < PMR; ++r) a[r] = A + (long)imin(r, mr - 1) * lda;
+    __m256i s64[PMR];
     #pragma GCC unroll 4
-    for (int c = 0; c < NR; ++c) b[c] = B + (long)imin(c, nr - 1) * ldb;
-    __m256i s64[MR][NR];
-    #pragma GCC unroll 4
-    for (int r = 0; r < MR; ++r)
+    for (int r = 0; r < PMR; ++r) s64[r] = zero;
+    for (int w0 = 0; w0 < words; w0 += FOLD) {
+        int w1 = imin(words, w0 + FOLD);
+        __m256i s8[PMR];
         #pragma GCC unroll 4
-        for (int c = 0; c < NR; ++c) s64[r][c] = zero;
-    int full = words / 4, rest = words % 4;
-    for (int v0 = 0; v0 < full; v0 += FOLD) {
-        int v1 = imin(full, v0 + FOLD);
-        __m256i s8[MR][NR];
-        #pragma GCC unroll 4
-        for (int r = 0; r < MR; ++r)
+        for (int r = 0; r < PMR; ++r) s8[r] = zero;
+        for (int w = w0; w < w1; ++w) {
+            __m256i b = _mm256_load_si256((const __m256i *)(const void *)(P + (long)w * ABC_BGEMM_PANEL));
             #pragma GCC unroll 4
-            for (int c = 0; c < NR; ++c) s8[r][c] = zero;
-        for (int v = v0; v < v1; ++v) {
-            __m256i va[MR], vb[NR];
-            #pragma GCC unroll 4
-            for (int r = 0; r < MR; ++r) va[r] = _mm256_loadu_si256((const __m256i *)(a[r] + 4 * v));
-            #pragma GCC unroll 4
-            for (int c = 0; c < NR; ++c) vb[c] = _mm256_loadu_si256((const __m256i *)(b[c] + 4 * v));
-            #pragma GCC unroll 4
-            for (int r = 0; r < MR; ++r)
-                #pragma GCC unroll 4
-                for (int c = 0; c < NR; ++c)
-                    s8[r][c] = _mm256_add_epi8(s8[r][c], cnt8(_mm256_xor_si256(va[r], vb[c]), lut, m4));
+            for (int r = 0; r < PMR; ++r)
+                s8[r] = _mm256_add_epi8(
+                    s8[r], cnt8(_mm256_xor_si256(_mm256_set1_epi64x((long long)a[r][w]), b), lut, m4));
         }
         #pragma GCC unroll 4
-        for (int r = 0; r < MR; ++r)
-            #pragma GCC unroll 4
-            for (int c = 0; c < NR; ++c) s64[r][c] = _mm256_add_epi64(s64[r][c], _mm256_sad_epu8(s8[r][c], zero));
+        for (int r = 0; r < PMR; ++r) s64[r] = _mm256_add_epi64(s64[r], _mm256_sad_epu8(s8[r], zero));
     }
-    if (rest) {
-        __m256i mask = _mm256_cmpgt_epi64(_mm256_set1_epi64x(rest), _mm256_setr_epi64x(0, 1, 2, 3));
-        __m256i va[MR], vb[NR];
-        #pragma GCC unroll 4
-        for (int r = 0; r < MR; ++r) va[r] = _mm256_maskload_epi64((const long long *)(a[r] + 4 * full), mask);
-        #pragma GCC unroll 4
-        for (int c = 0; c < NR; ++c) vb[c] = _mm256_maskload_epi64((const long long *)(b[c] + 4 * full), mask);
-        #pragma GCC unroll 4
-        for (int r = 0; r < MR; ++r)
-            #pragma GCC unroll 4
-            for (int c = 0; c < NR; ++c)
-                s64[r][c] = _mm256_add_epi64(
-                    s64[r][c], _mm256_sad_epu8(cnt8(_mm256_xor_si256(va[r], vb[c]), lut, m4), zero));
+    const __m256i low = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
+    const __m128i k = _mm_set1_epi32(K);
+    #pragma GCC unroll 4
+    for (int r = 0; r < PMR; ++r) {
+        if (r >= mr) break;
+        __m128i c = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(s64[r], low)); /* the 4 counts, as int32 */
+        c = _mm_sub_epi32(k, _mm_slli_epi32(c, 1));
+        if (nc == PNR) {
+            _mm_storeu_si128((__m128i *)(void *)(C + (long)r * ldc), c);
+        } else {
+            int32_t t[PNR];
+            _mm_storeu_si128((__m128i *)(void *)t, c);
+            for (int q = 0; q < nc; ++q) C[(long)r * ldc + q] = t[q];
+        }
     }
-#pragma GCC unroll 4
-    for (int r = 0; r < mr; ++r)
-#pragma GCC unroll 4
-        for (int c = 0; c < nr; ++c) C[(long)r * ldc + c] = K - 2 * (int)hsum(s64[r][c]);
 }
 
+/* All rows of A against columns [0, nn) of one panel. */
+TGT static void panel(int M, int nn, int words, int K, const uint64_t *A, int lda, const uint64_t *P, int32_t *C,
+                      int ldc)
+{
+    for (int m = 0; m < M; m += PMR)
+        for (int q = 0; q < nn; q += PNR)
+            ptile(imin(PMR, M - m), imin(PNR, nn - q), words, K, A + (long)m * lda, lda, P + q,
+                  C + (long)m * ldc + q, ldc);
+}
+
+TGT void abc_bgemm_avx2_panels(int M, int N, int K, const uint64_t *A, int lda_words, const uint64_t *Bp, int32_t *C,
+                               int ldc)
+{
+    int words = abc_bgemm_words(K);
+    for (int n0 = 0; n0 < N; n0 += ABC_BGEMM_PANEL) /* a panel is a few KB: in L1 */
+        panel(M, imin(ABC_BGEMM_PANEL, N - n0), words, K, A, lda_words,
+              Bp + (long)(n0 / ABC_BGEMM_PANEL) * words * ABC_BGEMM_PANEL, C + n0, ldc);
+}
+
+/* B by rows: repacked 16 columns at a time into a panel, then the same tiles. */
 TGT void abc_bgemm_avx2(int M, int N, int K, const uint64_t *A, int lda_words, const uint64_t *B, int ldb_words,
                         int32_t *C, int ldc)
 {
+    if (M <= 0 || N <= 0) return;
     int words = abc_bgemm_words(K);
-    for (int n0 = 0; n0 < N; n0 += NB) {
-        int n1 = imin(N, n0 + NB);
-        for (int m = 0; m < M; m += MR)
-            for (int n = n0; n < n1; n += NR)
-                tile(imin(MR, M - m), imin(NR, n1 - n), words, K, A + (long)m * lda_words, lda_words,
-                     B + (long)n * ldb_words, ldb_words, C + (long)m * ldc + n, ldc);
+    uint64_t *P = abc_bgemm_panel_scratch((size_t)(words > 0 ? words : 1) * ABC_BGEMM_PANEL);
+    for (int n0 = 0; n0 < N; n0 += ABC_BGEMM_PANEL) {
+        int nn = imin(ABC_BGEMM_PANEL, N - n0);
+        abc_bgemm_pack_panel(nn, words, B + (long)n0 * ldb_words, ldb_words, P);
+        panel(M, nn, words, K, A, lda_words, P, C + n0, ldc);
     }
 }
 #else
@@ -104,6 +110,12 @@ void abc_bgemm_avx2(int M, int N, int K, const uint64_t *A, int lda_words, const
                     int32_t *C, int ldc)
 {
     (void)M, (void)N, (void)K, (void)A, (void)lda_words, (void)B, (void)ldb_words, (void)C, (void)ldc;
+    abc_die("the AVX2 binary GEMM is not built for this CPU");
+}
+void abc_bgemm_avx2_panels(int M, int N, int K, const uint64_t *A, int lda_words, const uint64_t *Bp, int32_t *C,
+                           int ldc)
+{
+    (void)M, (void)N, (void)K, (void)A, (void)lda_words, (void)Bp, (void)C, (void)ldc;
     abc_die("the AVX2 binary GEMM is not built for this CPU");
 }
 #endif

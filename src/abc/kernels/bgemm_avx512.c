@@ -5,8 +5,8 @@
  * are output columns, so no horizontal sums are needed. Edge rows repeat the
  * last row (not stored), edge columns are zero words (masked stores). */
 #include "bgemm_kernels.h"
+#include "bgemm_panel.h"
 
-#include <stdlib.h>
 
 #include "abc_util.h"
 
@@ -18,35 +18,6 @@
 enum { MR = 8, NR = ABC_BGEMM_PANEL }; /* tile rows, panel columns */
 
 static inline __attribute__((always_inline)) int imin(int a, int b) { return a < b ? a : b; }
-
-static _Thread_local uint64_t *panel_buf; /* packed panels of this thread */
-static _Thread_local size_t panel_cap;
-
-static uint64_t *panels(size_t n)
-{
-    if (n > panel_cap) {
-        free(panel_buf);
-        void *p = NULL;
-        if (posix_memalign(&p, 64, n * sizeof(uint64_t)) != 0) abc_die("out of memory (binary gemm panel)");
-        panel_buf = p;
-        panel_cap = n;
-    }
-    return panel_buf;
-}
-
-/* Columns [0, nr) of B into P[w*NR + c], zero words for c >= nr. */
-static void pack_panel(int nr, int words, const uint64_t *B, int ldb, uint64_t *P)
-{
-    const uint64_t *b[NR];
-    for (int c = 0; c < NR; ++c) b[c] = B + (long)(c < nr ? c : 0) * ldb;
-    if (nr == NR) {
-        for (int w = 0; w < words; ++w, P += NR)
-            for (int c = 0; c < NR; ++c) P[c] = b[c][w];
-    } else {
-        for (int w = 0; w < words; ++w, P += NR)
-            for (int c = 0; c < NR; ++c) P[c] = c < nr ? b[c][w] : 0;
-    }
-}
 
 /* One tile: rows [0, mr) of A (lda words apart) against a panel, counts
  * K - 2*popcount into C, or, with an output stage o, its floats (bgemm.h). */
@@ -114,10 +85,10 @@ void abc_bgemm_avx512(int M, int N, int K, const uint64_t *A, int lda_words, con
 {
     if (M <= 0 || N <= 0) return;
     int words = abc_bgemm_words(K);
-    uint64_t *P = panels((size_t)(words > 0 ? words : 1) * NR);
+    uint64_t *P = abc_bgemm_panel_scratch((size_t)(words > 0 ? words : 1) * NR);
     for (int n = 0; n < N; n += NR) {
         int nr = imin(NR, N - n);
-        pack_panel(nr, words, B + (long)n * ldb_words, ldb_words, P);
+        abc_bgemm_pack_panel(nr, words, B + (long)n * ldb_words, ldb_words, P);
         for (int m = 0; m < M; m += MR)
             tile(imin(MR, M - m), nr, words, K, A + (long)m * lda_words, lda_words, P, C + (long)m * ldc + n, ldc);
     }

@@ -41,6 +41,8 @@ void abc_bgemm_popcnt(int M, int N, int K, const uint64_t *A, int lda_words, con
                       int32_t *C, int ldc);
 void abc_bgemm_avx2(int M, int N, int K, const uint64_t *A, int lda_words, const uint64_t *B, int ldb_words,
                     int32_t *C, int ldc);
+void abc_bgemm_avx2_panels(int M, int N, int K, const uint64_t *A, int lda_words, const uint64_t *Bp, int32_t *C,
+                           int ldc);
 void abc_bgemm_avx512(int M, int N, int K, const uint64_t *A, int lda_words, const uint64_t *B, int ldb_words,
                       int32_t *C, int ldc);
 void abc_bgemm_avx512_panels(int M, int N, int K, const uint64_t *A, int lda_words, const uint64_t *Bp, int32_t *C,
