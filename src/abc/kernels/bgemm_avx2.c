@@ -1,6 +1,9 @@
 /* AVX2 binary GEMM: Mula's nibble-table popcount (two vpshufb per 256 bits)
  * with byte accumulators folded by vpsadbw only every 31 words, on B in
- * 16-column panels (bgemm.h; B given by rows is repacked a panel at a time). */
+ * 16-column panels (bgemm.h; B given by rows is repacked a panel at a time).
+ * No fused output stage: with the floats computed in the store (4 a row a
+ * tile) the XNOR 56x56x64 layer ran 5-30% slower than with the layer's
+ * combining pass over the counts. */
 #include "bgemm_kernels.h"
 #include "bgemm_panel.h"
 
