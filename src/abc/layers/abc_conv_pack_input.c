@@ -69,6 +69,20 @@ static void pack_plain(const float *x, int C, int HW, int q0, int q1, const floa
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 
+/* fn(..., nthr, ...) with nthr a constant from 1 to 8 (so that the per-base registers stay registers). */
+#define BY_BASE_COUNT(fn)                                                                                         \
+    switch (nthr) {                                                                                                \
+    case 1: fn(x, C, HW, q0, q1, thr, 1, out, cw); return;                                                          \
+    case 2: fn(x, C, HW, q0, q1, thr, 2, out, cw); return;                                                          \
+    case 3: fn(x, C, HW, q0, q1, thr, 3, out, cw); return;                                                          \
+    case 4: fn(x, C, HW, q0, q1, thr, 4, out, cw); return;                                                          \
+    case 5: fn(x, C, HW, q0, q1, thr, 5, out, cw); return;                                                          \
+    case 6: fn(x, C, HW, q0, q1, thr, 6, out, cw); return;                                                          \
+    case 7: fn(x, C, HW, q0, q1, thr, 7, out, cw); return;                                                          \
+    case 8: fn(x, C, HW, q0, q1, thr, 8, out, cw); return;                                                          \
+    default: fn(x, C, HW, q0, q1, thr, nthr, out, cw); return;                                                      \
+    }
+
 /* The 8x8 bit matrix in x (byte k = row k, bit j = column j) transposed: byte j = column j, bit k = row k. */
 static inline uint64_t transpose8(uint64_t x)
 {
@@ -120,14 +134,7 @@ pack256(const float *x, int C, int HW, int q0, int q1, const float *thr, const i
 __attribute__((target("avx2"))) static void pack_avx2(const float *x, int C, int HW, int q0, int q1,
                                                       const float *thr, int nthr, uint64_t *out, int cw)
 {
-    switch (nthr) {
-#define ABC_PACK_CASE(k) \
-    case k: pack256(x, C, HW, q0, q1, thr, k, out, cw); return;
-        ABC_PACK_CASE(1) ABC_PACK_CASE(2) ABC_PACK_CASE(3) ABC_PACK_CASE(4)
-        ABC_PACK_CASE(5) ABC_PACK_CASE(6) ABC_PACK_CASE(7) ABC_PACK_CASE(8)
-#undef ABC_PACK_CASE
-    default: pack256(x, C, HW, q0, q1, thr, nthr, out, cw); return;
-    }
+    BY_BASE_COUNT(pack256);
 }
 
 static int has_avx512(void)
@@ -184,14 +191,7 @@ __attribute__((target("avx512f,avx512bw"))) static void pack_avx512(const float 
                                                                     const float *thr, int nthr, uint64_t *out,
                                                                     int cw)
 {
-    switch (nthr) {
-#define ABC_PACK_CASE(k) \
-    case k: pack512(x, C, HW, q0, q1, thr, k, out, cw); return;
-        ABC_PACK_CASE(1) ABC_PACK_CASE(2) ABC_PACK_CASE(3) ABC_PACK_CASE(4)
-        ABC_PACK_CASE(5) ABC_PACK_CASE(6) ABC_PACK_CASE(7) ABC_PACK_CASE(8)
-#undef ABC_PACK_CASE
-    default: pack512(x, C, HW, q0, q1, thr, nthr, out, cw); return;
-    }
+    BY_BASE_COUNT(pack512);
 }
 #endif
 
