@@ -7,12 +7,12 @@
  * layers (abc_bench_layers.c). -gemm / -layers: only one of the two parts;
  * -scaling: only the layers' 2-thread against 1-thread comparison. */
 #include <cblas.h>
-#include <sys/utsname.h>
-#include <unistd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
 
 #include "abc/abc_util.h"
 #include "bench_peaks.h"

@@ -24,6 +24,7 @@
 
 #include "abc/abc_util.h"
 #include "abc/kernels/act.h"
+#include "abc/kernels/bgemm_kernels.h"
 #include "abc/kernels/blas_threads.h"
 #include "abc/kernels/im2col.h"
 #include "abc/layers/abc_conv.h"
@@ -62,6 +63,8 @@ typedef struct {
     float *W, *x, *x0, *col, *out, *bn_k, *bn_off; /* x0: the input, copied into x before each forward */
     layer bin[3]; /* XNOR, ABC33, Hada16 */
     network net;
+    layer *prev;  /* when set, writes the binary layers' input before each forward (on pnet, untimed) */
+    network pnet;
 } bench_layer;
 
 static float urand(unsigned *seed, float lo, float hi) { return lo + (hi - lo) * (float)rand_r(seed) / (float)RAND_MAX; }
@@ -143,7 +146,8 @@ static void fp32_layer(bench_layer *b, int darknet_gemm)
 
 static double time_variant(bench_layer *b, int v)
 {
-    memcpy(b->x, b->x0, (size_t)b->s->c * b->P * sizeof(float)); /* the previous layer's output, just written */
+    if (b->prev) b->prev->forward(*b->prev, b->pnet); /* a binary layer before, on the same threads */
+    else memcpy(b->x, b->x0, (size_t)b->s->c * b->P * sizeof(float)); /* the previous layer's output, just written */
     double t0 = abc_now();
     if (v == V_BLAS || v == V_DN) fp32_layer(b, v == V_DN);
     else b->bin[v - V_XNOR].forward(b->bin[v - V_XNOR], b->net);
@@ -177,18 +181,9 @@ static double ratio_median(const double *num, const double *den, int n)
     return m;
 }
 
-/* Variant v's forward on the output of prev, which runs first (untimed) on the same threads. */
-static double time_after(bench_layer *b, layer *prev, network pn, int v)
-{
-    prev->forward(*prev, pn);
-    double t0 = abc_now();
-    b->bin[v - V_XNOR].forward(b->bin[v - V_XNOR], b->net);
-    return abc_now() - t0;
-}
-
 /* Appends to buf one line: each binary variant on 1 and 2 threads; lowers low[v] to the ratio if smaller.
  * The input is written by a previous XNOR layer (c -> c) on the same threads, as in a network: on two
- * threads, rows written by the other core cost the packing about twice as much as the thread's own. */
+ * threads, a row the other core has just written costs the packing about five times one of its own. */
 static void two_threads(bench_layer *b, int rounds, char *buf, size_t len, double low[2], unsigned *seed)
 {
     double t[2][2][64]; /* variant (XNOR, ABC), threads - 1, round */
@@ -196,22 +191,22 @@ static void two_threads(bench_layer *b, int rounds, char *buf, size_t len, doubl
     ps.n = ps.c;
     layer prev = make_binary(&ps, 1, 1, seed);
     for (int i = 0; i < prev.nweights; ++i) prev.weights[i] = urand(seed, -.1f, .1f);
-    network pn = b->net;
-    pn.input = b->x0;
+    b->prev = &prev;
+    b->pnet = b->net;
+    b->pnet.input = b->x0;
     b->net.input = prev.output;
-    /* Per round and thread count, steady state: one untimed pair of forwards (it also wakes the pool's
-     * worker, asleep during the 1-thread runs), then the mean of STEADY. */
+    /* Per round and thread count, steady state (the untimed forward also wakes the pool's worker, asleep
+     * during the 1-thread runs). */
     for (int r = 0; r < rounds; ++r)
         for (int th = 1; th <= 2; ++th) {
             abc_set_threads(th);
             for (int v = 0; v < 2; ++v) {
-                time_after(b, &prev, pn, V_XNOR + v);
-                double sum = 0;
-                for (int k = 0; k < STEADY; ++k) sum += time_after(b, &prev, pn, V_XNOR + v);
-                t[v][th - 1][r] = sum / STEADY;
+                double cold;
+                t[v][th - 1][r] = time_steady(b, V_XNOR + v, &cold);
             }
         }
     b->net.input = b->x;
+    b->prev = NULL;
     free_layer(prev);
     abc_set_threads(1);
     size_t at = strlen(buf);
@@ -227,8 +222,9 @@ static void two_threads(bench_layer *b, int rounds, char *buf, size_t len, doubl
 
 static void print_two(const char *two, const double low[2], int rounds)
 {
-    abc_peak_kind best = abc_measure_peak(ABC_PEAK_AVX512) > 0 ? ABC_PEAK_AVX512
-                         : abc_measure_peak(ABC_PEAK_AVX2) > 0 ? ABC_PEAK_AVX2 : ABC_PEAK_POPCNT;
+    abc_peak_kind best = abc_cpu_has_avx512vpopcntdq() ? ABC_PEAK_AVX512
+                         : abc_cpu_has_avx2()          ? ABC_PEAK_AVX2
+                                                       : ABC_PEAK_POPCNT;
     double peak2 = abc_peak_two_threads(best, rounds);
     printf("\n2 threads vs 1 on the large layers (binary layers, each on the output of an XNOR layer c->c run just "
            "before it on the same threads; steady state: per round one untimed pair, then the mean of %d; ratio = "

@@ -5,8 +5,8 @@
 #include <string.h>
 
 #include "abc/abc_util.h"
-#include "bench_util.h"
 #include "abc/kernels/bgemm_kernels.h"
+#include "bench_util.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>

@@ -94,18 +94,10 @@ TGT void abc_bgemm_avx2_panels(int M, int N, int K, const uint64_t *A, int lda_w
               Bp + (long)(n0 / ABC_BGEMM_PANEL) * words * ABC_BGEMM_PANEL, C + n0, ldc);
 }
 
-/* B by rows: repacked 16 columns at a time into a panel, then the same tiles. */
-TGT void abc_bgemm_avx2(int M, int N, int K, const uint64_t *A, int lda_words, const uint64_t *B, int ldb_words,
-                        int32_t *C, int ldc)
+void abc_bgemm_avx2(int M, int N, int K, const uint64_t *A, int lda_words, const uint64_t *B, int ldb_words,
+                    int32_t *C, int ldc)
 {
-    if (M <= 0 || N <= 0) return;
-    int words = abc_bgemm_words(K);
-    uint64_t *P = abc_bgemm_panel_scratch((size_t)(words > 0 ? words : 1) * ABC_BGEMM_PANEL);
-    for (int n0 = 0; n0 < N; n0 += ABC_BGEMM_PANEL) {
-        int nn = imin(ABC_BGEMM_PANEL, N - n0);
-        abc_bgemm_pack_panel(nn, words, B + (long)n0 * ldb_words, ldb_words, P);
-        panel(M, nn, words, K, A, lda_words, P, C + n0, ldc);
-    }
+    abc_bgemm_by_panels(abc_bgemm_avx2_panels, M, N, K, A, lda_words, B, ldb_words, C, ldc);
 }
 #else
 #include "abc_util.h"

@@ -7,7 +7,6 @@
 #include "bgemm_kernels.h"
 #include "bgemm_panel.h"
 
-
 #include "abc_util.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -83,15 +82,7 @@ TGT static void tile_out(int mr, int nr, int words, int K, const uint64_t *A, in
 void abc_bgemm_avx512(int M, int N, int K, const uint64_t *A, int lda_words, const uint64_t *B, int ldb_words,
                       int32_t *C, int ldc)
 {
-    if (M <= 0 || N <= 0) return;
-    int words = abc_bgemm_words(K);
-    uint64_t *P = abc_bgemm_panel_scratch((size_t)(words > 0 ? words : 1) * NR);
-    for (int n = 0; n < N; n += NR) {
-        int nr = imin(NR, N - n);
-        abc_bgemm_pack_panel(nr, words, B + (long)n * ldb_words, ldb_words, P);
-        for (int m = 0; m < M; m += MR)
-            tile(imin(MR, M - m), nr, words, K, A + (long)m * lda_words, lda_words, P, C + (long)m * ldc + n, ldc);
-    }
+    abc_bgemm_by_panels(abc_bgemm_avx512_panels, M, N, K, A, lda_words, B, ldb_words, C, ldc);
 }
 
 void abc_bgemm_avx512_panels(int M, int N, int K, const uint64_t *A, int lda_words, const uint64_t *Bp, int32_t *C,

@@ -1,14 +1,13 @@
-/* B in the panels of bgemm.h, for kernels that take B by rows and run panel
- * tiles: a per-thread buffer and the repacking of up to 16 columns. */
+/* B given by rows, for kernels that run on panels (bgemm.h): B is repacked
+ * 16 columns at a time into one panel (a few KB, in L1, per thread) and the
+ * kernel's panel function runs on it. */
 #ifndef ABC_BGEMM_PANEL_H
 #define ABC_BGEMM_PANEL_H
 
-#include <stddef.h>
-#include <stdint.h>
+#include "bgemm.h"
 
-/* At least n words, 64-byte aligned, this thread's own (kept for the thread's life). */
-uint64_t *abc_bgemm_panel_scratch(size_t n);
-/* Columns [0, nr) of B (rows ldb words apart) into one panel P[w*16 + c], zero words for c >= nr. */
-void abc_bgemm_pack_panel(int nr, int words, const uint64_t *B, int ldb, uint64_t *P);
+/* The product of abc_bgemm_fn's contract through panel function f. */
+void abc_bgemm_by_panels(abc_bgemm_panel_fn f, int M, int N, int K, const uint64_t *A, int lda_words,
+                         const uint64_t *B, int ldb_words, int32_t *C, int ldc);
 
 #endif
