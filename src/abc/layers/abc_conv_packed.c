@@ -1,5 +1,5 @@
 #if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("O3", "no-trapping-math") /* the combine loops vectorize */
+#pragma GCC optimize("O3", "no-trapping-math", "no-math-errno") /* the combine and coefficient loops vectorize */
 #endif
 /* [abc_convolutional] inference path: the same function as the float
  * simulation, computed over packed bits (layout: abc_conv_pack.h).
@@ -14,9 +14,10 @@
  * image, a block of positions and a range of filters (ordered by positions
  * first, or, when the blocks are few, by sets of filters first); each pool
  * thread owns a contiguous range of units (kernels/steal.h) and, first,
- * packs the image rows its range needs (each image once for all N bases, in
- * groups of rows, into a shared plane with a ready flag per group; the first
- * thread in also computes the output coefficients), then runs its units,
+ * packs its share of the image rows (each image once for all N bases, in
+ * groups of rows, into a shared plane with a ready flag per group; with
+ * filter sets, first the channels its set wrote as the layer before; the
+ * first thread done with that computes the output coefficients), then runs its units,
  * stealing from the back of other ranges once its own is empty. A unit waits
  * only for the row groups its windows read, packing any that nobody has
  * claimed yet, so there is no barrier between packing and products, and the
@@ -82,9 +83,58 @@ typedef struct {
     int fsets;        /* units go (image, filter set, block, filter part): fparts / fsets parts a set */
     int parts, units; /* ranges of units (one per pool thread) and units in all */
     uint64_t *ranges; /* abc_steal ranges */
-    int *ready;       /* per image and row group, then the output coefficients: 0 to do, 1 being done, 2 done
-                         (atomic) */
+    /* With filter sets: an image is first packed in cparts ranges of channel words into pxs (image b, range t
+     * at b*N*HW*cw + N*HW*w0(t), w1(t) - w0(t) words a pixel), each thread the channels its set wrote as the
+     * layer before, and the rows are put together from those (the other thread's bits, not its floats, cross
+     * between the cores: 6-7% faster on 2 threads at 14x14x256 and 7x7x512). Else cparts 1. (Building each
+     * block's B once, half on each thread, and both reading it, was 5% slower than both building it.) */
+    int cparts;
+    uint64_t *pxs;
+    size_t nbw; /* words of a block's B in the task scratch */
+    /* 0 to do, 1 being done, 2 done (atomic): per image and row group, the output coefficients (index kc), per
+     * image and channel range (from kp) */
+    int *ready;
+    int kc, kp;
 } job;
+
+static void claim(const job *j, int k, int thread);
+static void wait_done(const job *j, int k);
+
+/* Channel range t of image b (task b*cparts + t): all pixels, packed into its part of pxs. */
+static void pack_channels(const job *j, int task, int thread)
+{
+    (void)thread;
+    const layer *l = j->l;
+    const abc_conv_state *st = j->st;
+    int b = task / j->cparts, w0, w1, HW = l->h * l->w;
+    abc_split_range(st->cw, j->cparts, task % j->cparts, &w0, &w1);
+    int c0 = 64 * w0, c1 = imin(l->c, 64 * w1);
+    uint64_t *part = j->pxs + (size_t)st->o.N * HW * ((size_t)b * st->cw + w0);
+    abc_conv_pack_input(j->input + (size_t)b * l->inputs + (size_t)c0 * HW, c1 - c0, HW, 0, HW, j->thr, st->o.N,
+                        part, w1 - w0);
+}
+
+/* Pixels [q0, q1) of image b, all bases, as abc_conv_pack_input writes them (px[(n*HW + q)*cw + w]), put
+ * together from the image's channel ranges (packing those nobody has claimed). */
+static void gather_channels(const job *j, int b, int q0, int q1, uint64_t *px, int thread)
+{
+    const abc_conv_state *st = j->st;
+    int HW = j->l->h * j->l->w, N = st->o.N, cw = st->cw;
+    for (int t = 0; t < j->cparts; ++t) claim(j, j->kp + b * j->cparts + t, thread);
+    for (int t = 0; t < j->cparts; ++t) wait_done(j, j->kp + b * j->cparts + t);
+    for (int t = 0; t < j->cparts; ++t) {
+        int w0, w1;
+        abc_split_range(cw, j->cparts, t, &w0, &w1);
+        int n_w = w1 - w0;
+        const uint64_t *part = j->pxs + (size_t)N * HW * ((size_t)b * cw + w0);
+        for (int n = 0; n < N; ++n)
+            for (int q = q0; q < q1; ++q) {
+                const uint64_t *src = part + ((size_t)n * HW + q) * n_w;
+                uint64_t *dst = px + ((size_t)n * HW + q) * cw + w0;
+                for (int w = 0; w < n_w; ++w) dst[w] = src[w];
+            }
+    }
+}
 
 /* Row group g of the image rows: packed per pixel into scratch, then into the bit-stream planes. */
 static void pack_group(const job *j, int task, int thread)
@@ -96,7 +146,8 @@ static void pack_group(const job *j, int task, int thread)
     if (y0 >= y1) return;
     size_t npx = (size_t)N * HW * st->cw, plane = (size_t)(l->h + 2 * l->pad) * st->rw;
     uint64_t *px = (uint64_t *)(void *)abc_arena_floats(thread, SLOT_PACK, 2 * npx);
-    abc_conv_pack_input(j->input + (size_t)b * l->inputs, l->c, HW, y0 * l->w, y1 * l->w, j->thr, N, px, st->cw);
+    if (j->cparts > 1) gather_channels(j, b, y0 * l->w, y1 * l->w, px, thread);
+    else abc_conv_pack_input(j->input + (size_t)b * l->inputs, l->c, HW, y0 * l->w, y1 * l->w, j->thr, N, px, st->cw);
     for (int n = 0; n < N; ++n) {
         uint64_t *rows = j->xw + ((size_t)b * N + n) * plane;
         abc_conv_stream_rows(px + (size_t)n * HW * st->cw, l->w, st->cw, l->c, l->pad, y0, y1,
@@ -162,40 +213,22 @@ static void unit_at(const job *j, int u, int *b, int *blk, int *fpart, int *p0, 
     *p1 = imin(j->st->P, *p0 + j->pb);
 }
 
-/* One unit; *have is the image and block whose im2col this thread's scratch
- * holds (-1: none), which consecutive units of one block share. */
-static void conv_task(const job *j, int task, int thread, int *have)
+/* The B of image b's block [p0, p1) (column q = n*L + p - p0: base n, position p), as plain rows of kw words
+ * or, with panels, into the kernel's panels; the last panel's spare columns zero. */
+static void im2col_block(const job *j, int b, int p0, int p1, uint64_t *Bw, int panels)
 {
     const layer *l = j->l;
     const abc_conv_state *st = j->st;
-    int M = st->o.M, N = st->o.N, MN = M * N, kw = st->words;
+    int N = st->o.N, kw = st->words, L = p1 - p0, cols = N * L;
     size_t plane = (size_t)(l->h + 2 * l->pad) * st->rw;
-    int ncls = st->nrc * st->ncc;
-    int b, blk, fpart, p0, p1, f0, f1;
-    unit_at(j, task, &b, &blk, &fpart, &p0, &p1);
-    int L = p1 - p0;
-    abc_split_range(l->n, j->fparts, fpart, &f0, &f1);
-    if (L <= 0 || f0 >= f1) return;
-    int cols = N * L, npan = (cols + ABC_BGEMM_PANEL - 1) / ABC_BGEMM_PANEL;
-    int panels = j->kernel->panels && cols >= ABC_BGEMM_PANEL; /* im2col straight into the kernel's panels */
-    /* scratch: packed rows (or panels) of B, the counts (and their transpose), the border list; sized
-     * for the largest unit, so that it is the same buffer for every unit of the forward */
-    int most = M * imin(j->fc, (l->n + j->fparts - 1) / j->fparts), widest = N * j->pb;
-    size_t nB = (size_t)(widest + ABC_BGEMM_PANEL - 1) / ABC_BGEMM_PANEL * ABC_BGEMM_PANEL * kw;
-    size_t nC = (size_t)most * widest;
-    float *scr = abc_arena_floats(thread, SLOT_TASK, 2 * nB + 2 * nC + 2 * (size_t)j->pb + 16);
-    uint64_t *Bw = (uint64_t *)(void *)scr;
-    int32_t *Cb = (int32_t *)(void *)(scr + 2 * nB), *Ct = Cb + nC;
-    border *bd = (border *)(void *)(Ct + nC);
-    int key = b * j->pblocks + blk;
-    for (int n = 0; n < N && *have != key; ++n) {
+    for (int n = 0; n < N; ++n) {
         const uint64_t *plane_n = j->xw + ((size_t)b * N + n) * plane;
         if (!panels) {
             abc_conv_im2col_words(plane_n, st->rw, l->c, l->size, l->stride, l->out_w, p0, p1, Bw + (size_t)n * L * kw,
                                   kw, 1);
             continue;
         }
-        for (int p = p0; p < p1;) { /* column q = n*L + p - p0: lane q % 16 of panel q / 16 */
+        for (int p = p0; p < p1;) { /* column q: lane q % 16 of panel q / 16 */
             int q = n * L + p - p0, lane = q % ABC_BGEMM_PANEL, e = imin(p1, p + ABC_BGEMM_PANEL - lane);
             abc_conv_im2col_words(plane_n, st->rw, l->c, l->size, l->stride, l->out_w, p, e,
                                   Bw + (size_t)(q / ABC_BGEMM_PANEL) * kw * ABC_BGEMM_PANEL + lane, 1,
@@ -203,11 +236,37 @@ static void conv_task(const job *j, int task, int thread, int *have)
             p = e;
         }
     }
-    if (panels && cols % ABC_BGEMM_PANEL && *have != key) { /* the last panel's spare columns are zero words */
-        uint64_t *last = Bw + (size_t)(npan - 1) * kw * ABC_BGEMM_PANEL;
+    if (panels && cols % ABC_BGEMM_PANEL) {
+        uint64_t *last = Bw + (size_t)(cols / ABC_BGEMM_PANEL) * kw * ABC_BGEMM_PANEL;
         for (int w = 0; w < kw; ++w)
             for (int c = cols % ABC_BGEMM_PANEL; c < ABC_BGEMM_PANEL; ++c) last[(size_t)w * ABC_BGEMM_PANEL + c] = 0;
     }
+}
+
+/* One unit; *have is the image and block whose im2col this thread's scratch
+ * holds (-1: none), which consecutive units of one block share. */
+static void conv_task(const job *j, int task, int thread, int *have)
+{
+    const layer *l = j->l;
+    const abc_conv_state *st = j->st;
+    int M = st->o.M, N = st->o.N, MN = M * N, kw = st->words;
+    int ncls = st->nrc * st->ncc;
+    int b, blk, fpart, p0, p1, f0, f1;
+    unit_at(j, task, &b, &blk, &fpart, &p0, &p1);
+    int L = p1 - p0;
+    abc_split_range(l->n, j->fparts, fpart, &f0, &f1);
+    if (L <= 0 || f0 >= f1) return;
+    int cols = N * L, panels = j->kernel->panels && cols >= ABC_BGEMM_PANEL; /* im2col into the kernel's panels */
+    /* scratch: packed rows (or panels) of B, the counts (and their transpose), the border list; sized
+     * for the largest unit, so that it is the same buffer for every unit of the forward */
+    int most = M * imin(j->fc, (l->n + j->fparts - 1) / j->fparts), widest = N * j->pb;
+    size_t nC = (size_t)most * widest;
+    float *scr = abc_arena_floats(thread, SLOT_TASK, 2 * j->nbw + 2 * nC + 2 * (size_t)j->pb + 16);
+    uint64_t *Bw = (uint64_t *)(void *)scr;
+    int32_t *Cb = (int32_t *)(void *)(scr + 2 * j->nbw), *Ct = Cb + nC;
+    border *bd = (border *)(void *)(Ct + nC);
+    int key = b * j->pblocks + blk;
+    if (*have != key) im2col_block(j, b, p0, p1, Bw, panels);
     *have = key;
     int nb = l->pad ? borders(l, st, p0, p1, bd) : 0;
     int act = l->activation == LEAKY ? 1 : l->activation == RELU ? 2 : 0;
@@ -252,27 +311,37 @@ static void conv_task(const job *j, int task, int thread, int *have)
     }
 }
 
-/* Scales and offsets of the output stage, per filter. */
+/* Scales and offsets of the output stage, per filter, every forward from the layer's current parameters
+ * (in loops that vectorize: with a division and a scalar sqrtf per filter, 256 filters took 6 us, now 2-3). */
 static void output_coefs(const layer *l, const abc_conv_state *st, const job *j)
 {
-    int M = st->o.M, N = st->o.N, len = l->nweights / st->G, ncls = st->nrc * st->ncc;
-    float sbeta = 0;
-    for (int n = 0; n < N; ++n) sbeta += st->beta[n];
-    for (int f = 0; f < l->n; ++f) {
-        int g = (int)((long)f * st->K / len);
-        float k = 1, off = l->biases[f];
-        if (l->batch_normalize) {
-            k = l->scales[f] / (sqrtf(l->rolling_variance[f]) + .000001f);
-            off = l->biases[f] - l->rolling_mean[f] * k;
+    int M = st->o.M, N = st->o.N, MN = M * N, G = st->G, n = l->n, ncls = st->nrc * st->ncc;
+    float sbeta = 0, *k = j->bk; /* bk holds the batch norm's scale k_f until the last loop */
+    for (int i = 0; i < N; ++i) sbeta += st->beta[i];
+    if (l->batch_normalize)
+        for (int f = 0; f < n; ++f) {
+            k[f] = l->scales[f] / (sqrtf(l->rolling_variance[f]) + .000001f);
+            j->off[f] = l->biases[f] - l->rolling_mean[f] * k[f];
         }
-        for (int m = 0; m < M; ++m)
-            for (int n = 0; n < N; ++n) j->coef[(size_t)f * M * N + m * N + n] = k * st->alpha[g * M + m] * st->beta[n];
-        j->off[f] = off;
-        j->bk[f] = k * sbeta;
-        j->shift[f] = off - j->coef[(size_t)f * M * N] * (float)j->kfix;
-        if (M * N == 1)
-            for (int c = 0; c < ncls; ++c) j->corr[(size_t)f * ncls + c] = j->bk[f] * st->wcorr[(size_t)f * ncls + c];
+    else
+        for (int f = 0; f < n; ++f) {
+            k[f] = 1;
+            j->off[f] = l->biases[f];
+        }
+    for (int g = 0; g < G; ++g) { /* the filters of scale group g: f*G/n == g */
+        int f0 = (int)(((long)g * n + G - 1) / G), f1 = (int)(((long)(g + 1) * n + G - 1) / G);
+        const float *alpha = st->alpha + (size_t)g * M;
+        for (int f = f0; f < f1; ++f)
+            for (int m = 0; m < M; ++m)
+                for (int i = 0; i < N; ++i) j->coef[(size_t)f * MN + m * N + i] = k[f] * alpha[m] * st->beta[i];
     }
+    for (int f = 0; f < n; ++f) {
+        j->shift[f] = j->off[f] - j->coef[(size_t)f * MN] * (float)j->kfix;
+        k[f] *= sbeta;
+    }
+    if (MN == 1)
+        for (int f = 0; f < n; ++f)
+            for (int c = 0; c < ncls; ++c) j->corr[(size_t)f * ncls + c] = k[f] * st->wcorr[(size_t)f * ncls + c];
 }
 
 /* The row group of image row y (the inverse of abc_split_range(h, groups, .)). */
@@ -282,16 +351,16 @@ static int group_of(const job *j, int y)
     return y < r * (q + 1) ? y / (q + 1) : r + (y - r * (q + 1)) / q;
 }
 
-/* Does job k (k < batch*groups: pack row group k, of image k / groups; else
- * the output coefficients) unless another thread has claimed it. */
+/* Does job k (ready[] indices, job) unless another thread has claimed it. */
 static void claim(const job *j, int k, int thread)
 {
     int free_ = 0;
     if (__atomic_load_n(&j->ready[k], __ATOMIC_RELAXED) != 0 ||
         !__atomic_compare_exchange_n(&j->ready[k], &free_, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
         return;
-    if (k < j->l->batch * j->groups) pack_group(j, k, thread);
-    else output_coefs(j->l, j->st, j);
+    if (k < j->kc) pack_group(j, k, thread);
+    else if (k == j->kc) output_coefs(j->l, j->st, j);
+    else pack_channels(j, k - j->kp, thread);
     __atomic_store_n(&j->ready[k], 2, __ATOMIC_RELEASE);
 }
 
@@ -329,32 +398,23 @@ static void need_rows(const job *j, int u, int thread)
     for (int g = g0; g <= g1; ++g) wait_done(j, base + g);
 }
 
-/* One pool thread: first its share of the row groups (those its own range
- * of units reads, the two ends first as the neighbours' first units may need
- * them; with filter sets, where every range reads every row, an even share),
- * then units. */
+/* One pool thread: first its even share of the row groups (with filter
+ * sets, where every range reads every row, first the channels of its set),
+ * which are the rows it wrote as the layer before when that layer had this
+ * shape (a row group packed from floats the other core wrote took 2-3x a
+ * local one; claiming the groups this thread's units read instead, the
+ * boundary groups went to the wrong side), then the output coefficients
+ * unless another thread has taken them, then units. */
 static void layer_task(void *ctx, int task, int thread)
 {
     (void)task;
     const job *j = ctx;
-    int self = thread % j->parts, lo, hi, k0, k1, kc = j->l->batch * j->groups;
-    claim(j, kc, thread); /* the first thread in computes the coefficients while the others pack */
-    abc_split_range(j->units, j->parts, self, &lo, &hi);
-    if (j->fsets > 1) {
-        abc_split_range(j->l->batch * j->groups, j->parts, self, &k0, &k1);
-        for (int k = k0; k < k1; ++k) claim(j, k, thread);
-    } else if (lo < hi) {
-        int g0, g1, e, b0, b1, blk, fpart, p0, p1;
-        unit_groups(j, lo, &g0, &e);
-        unit_groups(j, hi - 1, &e, &g1);
-        unit_at(j, lo, &b0, &blk, &fpart, &p0, &p1);
-        unit_at(j, hi - 1, &b1, &blk, &fpart, &p0, &p1);
-        k0 = b0 * j->groups + g0;
-        k1 = b1 * j->groups + g1;
-        claim(j, k0, thread);
-        claim(j, k1, thread);
-        for (int k = k0 + 1; k < k1; ++k) claim(j, k, thread);
-    }
+    int self = thread % j->parts, k0, k1, kc = j->kc;
+    if (j->cparts > 1 && self < j->cparts)
+        for (int b = 0; b < j->l->batch; ++b) claim(j, j->kp + b * j->cparts + self, thread);
+    abc_split_range(j->l->batch * j->groups, j->parts, self, &k0, &k1);
+    for (int k = k0; k < k1; ++k) claim(j, k, thread);
+    claim(j, kc, thread);
     int u, have = -1;
     while (abc_steal_next(j->ranges, j->parts, self, &u)) {
         need_rows(j, u, thread);
@@ -409,13 +469,20 @@ void abc_conv_forward_packed(layer l, network net)
         if (j.fparts > l.n) j.fparts = l.n / threads * threads;
     }
     j.units = tasks * j.fparts;
+    /* with filter sets each thread packs the channels it wrote in the layer before and builds a slice of each B */
+    j.cparts = j.fsets > 1 && st->cw >= j.parts ? j.parts : 1;
+    j.nbw = (size_t)(N * j.pb + ABC_BGEMM_PANEL - 1) / ABC_BGEMM_PANEL * ABC_BGEMM_PANEL * st->words;
+    j.kc = l.batch * j.groups;
+    j.kp = j.kc + 1;
+    int nflags = j.kp + (j.cparts > 1 ? l.batch * j.cparts : 0);
 
     /* shared buffers: coefficients, the ranges, the ready flags, then the packed images (64-byte aligned) */
     int ncls = st->nrc * st->ncc;
     size_t ncoef = ((size_t)l.n * (M * N + 3 + (M * N == 1 ? ncls : 0)) + 15) & ~(size_t)15;
-    size_t nrange = 2 * ABC_STEAL_WORDS(j.parts), nready = ((size_t)l.batch * j.groups + 1 + 15) & ~(size_t)15;
-    size_t nx = (size_t)l.batch * N * (l.h + 2 * l.pad) * st->rw;
-    float *sh = abc_arena_floats(abc_pool_self(), SLOT_SHARED, ncoef + nrange + nready + 2 * nx);
+    size_t nrange = 2 * ABC_STEAL_WORDS(j.parts), nready = ((size_t)nflags + 15) & ~(size_t)15;
+    size_t nx = ((size_t)l.batch * N * (l.h + 2 * l.pad) * st->rw + 7) & ~(size_t)7;
+    size_t npxs = j.cparts > 1 ? (size_t)l.batch * N * l.h * l.w * st->cw : 0;
+    float *sh = abc_arena_floats(abc_pool_self(), SLOT_SHARED, ncoef + nrange + nready + 2 * (nx + npxs));
     j.coef = sh;
     j.off = sh + (size_t)l.n * M * N;
     j.bk = j.off + l.n;
@@ -424,8 +491,9 @@ void abc_conv_forward_packed(layer l, network net)
     j.ranges = (uint64_t *)(void *)(sh + ncoef);
     j.ready = (int *)(void *)(sh + ncoef + nrange);
     j.xw = (uint64_t *)(void *)(sh + ncoef + nrange + nready);
+    j.pxs = j.cparts > 1 ? j.xw + nx : NULL;
     abc_steal_init(j.ranges, j.parts, j.units);
-    memset(j.ready, 0, ((size_t)l.batch * j.groups + 1) * sizeof *j.ready);
+    memset(j.ready, 0, (size_t)nflags * sizeof *j.ready);
 
     if (!serial) abc_pool_run(j.parts, layer_task, &j);
     else layer_task(&j, 0, abc_pool_self());
