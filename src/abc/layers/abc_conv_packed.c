@@ -243,9 +243,15 @@ static void im2col_block(const job *j, int b, int p0, int p1, uint64_t *Bw, int 
     }
 }
 
-/* One unit; *have is the image and block whose im2col this thread's scratch
- * holds (-1: none), which consecutive units of one block share. */
-static void conv_task(const job *j, int task, int thread, int *have)
+/* What a thread's scratch holds for the block of its last unit, which consecutive units of one block share:
+ * the block's im2col, its positions with padded taps and their border classes. */
+typedef struct {
+    int key; /* image * pblocks + block, -1: none */
+    int nb;  /* positions with padded taps */
+} block_cache;
+
+/* One unit. */
+static void conv_task(const job *j, int task, int thread, block_cache *bc)
 {
     const layer *l = j->l;
     const abc_conv_state *st = j->st;
@@ -257,28 +263,32 @@ static void conv_task(const job *j, int task, int thread, int *have)
     abc_split_range(l->n, j->fparts, fpart, &f0, &f1);
     if (L <= 0 || f0 >= f1) return;
     int cols = N * L, panels = j->kernel->panels && cols >= ABC_BGEMM_PANEL; /* im2col into the kernel's panels */
-    /* scratch: packed rows (or panels) of B, the counts (and their transpose), the border list; sized
-     * for the largest unit, so that it is the same buffer for every unit of the forward */
+    /* scratch: packed rows (or panels) of B, the counts (and their transpose), the border list, the border
+     * class of each position; sized for the largest unit, so that it is the same buffer for every unit of
+     * the forward */
     int most = M * imin(j->fc, (l->n + j->fparts - 1) / j->fparts), widest = N * j->pb;
     size_t nC = (size_t)most * widest;
-    float *scr = abc_arena_floats(thread, SLOT_TASK, 2 * j->nbw + 2 * nC + 2 * (size_t)j->pb + 16);
+    float *scr = abc_arena_floats(thread, SLOT_TASK, 2 * j->nbw + 2 * nC + 3 * (size_t)j->pb + 16);
     uint64_t *Bw = (uint64_t *)(void *)scr;
     int32_t *Cb = (int32_t *)(void *)(scr + 2 * j->nbw), *Ct = Cb + nC;
     border *bd = (border *)(void *)(Ct + nC);
-    int key = b * j->pblocks + blk;
-    if (*have != key) im2col_block(j, b, p0, p1, Bw, panels);
-    *have = key;
-    int nb = l->pad ? borders(l, st, p0, p1, bd) : 0;
-    int act = l->activation == LEAKY ? 1 : l->activation == RELU ? 2 : 0;
-    float *out = l->output + (size_t)b * l->outputs;
+    int32_t *cls = (int32_t *)(void *)(bd + j->pb); /* M = N = 1: each position's border class, or -1 */
     /* one base each way: the kernel writes the floats, the output stage (the padded-tap correction, batch
      * norm or bias, leaky/relu) fused into its store */
     int fused = MN == 1 && panels && j->kernel->panels_out;
-    int32_t cls[COLS]; /* with N = 1 a block has at most COLS positions: each one's border class, or -1 */
-    if (fused && nb) {
-        for (int i = 0; i < L; ++i) cls[i] = -1;
-        for (int e = 0; e < nb; ++e) cls[bd[e].p] = bd[e].cls;
+    int key = b * j->pblocks + blk;
+    if (bc->key != key) {
+        im2col_block(j, b, p0, p1, Bw, panels);
+        bc->nb = l->pad ? borders(l, st, p0, p1, bd) : 0;
+        if (fused && bc->nb) {
+            for (int i = 0; i < L; ++i) cls[i] = -1;
+            for (int e = 0; e < bc->nb; ++e) cls[bd[e].p] = bd[e].cls;
+        }
+        bc->key = key;
     }
+    int nb = bc->nb;
+    int act = l->activation == LEAKY ? 1 : l->activation == RELU ? 2 : 0;
+    float *out = l->output + (size_t)b * l->outputs;
     for (int fa = f0; fa < f1; fa += j->fc) {
         int fb = imin(f1, fa + j->fc), r = M * (fb - fa);
         const uint64_t *A = st->wbits + (size_t)fa * M * kw;
@@ -415,11 +425,12 @@ static void layer_task(void *ctx, int task, int thread)
     abc_split_range(j->l->batch * j->groups, j->parts, self, &k0, &k1);
     for (int k = k0; k < k1; ++k) claim(j, k, thread);
     claim(j, kc, thread);
-    int u, have = -1;
+    int u;
+    block_cache bc = {-1, 0};
     while (abc_steal_next(j->ranges, j->parts, self, &u)) {
         need_rows(j, u, thread);
         wait_done(j, kc);
-        conv_task(j, u, thread, &have);
+        conv_task(j, u, thread, &bc);
     }
 }
 
