@@ -480,7 +480,7 @@ void abc_conv_forward_packed(layer l, network net)
         if (j.fparts > l.n) j.fparts = l.n / threads * threads;
     }
     j.units = tasks * j.fparts;
-    /* with filter sets each thread packs the channels it wrote in the layer before and builds a slice of each B */
+    /* with filter sets each thread first packs the channels it wrote as the layer before */
     j.cparts = j.fsets > 1 && st->cw >= j.parts ? j.parts : 1;
     j.nbw = (size_t)(N * j.pb + ABC_BGEMM_PANEL - 1) / ABC_BGEMM_PANEL * ABC_BGEMM_PANEL * st->words;
     j.kc = l.batch * j.groups;
