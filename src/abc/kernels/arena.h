@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 
-enum { ABC_ARENA_SLOTS = 5 };
+enum { ABC_ARENA_SLOTS = 6 };
 
 /* At least n floats (64-byte aligned) for pool thread `thread`, slot `slot`.
  * Contents are not kept when the buffer grows. */

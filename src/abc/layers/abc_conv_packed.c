@@ -16,8 +16,9 @@
  * thread owns a contiguous range of units (kernels/steal.h) and, first,
  * packs its share of the image rows (each image once for all N bases, in
  * groups of rows, into a shared plane with a ready flag per group; with
- * filter sets, first the channels its set wrote as the layer before; the
- * first thread done with that computes the output coefficients), then runs its units,
+ * filter sets, the channels its set wrote as the layer before, then all
+ * rows from every set's bits into planes of its own; the first thread done
+ * with its share computes the output coefficients), then runs its units,
  * stealing from the back of other ranges once its own is empty. A unit waits
  * only for the row groups its windows read, packing any that nobody has
  * claimed yet, so there is no barrier between packing and products, and the
@@ -51,7 +52,7 @@
 
 /* arena slots: the forward's shared buffers (on the calling thread) and each task's scratch;
  * the float layers use slots 0 and 1, so a packed forward never clobbers theirs. */
-enum { SLOT_SHARED = 2, SLOT_TASK = 3, SLOT_PACK = 4 };
+enum { SLOT_SHARED = 2, SLOT_TASK = 3, SLOT_PACK = 4, SLOT_PLANE = 5 };
 /* GEMM block: about COLS columns (N bases x positions), counts up to C_BYTES (L2). */
 enum { COLS = 192, C_BYTES = 128 * 1024 };
 /* Below this many binary MACs a forward runs on the calling thread alone. */
@@ -85,9 +86,12 @@ typedef struct {
     uint64_t *ranges; /* abc_steal ranges */
     /* With filter sets: an image is first packed in cparts ranges of channel words into pxs (image b, range t
      * at b*N*HW*cw + N*HW*w0(t), w1(t) - w0(t) words a pixel), each thread the channels its set wrote as the
-     * layer before, and the rows are put together from those (the other thread's bits, not its floats, cross
-     * between the cores: 6-7% faster on 2 threads at 14x14x256 and 7x7x512). Else cparts 1. (Building each
-     * block's B once, half on each thread, and both reading it, was 5% slower than both building it.) */
+     * layer before, and then each thread puts the whole image's rows together from those, in planes of its
+     * own (arena slot SLOT_PLANE; xw is not used): the other thread's bits, not its floats, cross between
+     * the cores, once, in order (6-7% faster on 2 threads at 14x14x256 and 7x7x512 than packing rows from
+     * the floats, and 2-6% more than a shared plane half built by each thread, whose im2col read the other
+     * half across). Else cparts 1. (Building each block's B once, half on each thread, and both reading it,
+     * was 5% slower than both building it.) */
     int cparts;
     uint64_t *pxs;
     size_t nbw; /* words of a block's B in the task scratch */
@@ -136,25 +140,32 @@ static void gather_channels(const job *j, int b, int q0, int q1, uint64_t *px, i
     }
 }
 
-/* Row group g of the image rows: packed per pixel into scratch, then into the bit-stream planes. */
-static void pack_group(const job *j, int task, int thread)
+/* Image rows [y0, y1) of image b: packed per pixel into scratch, then into the bit-stream planes at xw. */
+static void pack_rows(const job *j, int b, int y0, int y1, uint64_t *xw, int thread)
 {
     const layer *l = j->l;
     const abc_conv_state *st = j->st;
-    int N = st->o.N, HW = l->h * l->w, b = task / j->groups, y0, y1;
-    abc_split_range(l->h, j->groups, task % j->groups, &y0, &y1);
+    int N = st->o.N, HW = l->h * l->w;
     if (y0 >= y1) return;
     size_t npx = (size_t)N * HW * st->cw, plane = (size_t)(l->h + 2 * l->pad) * st->rw;
     uint64_t *px = (uint64_t *)(void *)abc_arena_floats(thread, SLOT_PACK, 2 * npx);
     if (j->cparts > 1) gather_channels(j, b, y0 * l->w, y1 * l->w, px, thread);
     else abc_conv_pack_input(j->input + (size_t)b * l->inputs, l->c, HW, y0 * l->w, y1 * l->w, j->thr, N, px, st->cw);
     for (int n = 0; n < N; ++n) {
-        uint64_t *rows = j->xw + ((size_t)b * N + n) * plane;
+        uint64_t *rows = xw + ((size_t)b * N + n) * plane;
         abc_conv_stream_rows(px + (size_t)n * HW * st->cw, l->w, st->cw, l->c, l->pad, y0, y1,
                              rows + (size_t)l->pad * st->rw, st->rw);
         if (y0 == 0) memset(rows, 0, (size_t)l->pad * st->rw * sizeof *rows);
         if (y1 == l->h) memset(rows + (size_t)(l->pad + l->h) * st->rw, 0, (size_t)l->pad * st->rw * sizeof *rows);
     }
+}
+
+/* Row group g of the image rows, into the shared planes. */
+static void pack_group(const job *j, int task, int thread)
+{
+    int y0, y1;
+    abc_split_range(j->l->h, j->groups, task % j->groups, &y0, &y1);
+    pack_rows(j, task / j->groups, y0, y1, j->xw, thread);
 }
 
 /* o[p] += sum_i s[i] * (c[i*L + p] - kfix), i over the M*N products, o
@@ -215,14 +226,14 @@ static void unit_at(const job *j, int u, int *b, int *blk, int *fpart, int *p0, 
 
 /* The B of image b's block [p0, p1) (column q = n*L + p - p0: base n, position p), as plain rows of kw words
  * or, with panels, into the kernel's panels; the last panel's spare columns zero. */
-static void im2col_block(const job *j, int b, int p0, int p1, uint64_t *Bw, int panels)
+static void im2col_block(const job *j, const uint64_t *xw, int b, int p0, int p1, uint64_t *Bw, int panels)
 {
     const layer *l = j->l;
     const abc_conv_state *st = j->st;
     int N = st->o.N, kw = st->words, L = p1 - p0, cols = N * L;
     size_t plane = (size_t)(l->h + 2 * l->pad) * st->rw;
     for (int n = 0; n < N; ++n) {
-        const uint64_t *plane_n = j->xw + ((size_t)b * N + n) * plane;
+        const uint64_t *plane_n = xw + ((size_t)b * N + n) * plane;
         if (!panels) {
             abc_conv_im2col_words(plane_n, st->rw, l->c, l->size, l->stride, l->out_w, p0, p1, Bw + (size_t)n * L * kw,
                                   kw, 1);
@@ -248,6 +259,7 @@ static void im2col_block(const job *j, int b, int p0, int p1, uint64_t *Bw, int 
 typedef struct {
     int key; /* image * pblocks + block, -1: none */
     int nb;  /* positions with padded taps */
+    const uint64_t *xw; /* the packed planes this thread reads */
 } block_cache;
 
 /* One unit. */
@@ -278,7 +290,7 @@ static void conv_task(const job *j, int task, int thread, block_cache *bc)
     int fused = MN == 1 && panels && j->kernel->panels_out;
     int key = b * j->pblocks + blk;
     if (bc->key != key) {
-        im2col_block(j, b, p0, p1, Bw, panels);
+        im2col_block(j, bc->xw, b, p0, p1, Bw, panels);
         bc->nb = l->pad ? borders(l, st, p0, p1, bd) : 0;
         if (fused && bc->nb) {
             for (int i = 0; i < L; ++i) cls[i] = -1;
@@ -408,13 +420,14 @@ static void need_rows(const job *j, int u, int thread)
     for (int g = g0; g <= g1; ++g) wait_done(j, base + g);
 }
 
-/* One pool thread: first its even share of the row groups (with filter
- * sets, where every range reads every row, first the channels of its set),
- * which are the rows it wrote as the layer before when that layer had this
- * shape (a row group packed from floats the other core wrote took 2-3x a
- * local one; claiming the groups this thread's units read instead, the
- * boundary groups went to the wrong side), then the output coefficients
- * unless another thread has taken them, then units. */
+/* One pool thread: first its even share of the row groups, which are the
+ * rows it wrote as the layer before when that layer had this shape (a row
+ * group packed from floats the other core wrote took 2-3x a local one;
+ * claiming the groups this thread's units read instead, the boundary groups
+ * went to the wrong side), then the output coefficients unless another
+ * thread has taken them, then units. With filter sets and channel ranges
+ * (every unit reads every row): the channels of its set, the coefficients,
+ * then all rows into its own planes. */
 static void layer_task(void *ctx, int task, int thread)
 {
     (void)task;
@@ -422,13 +435,23 @@ static void layer_task(void *ctx, int task, int thread)
     int self = thread % j->parts, k0, k1, kc = j->kc;
     if (j->cparts > 1 && self < j->cparts)
         for (int b = 0; b < j->l->batch; ++b) claim(j, j->kp + b * j->cparts + self, thread);
-    abc_split_range(j->l->batch * j->groups, j->parts, self, &k0, &k1);
-    for (int k = k0; k < k1; ++k) claim(j, k, thread);
-    claim(j, kc, thread);
+    block_cache bc = {-1, 0, j->xw};
+    int own = j->cparts > 1;
+    if (own) { /* every thread puts all rows together, in planes of its own */
+        const abc_conv_state *st = j->st;
+        size_t nx = (size_t)j->l->batch * st->o.N * (j->l->h + 2 * j->l->pad) * st->rw;
+        uint64_t *xw = (uint64_t *)(void *)abc_arena_floats(thread, SLOT_PLANE, 2 * nx);
+        claim(j, kc, thread);
+        for (int b = 0; b < j->l->batch; ++b) pack_rows(j, b, 0, j->l->h, xw, thread);
+        bc.xw = xw;
+    } else {
+        abc_split_range(j->l->batch * j->groups, j->parts, self, &k0, &k1);
+        for (int k = k0; k < k1; ++k) claim(j, k, thread);
+        claim(j, kc, thread);
+    }
     int u;
-    block_cache bc = {-1, 0};
     while (abc_steal_next(j->ranges, j->parts, self, &u)) {
-        need_rows(j, u, thread);
+        if (!own) need_rows(j, u, thread);
         wait_done(j, kc);
         conv_task(j, u, thread, &bc);
     }
@@ -491,7 +514,7 @@ void abc_conv_forward_packed(layer l, network net)
     int ncls = st->nrc * st->ncc;
     size_t ncoef = ((size_t)l.n * (M * N + 3 + (M * N == 1 ? ncls : 0)) + 15) & ~(size_t)15;
     size_t nrange = 2 * ABC_STEAL_WORDS(j.parts), nready = ((size_t)nflags + 15) & ~(size_t)15;
-    size_t nx = ((size_t)l.batch * N * (l.h + 2 * l.pad) * st->rw + 7) & ~(size_t)7;
+    size_t nx = j.cparts > 1 ? 0 : ((size_t)l.batch * N * (l.h + 2 * l.pad) * st->rw + 7) & ~(size_t)7;
     size_t npxs = j.cparts > 1 ? (size_t)l.batch * N * l.h * l.w * st->cw : 0;
     float *sh = abc_arena_floats(abc_pool_self(), SLOT_SHARED, ncoef + nrange + nready + 2 * (nx + npxs));
     j.coef = sh;
@@ -501,8 +524,9 @@ void abc_conv_forward_packed(layer l, network net)
     j.corr = j.shift + l.n;
     j.ranges = (uint64_t *)(void *)(sh + ncoef);
     j.ready = (int *)(void *)(sh + ncoef + nrange);
-    j.xw = (uint64_t *)(void *)(sh + ncoef + nrange + nready);
-    j.pxs = j.cparts > 1 ? j.xw + nx : NULL;
+    uint64_t *bits = (uint64_t *)(void *)(sh + ncoef + nrange + nready);
+    j.xw = j.cparts > 1 ? NULL : bits;
+    j.pxs = j.cparts > 1 ? bits : NULL;
     abc_steal_init(j.ranges, j.parts, j.units);
     memset(j.ready, 0, (size_t)nflags * sizeof *j.ready);
 
