@@ -73,14 +73,20 @@ static const int ishapes[][8] = {{5, 4, 64, 3, 1, 1, 0, -1},  {6, 7, 130, 3, 2, 
                                  {4, 6, 3, 1, 1, 0, 1, 20},   {9, 8, 32, 3, 2, 0, 0, -1}, {3, 3, 67, 3, 1, 2, 0, -1},
                                  {1, 1, 1, 1, 1, 0, 0, -1},   {7, 5, 24, 5, 2, 2, 2, 11}, {6, 9, 100, 3, 1, 1, 0, -1},
                                  /* windows on word boundaries, runs starting and ending inside a row */
-                                 {6, 7, 128, 3, 2, 1, 2, 10}, {5, 9, 64, 3, 1, 1, 4, 30}};
+                                 {6, 7, 128, 3, 2, 1, 2, 10}, {5, 9, 64, 3, 1, 1, 4, 30},
+                                 /* windows off words into panels: several groups of 8 along a row, partial ones, steps
+                                  * up to and past the vector loop's 119 bits */
+                                 {9, 20, 32, 3, 1, 1, 0, -1}, {7, 19, 40, 3, 1, 1, 5, 60}, {6, 11, 119, 3, 1, 1, 0, -1},
+                                 {6, 11, 120, 3, 1, 1, 0, -1}, {8, 30, 16, 3, 2, 1, 3, -1}};
 enum { NISHAPES = sizeof ishapes / sizeof ishapes[0] };
 
 static int getbit(const uint64_t *w, long bit) { return (int)((w[bit / 64] >> (bit % 64)) & 1); }
 
-/* Random pixel bits -> stream rows -> im2col rows, each checked bit by bit against the layout's definition. */
+/* Random pixel bits -> stream rows -> im2col rows, each checked bit by bit against the layout's definition.
+ * _i = 1: im2col's plain loops only (0: the AVX-512 VBMI2 one for panels where this CPU has it). */
 START_TEST(stream_and_im2col_equal_definition)
 {
+    abc_conv_im2col_plain(_i);
     for (int s = 0; s < NISHAPES; ++s) {
         const int *d = ishapes[s];
         int h = d[0], w = d[1], C = d[2], size = d[3], stride = d[4], pad = d[5];
@@ -145,6 +151,7 @@ START_TEST(stream_and_im2col_equal_definition)
         free(rows);
         free(got);
     }
+    abc_conv_im2col_plain(0);
 }
 END_TEST
 
@@ -352,7 +359,7 @@ static Suite *suite_abc_conv_pack(void)
     TCase *tc = tcase_create("pack");
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, input_packers_equal_definition, 0, NPACKERS);
-    tcase_add_test(tc, stream_and_im2col_equal_definition);
+    tcase_add_loop_test(tc, stream_and_im2col_equal_definition, 0, 2);
     tcase_add_test(tc, tap_patterns_classify_windows);
     int nk;
     abc_bgemm_kernels(&nk);

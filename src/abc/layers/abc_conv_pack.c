@@ -52,6 +52,61 @@ static void windows_shifted(const uint64_t *s, int rw, int size, int rk, size_t 
     }
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+/* The same into a panel (ld = 1, ws = 16), 8 positions at a time with AVX-512 VBMI2: per 8 positions and word
+ * of a window, two masked loads of the row (16 words from the first position's word), the low and high words of
+ * each position picked by vpermt2q and joined by a variable funnel shift (vpshrdvq). Needs the 8 positions'
+ * words within 16: (63 + 7*step)/64 + 2 <= 16, so step <= 119 bits (checked by the caller). A position's last
+ * word reads r[i + 1] as the plain loop does (the row's spare word). */
+__attribute__((target("avx512f,avx512vbmi2"))) static void windows_shifted_512(const uint64_t *s, int rw, int size,
+                                                                               int rk, size_t step, size_t bit,
+                                                                               int n, uint64_t tail, uint64_t *out)
+{
+    for (int g = 0; g < n; g += 8) {
+        int m = n - g < 8 ? n - g : 8;
+        size_t b = bit + (size_t)g * step, w0 = b / 64;
+        long long lo[8], sh[8];
+        for (int q = 0; q < 8; ++q) {
+            size_t o = b % 64 + (size_t)q * step;
+            lo[q] = (long long)(o / 64);
+            sh[q] = (long long)(o % 64);
+        }
+        int top = (int)lo[m - 1] + 1; /* the last word the m positions read, from w0 */
+        __m512i ilo = _mm512_loadu_si512(lo), ihi = _mm512_add_epi64(ilo, _mm512_set1_epi64(1));
+        __m512i vsh = _mm512_loadu_si512(sh), vtail = _mm512_set1_epi64((long long)tail);
+        __mmask8 ma = top >= 7 ? 0xff : (__mmask8)((1u << (top + 1)) - 1);
+        __mmask8 mb = top >= 8 ? (__mmask8)((1u << (top - 7)) - 1) : 0;
+        __mmask8 sm = (__mmask8)((1u << m) - 1);
+        for (int ky = 0; ky < size; ++ky)
+            for (int i = 0; i < rk; ++i) {
+                const uint64_t *r = s + (size_t)ky * rw + w0 + i;
+                __m512i A = _mm512_maskz_loadu_epi64(ma, r), B = _mm512_maskz_loadu_epi64(mb, r + 8);
+                __m512i v = _mm512_shrdv_epi64(_mm512_permutex2var_epi64(A, ilo, B),
+                                               _mm512_permutex2var_epi64(A, ihi, B), vsh);
+                if (i == rk - 1) v = _mm512_and_si512(v, vtail);
+                _mm512_mask_storeu_epi64(out + (size_t)(ky * rk + i) * 16 + g, sm, v);
+            }
+    }
+}
+
+static int vbmi2_state = -1; /* -1: not probed; 0: no (or forced off); 1: yes */
+
+static int use_vbmi2(void)
+{
+    if (vbmi2_state < 0) {
+        __builtin_cpu_init();
+        vbmi2_state = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vbmi2");
+    }
+    return vbmi2_state;
+}
+
+void abc_conv_im2col_plain(int plain) { vbmi2_state = plain ? 0 : -1; }
+#else
+void abc_conv_im2col_plain(int plain) { (void)plain; }
+#endif
+
 /* The same when every window starts on a word (d words apart): word k of position q is s[ky*rw + i + q*d],
  * copied word by word along the row (into the kernel's panels, ld = 1: contiguous runs). */
 static void windows_aligned(const uint64_t *s, int rw, int size, int rk, size_t d, int n, uint64_t tail,
@@ -81,6 +136,10 @@ void abc_conv_im2col_words(const uint64_t *rows, int rw, int C, int size, int st
         const uint64_t *s = rows + (size_t)oy * stride * rw;
         uint64_t *dst = out + (size_t)(p - p0) * ld;
         if (step % 64 == 0) windows_aligned(s + ox * step / 64, rw, size, rk, step / 64, n, tail, dst, ld, ws);
+#if defined(__x86_64__) && defined(__GNUC__)
+        else if (ld == 1 && ws == 16 && step <= 119 && use_vbmi2())
+            windows_shifted_512(s, rw, size, rk, step, (size_t)ox * step, n, tail, dst);
+#endif
         else windows_shifted(s, rw, size, rk, step, (size_t)ox * step, n, tail, dst, ld, ws);
         p += n;
         ox += n;
