@@ -77,7 +77,9 @@ static const int ishapes[][8] = {{5, 4, 64, 3, 1, 1, 0, -1},  {6, 7, 130, 3, 2, 
                                  /* windows off words into panels: several groups of 8 along a row, partial ones, steps
                                   * up to and past the vector loop's 119 bits */
                                  {9, 20, 32, 3, 1, 1, 0, -1}, {7, 19, 40, 3, 1, 1, 5, 60}, {6, 11, 119, 3, 1, 1, 0, -1},
-                                 {6, 11, 120, 3, 1, 1, 0, -1}, {8, 30, 16, 3, 2, 1, 3, -1}};
+                                 {6, 11, 120, 3, 1, 1, 0, -1}, {8, 30, 16, 3, 2, 1, 3, -1},
+                                 /* a pixel one bit past a word's end (5*12 = 60, 3*42 = 126) */
+                                 {3, 30, 5, 3, 1, 1, 0, -1},   {3, 50, 3, 3, 1, 1, 0, -1}};
 enum { NISHAPES = sizeof ishapes / sizeof ishapes[0] };
 
 static int getbit(const uint64_t *w, long bit) { return (int)((w[bit / 64] >> (bit % 64)) & 1); }

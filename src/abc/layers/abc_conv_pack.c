@@ -22,6 +22,29 @@ void abc_conv_stream_rows(const uint64_t *px, int w, int cw, int C, int pad, int
             for (size_t i = lead + n; i < (size_t)rw; ++i) row[i] = 0;
             continue;
         }
+        if (cw == 1) { /* C < 64: a pixel's bits in one word or two; the word being filled kept in a register */
+            size_t bit = (size_t)pad * C;
+            int wi = (int)(bit / 64);
+            uint64_t acc = 0;
+            for (int i = 0; i < wi; ++i) row[i] = 0;
+            for (int x = 0; x < w; ++x, bit += (size_t)C) {
+                int j = (int)(bit / 64), sh = (int)(bit % 64);
+                uint64_t v = src[x];
+                if (j != wi) { /* the next word (C < 64: never further) */
+                    row[wi] = acc;
+                    acc = 0;
+                    wi = j;
+                }
+                acc |= v << sh;
+                if (sh + C > 64) { /* the pixel runs into the next word */
+                    row[wi++] = acc;
+                    acc = v >> (64 - sh);
+                }
+            }
+            row[wi] = acc;
+            for (int i = wi + 1; i < rw; ++i) row[i] = 0;
+            continue;
+        }
         for (int i = 0; i < rw; ++i) row[i] = 0;
         for (int x = 0; x < w; ++x)
             for (int i = 0; i < cw; ++i) {

@@ -199,15 +199,22 @@ typedef struct {
 
 static int borders(const layer *l, const abc_conv_state *st, int p0, int p1, border *bd)
 {
-    int nb = 0, s = l->size, oy = p0 / l->out_w, ox = p0 % l->out_w; /* one division: this runs per unit */
-    for (int p = p0; p < p1; ++p) {
-        int y0 = oy * l->stride - l->pad, x0 = ox * l->stride - l->pad;
-        if (y0 < 0 || x0 < 0 || y0 + s > l->h || x0 + s > l->w)
-            bd[nb++] = (border){p - p0, st->rcls[oy] * st->ncc + st->ccls[ox]};
-        if (++ox == l->out_w) {
-            ox = 0;
-            ++oy;
+    int nb = 0, s = l->size, W = l->out_w;
+    /* columns [0, left) and [right, W) have padded taps: x0 = ox*stride - pad < 0, or x0 + size > w */
+    int left = imin(W, (l->pad + l->stride - 1) / l->stride);
+    int right = l->w + l->pad - s < 0 ? 0 : imin(W, (l->w + l->pad - s) / l->stride + 1);
+    for (int p = p0; p < p1;) { /* one output row at a time: only its padded columns, unless all are */
+        int oy = p / W, ox = p % W, e = imin(p1, p - ox + W), y0 = oy * l->stride - l->pad;
+        int all = y0 < 0 || y0 + s > l->h;
+        for (int q = p; q < e; ++q) {
+            int x = ox + q - p;
+            if (!all && x >= left && x < right) { /* jump over the row's inner columns */
+                q += right - x - 1;
+                continue;
+            }
+            bd[nb++] = (border){q - p0, st->rcls[oy] * st->ncc + st->ccls[x]};
         }
+        p = e;
     }
     return nb;
 }
