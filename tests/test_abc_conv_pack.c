@@ -75,9 +75,9 @@ static const int ishapes[][8] = {{5, 4, 64, 3, 1, 1, 0, -1},  {6, 7, 130, 3, 2, 
                                  /* windows on word boundaries, runs starting and ending inside a row */
                                  {6, 7, 128, 3, 2, 1, 2, 10}, {5, 9, 64, 3, 1, 1, 4, 30},
                                  /* windows off words into panels: several groups of 8 along a row, partial ones, steps
-                                  * up to and past the vector loop's 119 bits */
-                                 {9, 20, 32, 3, 1, 1, 0, -1}, {7, 19, 40, 3, 1, 1, 5, 60}, {6, 11, 119, 3, 1, 1, 0, -1},
-                                 {6, 11, 120, 3, 1, 1, 0, -1}, {8, 30, 16, 3, 2, 1, 3, -1},
+                                  * up to and past the vector loop's 128 bits */
+                                 {9, 20, 32, 3, 1, 1, 0, -1}, {7, 19, 40, 3, 1, 1, 5, 60}, {6, 11, 127, 3, 1, 1, 0, -1},
+                                 {6, 11, 129, 3, 1, 1, 0, -1}, {8, 30, 16, 3, 2, 1, 3, -1}, {5, 12, 63, 3, 2, 1, 0, -1},
                                  /* a pixel one bit past a word's end (5*12 = 60, 3*42 = 126) */
                                  {3, 30, 5, 3, 1, 1, 0, -1},   {3, 50, 3, 3, 1, 1, 0, -1}};
 enum { NISHAPES = sizeof ishapes / sizeof ishapes[0] };

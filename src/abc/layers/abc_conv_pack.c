@@ -80,9 +80,9 @@ static void windows_shifted(const uint64_t *s, int rw, int size, int rk, size_t 
 
 /* The same into a panel (ld = 1, ws = 16), 8 positions at a time with AVX-512 VBMI2: per 8 positions and word
  * of a window, two masked loads of the row (16 words from the first position's word), the low and high words of
- * each position picked by vpermt2q and joined by a variable funnel shift (vpshrdvq). Needs the 8 positions'
- * words within 16: (63 + 7*step)/64 + 2 <= 16, so step <= 119 bits (checked by the caller). A position's last
- * word reads r[i + 1] as the plain loop does (the row's spare word). */
+ * each position picked by vpermt2q and joined by a variable funnel shift (vpshrdvq). Needs the words the 8
+ * positions read within 16: (63 + 7*step)/64 + 1 <= 15, so step <= 128 bits (checked by the caller). A
+ * position's last word reads r[i + 1] as the plain loop does (the row's spare word). */
 __attribute__((target("avx512f,avx512vbmi2"))) static void windows_shifted_512(const uint64_t *s, int rw, int size,
                                                                                int rk, size_t step, size_t bit,
                                                                                int n, uint64_t tail, uint64_t *out)
@@ -114,18 +114,20 @@ __attribute__((target("avx512f,avx512vbmi2"))) static void windows_shifted_512(c
     }
 }
 
-static int vbmi2_state = -1; /* -1: not probed; 0: no (or forced off); 1: yes */
+static int vbmi2_state = -1; /* -1: not probed; 0: no (or forced off); 1: yes (atomic: pool threads probe) */
 
 static int use_vbmi2(void)
 {
-    if (vbmi2_state < 0) {
+    int v = __atomic_load_n(&vbmi2_state, __ATOMIC_RELAXED);
+    if (v < 0) {
         __builtin_cpu_init();
-        vbmi2_state = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vbmi2");
+        v = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vbmi2");
+        __atomic_store_n(&vbmi2_state, v, __ATOMIC_RELAXED);
     }
-    return vbmi2_state;
+    return v;
 }
 
-void abc_conv_im2col_plain(int plain) { vbmi2_state = plain ? 0 : -1; }
+void abc_conv_im2col_plain(int plain) { __atomic_store_n(&vbmi2_state, plain ? 0 : -1, __ATOMIC_RELAXED); }
 #else
 void abc_conv_im2col_plain(int plain) { (void)plain; }
 #endif
@@ -160,7 +162,7 @@ void abc_conv_im2col_words(const uint64_t *rows, int rw, int C, int size, int st
         uint64_t *dst = out + (size_t)(p - p0) * ld;
         if (step % 64 == 0) windows_aligned(s + ox * step / 64, rw, size, rk, step / 64, n, tail, dst, ld, ws);
 #if defined(__x86_64__) && defined(__GNUC__)
-        else if (ld == 1 && ws == 16 && step <= 119 && use_vbmi2())
+        else if (ld == 1 && ws == 16 && step <= 128 && use_vbmi2())
             windows_shifted_512(s, rw, size, rk, step, (size_t)ox * step, n, tail, dst);
 #endif
         else windows_shifted(s, rw, size, rk, step, (size_t)ox * step, n, tail, dst, ld, ws);

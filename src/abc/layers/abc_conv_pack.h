@@ -44,7 +44,7 @@ void abc_conv_stream_rows(const uint64_t *px, int w, int cw, int C, int pad, int
 void abc_conv_im2col_words(const uint64_t *rows, int rw, int C, int size, int stride, int out_w, int p0, int p1,
                            uint64_t *out, int ld, int ws);
 /* 1: im2col takes the plain loop even where it would use AVX-512 VBMI2 (panels, windows not on words,
- * steps up to 119 bits); 0: back to the CPU probe (tests). */
+ * steps up to 128 bits); 0: back to the CPU probe (tests). */
 void abc_conv_im2col_plain(int plain);
 
 /* Along one axis (input length in, out outputs): the kernel taps [lo, hi)
