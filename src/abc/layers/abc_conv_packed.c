@@ -72,7 +72,8 @@ typedef struct {
     const abc_conv_state *st;
     const float *input;
     const abc_bgemm_kernel *kernel;
-    uint64_t *xw; /* batch x N planes of (h + 2 pad) x rw words: the packed inputs */
+    uint64_t *xw; /* batch x N planes of `plane` words: the packed inputs */
+    size_t plane; /* words of one base's padded plane of one image: (h + 2 pad) x rw */
     float *coef;  /* per filter: M*N scales k_f alpha_m beta_n */
     float *off;   /* per filter: offset (bias - k_f mean) */
     float *bk;    /* per filter: k_f sum_n beta_n (scale of the correction) */
@@ -105,9 +106,8 @@ static void claim(const job *j, int k, int thread);
 static void wait_done(const job *j, int k);
 
 /* Channel range t of image b (task b*cparts + t): all pixels, packed into its part of pxs. */
-static void pack_channels(const job *j, int task, int thread)
+static void pack_channels(const job *j, int task)
 {
-    (void)thread;
     const layer *l = j->l;
     const abc_conv_state *st = j->st;
     int b = task / j->cparts, w0, w1, HW = l->h * l->w;
@@ -147,12 +147,12 @@ static void pack_rows(const job *j, int b, int y0, int y1, uint64_t *xw, int thr
     const abc_conv_state *st = j->st;
     int N = st->o.N, HW = l->h * l->w;
     if (y0 >= y1) return;
-    size_t npx = (size_t)N * HW * st->cw, plane = (size_t)(l->h + 2 * l->pad) * st->rw;
+    size_t npx = (size_t)N * HW * st->cw;
     uint64_t *px = (uint64_t *)(void *)abc_arena_floats(thread, SLOT_PACK, 2 * npx);
     if (j->cparts > 1) gather_channels(j, b, y0 * l->w, y1 * l->w, px, thread);
     else abc_conv_pack_input(j->input + (size_t)b * l->inputs, l->c, HW, y0 * l->w, y1 * l->w, j->thr, N, px, st->cw);
     for (int n = 0; n < N; ++n) {
-        uint64_t *rows = xw + ((size_t)b * N + n) * plane;
+        uint64_t *rows = xw + ((size_t)b * N + n) * j->plane;
         abc_conv_stream_rows(px + (size_t)n * HW * st->cw, l->w, st->cw, l->c, l->pad, y0, y1,
                              rows + (size_t)l->pad * st->rw, st->rw);
         if (y0 == 0) memset(rows, 0, (size_t)l->pad * st->rw * sizeof *rows);
@@ -238,9 +238,8 @@ static void im2col_block(const job *j, const uint64_t *xw, int b, int p0, int p1
     const layer *l = j->l;
     const abc_conv_state *st = j->st;
     int N = st->o.N, kw = st->words, L = p1 - p0, cols = N * L;
-    size_t plane = (size_t)(l->h + 2 * l->pad) * st->rw;
     for (int n = 0; n < N; ++n) {
-        const uint64_t *plane_n = xw + ((size_t)b * N + n) * plane;
+        const uint64_t *plane_n = xw + ((size_t)b * N + n) * j->plane;
         if (!panels) {
             abc_conv_im2col_words(plane_n, st->rw, l->c, l->size, l->stride, l->out_w, p0, p1, Bw + (size_t)n * L * kw,
                                   kw, 1);
@@ -389,7 +388,7 @@ static void claim(const job *j, int k, int thread)
         return;
     if (k < j->kc) pack_group(j, k, thread);
     else if (k == j->kc) output_coefs(j->l, j->st, j);
-    else pack_channels(j, k - j->kp, thread);
+    else pack_channels(j, k - j->kp);
     __atomic_store_n(&j->ready[k], 2, __ATOMIC_RELEASE);
 }
 
@@ -445,8 +444,7 @@ static void layer_task(void *ctx, int task, int thread)
     block_cache bc = {-1, 0, j->xw};
     int own = j->cparts > 1;
     if (own) { /* every thread puts all rows together, in planes of its own */
-        const abc_conv_state *st = j->st;
-        size_t nx = (size_t)j->l->batch * st->o.N * (j->l->h + 2 * j->l->pad) * st->rw;
+        size_t nx = (size_t)j->l->batch * j->st->o.N * j->plane;
         uint64_t *xw = (uint64_t *)(void *)abc_arena_floats(thread, SLOT_PLANE, 2 * nx);
         claim(j, kc, thread);
         for (int b = 0; b < j->l->batch; ++b) pack_rows(j, b, 0, j->l->h, xw, thread);
@@ -521,7 +519,8 @@ void abc_conv_forward_packed(layer l, network net)
     int ncls = st->nrc * st->ncc;
     size_t ncoef = ((size_t)l.n * (M * N + 3 + (M * N == 1 ? ncls : 0)) + 15) & ~(size_t)15;
     size_t nrange = 2 * ABC_STEAL_WORDS(j.parts), nready = ((size_t)nflags + 15) & ~(size_t)15;
-    size_t nx = j.cparts > 1 ? 0 : ((size_t)l.batch * N * (l.h + 2 * l.pad) * st->rw + 7) & ~(size_t)7;
+    j.plane = (size_t)(l.h + 2 * l.pad) * st->rw;
+    size_t nx = j.cparts > 1 ? 0 : ((size_t)l.batch * N * j.plane + 7) & ~(size_t)7;
     size_t npxs = j.cparts > 1 ? (size_t)l.batch * N * l.h * l.w * st->cw : 0;
     float *sh = abc_arena_floats(abc_pool_self(), SLOT_SHARED, ncoef + nrange + nready + 2 * (nx + npxs));
     j.coef = sh;
