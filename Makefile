@@ -16,7 +16,7 @@ BLAS_LIBS   = $(shell pkg-config --libs openblas)
 CHECK_LIBS  = $(shell pkg-config --libs check)
 
 WARN   = -Wall -Wextra -Wshadow -Wno-unused-parameter
-CFLAGS = -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) -isystem $(DARKNET_LIB)/include -Isrc -Isrc/abc $(BLAS_CFLAGS)
+CFLAGS = -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) -isystem $(DARKNET_LIB)/include -I. -Isrc -Isrc/abc $(BLAS_CFLAGS)
 LDLIBS = -L$(DARKNET_LIB) -Wl,-rpath,$(DARKNET_LIB) -ldarknet $(BLAS_LIBS) -lz -lpthread -lm -ldl
 ifeq ($(SAN),1)
   BUILD   = build-san
@@ -25,7 +25,9 @@ ifeq ($(SAN),1)
 endif
 
 MAIN_SRC = src/darknet.c
-LIB_SRC  = $(filter-out $(MAIN_SRC),$(sort $(wildcard src/*.c src/abc/*.c src/abc/*/*.c)))
+SRC_DIRS = src src/abc src/abc/base src/abc/kernels src/abc/float src/abc/quant src/abc/layers/abc src/abc/layers/hada \
+           bench data weights-tools
+LIB_SRC  = $(filter-out $(MAIN_SRC),$(sort $(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c))))
 TEST_SRC = $(sort $(wildcard tests/*.c))
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/%.o)

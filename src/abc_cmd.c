@@ -1,7 +1,8 @@
 /* ./darknet abc ...: project tools (hook self-test, build info, benchmarks). */
 #include <string.h>
 
-#include "abc/abc_util.h"
+#include "abc/base/threads.h"
+#include "abc/base/util.h"
 #include "abc/hooks.h"
 #include "commands.h"
 

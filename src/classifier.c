@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "abc/abc_util.h"
+#include "abc/base/util.h"
 #include "classifier_common.h"
 #include "classifier_train.h"
 #include "commands.h"

@@ -7,10 +7,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "abc/abc_util.h"
-#include "abc/summary.h"
-#include "abc/cfg.h"
-#include "fmnist.h"
+#include "abc/base/cfg.h"
+#include "abc/base/files.h"
+#include "abc/base/util.h"
+#include "data/fmnist.h"
+#include "weights-tools/summary.h"
 
 static char *trim(char *s)
 {

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "abc/abc_util.h"
-#include "abc/layers/abc_conv.h"
+#include "abc/base/mode.h"
+#include "abc/base/util.h"
 #include "abc/registry.h"
 #include "classifier_common.h"
 #include "classifier_train.h"
@@ -57,7 +57,7 @@ void abc_classifier_valid(const char *datafile, const char *cfg, const char *wei
     long hit1 = 0, hitk = 0, hit1_sim = 0;
     /* Binary layers: the packed path's accuracy, and the training path's
      * (the float simulation) on the same images, to show they agree. */
-    int compare = has_binary_layers(net) && !abc_conv_inference_sim();
+    int compare = has_binary_layers(net) && abc_mode_choice(ABC_MODE_INFERENCE) != ABC_INFERENCE_SIM;
     double t_sim = 0;
     int n = paths.n;
     double t0 = abc_now(), last = t0;
@@ -85,9 +85,9 @@ void abc_classifier_valid(const char *datafile, const char *cfg, const char *wei
         free_matrix(pred);
         if (compare) {
             double ts = abc_now();
-            abc_conv_set_inference_sim(1);
+            abc_mode_set(ABC_MODE_INFERENCE, "sim");
             pred = network_predict_data(net, val);
-            abc_conv_set_inference_sim(0);
+            abc_mode_set(ABC_MODE_INFERENCE, NULL);
             for (int i = 0; i < got; ++i) hit1_sim += argmax(pred.vals[i], d.classes) == argmax(val.y.vals[i], d.classes);
             free_matrix(pred);
             t_sim += abc_now() - ts;

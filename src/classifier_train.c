@@ -13,7 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "abc/abc_util.h"
+#include "abc/base/files.h"
+#include "abc/base/threads.h"
+#include "abc/base/util.h"
 #include "classifier_common.h"
 
 #define PROGRESS_SECONDS 3.0

@@ -3,8 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "abc/abc_util.h"
-#include "abc/float_fast.h"
+#include "abc/base/threads.h"
+#include "abc/base/util.h"
+#include "abc/float/float_fast.h"
 #include "abc/hooks.h"
 #include "abc/kernels/blas_core.h"
 #include "commands.h"

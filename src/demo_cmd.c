@@ -2,10 +2,12 @@
  * cfg/fmnist-small.cfg from scratch, evaluate it on the 10,000 test images. */
 #include <string.h>
 
-#include "abc/abc_util.h"
+#include "abc/base/files.h"
+#include "abc/base/threads.h"
+#include "abc/base/util.h"
 #include "classifier_train.h"
 #include "commands.h"
-#include "fmnist.h"
+#include "data/fmnist.h"
 
 #define DEMO_CFG "cfg/fmnist-small.cfg"
 

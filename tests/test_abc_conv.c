@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "abc/abc_util.h"
-#include "abc/float_fast.h"
-#include "abc/layers/abc_conv.h"
+#include "base/mode.h"
+#include "float/float_fast.h"
+#include "layers/abc/abc_conv.h"
 #include "test_util.h"
 
 
@@ -294,9 +294,9 @@ static train_result train_step(const int *c, int fast)
     abc_conv_default_opts(&o, 3, c[8]);
     rig r = make_rig(c[0], c[1], c[1], c[2], c[3], c[4], c[5], c[6], c[7], LEAKY, &o, &seed);
     layer *l = &r.l;
-    abc_float_fast_set(fast);
+    abc_mode_set(ABC_MODE_FLOAT, fast ? "fast" : "stock");
     float *g = backward_with_random_grad(&r, &seed);
-    abc_float_fast_set(1);
+    abc_mode_set(ABC_MODE_FLOAT, NULL);
     abc_conv_state *st = abc_conv_st(l);
     train_result t;
     memset(&t, 0, sizeof t);

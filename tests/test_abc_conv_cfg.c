@@ -6,9 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "abc/abc_util.h"
-#include "abc/layers/abc_conv.h"
-#include "abc/registry.h"
+#include "layers/abc/abc_conv.h"
+#include "registry.h"
 #include "test_util.h"
 
 #define NET_HEAD "[net]\nbatch=2\nwidth=9\nheight=9\nchannels=3\n"

@@ -10,14 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "abc_util.h"
-#include "abc/layers/abc_conv.h"
-#include "abc/layers/abc_conv_pack.h"
+#include "base/threads.h"
 #include "kernels/bgemm_kernels.h"
+#include "kernels/bim2col.h"
+#include "kernels/bitpack.h"
+#include "layers/abc/abc_conv.h"
+#include "layers/abc/abc_conv_pack.h"
 #include "test_util.h"
-
-static const char *const packers[] = {"ref", "plain", "avx2", "avx512"};
-enum { NPACKERS = sizeof packers / sizeof packers[0] };
 
 static uint64_t rand64(unsigned *seed)
 {
@@ -31,17 +30,15 @@ enum { NPSHAPES = sizeof pshapes / sizeof pshapes[0] };
 
 START_TEST(input_packers_equal_definition)
 {
-    const char *name = packers[_i];
-    if (!abc_conv_pack_force(name)) {
-        fprintf(stderr, "abc_conv_pack: packer %s skipped: this CPU cannot run it\n", name);
-        return;
-    }
-    ck_assert_str_eq(abc_conv_pack_input_name(), name);
+    const abc_bitpack_kernel *k = abc_test_use_kernel(&abc_bitpack_family, _i);
+    if (!k) return;
+    const char *name = k->d.name;
+    ck_assert_str_eq(abc_kernel_chosen_name(&abc_bitpack_family), name);
     for (int s = 0; s < NPSHAPES; ++s) {
         int C = pshapes[s][0], HW = pshapes[s][1], q0 = pshapes[s][2], q1 = pshapes[s][3], nb = pshapes[s][4];
         int cw = (C + 63) / 64;
         unsigned seed = 17u + (unsigned)s;
-        float *x = malloc((size_t)C * HW * sizeof *x), thr[ABC_MAX_BASES];
+        float *x = malloc((size_t)C * HW * sizeof *x), thr[ABC_BITPACK_MAX_THRESHOLDS];
         /* a grid of values, so that some equal a threshold exactly (x >= thr gives 1) */
         for (int i = 0; i < C * HW; ++i) x[i] = (float)(rand_r(&seed) % 13 - 6) * 0.25f;
         for (int n = 0; n < nb; ++n) thr[n] = (float)(n % 5 - 2) * 0.25f;
@@ -56,7 +53,7 @@ START_TEST(input_packers_equal_definition)
                         if (x[(size_t)(w * 64 + b) * HW + q] >= thr[n]) v |= 1ull << b;
                     want[((size_t)n * HW + q) * cw + w] = v;
                 }
-        abc_conv_pack_input(x, C, HW, q0, q1, thr, nb, got, cw);
+        abc_bitpack_pixels(x, C, HW, q0, q1, thr, nb, got, cw);
         for (size_t i = 0; i < nw; ++i)
             if (got[i] != want[i])
                 ck_abort_msg("packer %s C=%d HW=%d pixels [%d,%d) bases %d: word %zu = %016llx, want %016llx", name,
@@ -65,6 +62,7 @@ START_TEST(input_packers_equal_definition)
         free(got);
         free(want);
     }
+    abc_kernel_set(&abc_bitpack_family, NULL);
 }
 END_TEST
 
@@ -84,11 +82,11 @@ enum { NISHAPES = sizeof ishapes / sizeof ishapes[0] };
 
 static int getbit(const uint64_t *w, long bit) { return (int)((w[bit / 64] >> (bit % 64)) & 1); }
 
-/* Random pixel bits -> stream rows -> im2col rows, each checked bit by bit against the layout's definition.
- * _i = 1: im2col's plain loops only (0: the AVX-512 VBMI2 one for panels where this CPU has it). */
+/* Random pixel bits -> stream rows -> im2col rows, each checked bit by bit against the layout's definition,
+ * through binary im2col kernel _i. */
 START_TEST(stream_and_im2col_equal_definition)
 {
-    abc_conv_im2col_plain(_i);
+    if (!abc_test_use_kernel(&abc_bim2col_family, _i)) return;
     for (int s = 0; s < NISHAPES; ++s) {
         const int *d = ishapes[s];
         int h = d[0], w = d[1], C = d[2], size = d[3], stride = d[4], pad = d[5];
@@ -111,8 +109,8 @@ START_TEST(stream_and_im2col_equal_definition)
         for (size_t i = 0; i < nrows; ++i) rows[i] = rand64(&seed); /* stream_rows must write whole rows */
         memset(rows, 0, (size_t)pad * rw * sizeof *rows);
         memset(rows + (size_t)(pad + h) * rw, 0, (size_t)pad * rw * sizeof *rows);
-        abc_conv_stream_rows(px, w, cw, C, pad, 0, h / 2, rows + (size_t)pad * rw, rw);
-        abc_conv_stream_rows(px, w, cw, C, pad, h / 2, h, rows + (size_t)pad * rw, rw);
+        abc_bim2col_stream_rows(px, w, cw, C, pad, 0, h / 2, rows + (size_t)pad * rw, rw);
+        abc_bim2col_stream_rows(px, w, cw, C, pad, h / 2, h, rows + (size_t)pad * rw, rw);
         for (int y = 0; y < h; ++y)
             for (long bit = 0; bit < 64L * rw; ++bit) {
                 long x = bit / C - pad, c = bit % C;
@@ -123,7 +121,7 @@ START_TEST(stream_and_im2col_equal_definition)
         size_t n = (size_t)(p1 - p0) * ld;
         uint64_t *got = malloc(n * sizeof *got);
         for (size_t i = 0; i < n; ++i) got[i] = 0x5555;
-        abc_conv_im2col_words(rows, rw, C, size, stride, out_w, p0, p1, got, ld, 1);
+        abc_bim2col(rows, rw, C, size, stride, out_w, p0, p1, got, ld, 1);
         for (int p = p0; p < p1; ++p) {
             const uint64_t *r = got + (size_t)(p - p0) * ld;
             for (int ky = 0; ky < size; ++ky)
@@ -141,7 +139,7 @@ START_TEST(stream_and_im2col_equal_definition)
         for (int p = p0; p < p1; p += 16) {
             int e = p + 16 < p1 ? p + 16 : p1;
             memset(pan, 0, (size_t)kw * 16 * sizeof *pan);
-            abc_conv_im2col_words(rows, rw, C, size, stride, out_w, p, e, pan, 1, 16);
+            abc_bim2col(rows, rw, C, size, stride, out_w, p, e, pan, 1, 16);
             for (int q = p; q < e; ++q)
                 for (int i = 0; i < kw; ++i)
                     ck_assert_msg(pan[(size_t)i * 16 + (q - p)] == got[(size_t)(q - p0) * ld + i],
@@ -153,7 +151,7 @@ START_TEST(stream_and_im2col_equal_definition)
         free(rows);
         free(got);
     }
-    abc_conv_im2col_plain(0);
+    abc_kernel_set(&abc_bim2col_family, NULL);
 }
 END_TEST
 
@@ -232,24 +230,12 @@ enum { NLSHAPES = sizeof lshapes / sizeof lshapes[0] };
 /* Task _i: binary GEMM kernel _i (or, past the kernels, input packer _i - nkernels) on 1 and 2 threads. */
 START_TEST(layer_through_every_kernel_and_packer)
 {
-    int nk;
-    const abc_bgemm_kernel *ks = abc_bgemm_kernels(&nk);
+    int nk = abc_bgemm_family.n;
+    abc_kernel_family *f = _i < nk ? &abc_bgemm_family : &abc_bitpack_family;
+    const abc_kernel_desc *k = abc_test_use_kernel(f, _i < nk ? _i : _i - nk);
+    if (!k) return;
     char what[64];
-    if (_i < nk) {
-        if (!ks[_i].usable()) {
-            fprintf(stderr, "abc_conv_pack: kernel %s skipped: this CPU cannot run it\n", ks[_i].name);
-            return;
-        }
-        abc_bgemm_set_chosen(&ks[_i]);
-        snprintf(what, sizeof what, "kernel %s", ks[_i].name);
-    } else {
-        const char *p = packers[_i - nk];
-        if (!abc_conv_pack_force(p)) {
-            fprintf(stderr, "abc_conv_pack: packer %s skipped: this CPU cannot run it\n", p);
-            return;
-        }
-        snprintf(what, sizeof what, "packer %s", p);
-    }
+    snprintf(what, sizeof what, "%s %s", f->what, k->name);
     for (int t = 1; t <= 2; ++t) {
         abc_set_threads(t);
         for (int s = 0; s < NLSHAPES; ++s) {
@@ -260,7 +246,7 @@ START_TEST(layer_through_every_kernel_and_packer)
         }
     }
     abc_set_threads(0);
-    abc_bgemm_set_chosen(NULL);
+    abc_kernel_set(f, NULL);
 }
 END_TEST
 
@@ -344,7 +330,7 @@ START_TEST(env_forces_a_packer_and_rejects_bad_names)
     snprintf(cmd, sizeof cmd, "ABC_PACK=nosuch %s abc bench -quick -layers 2>&1", abc_test_darknet_path());
     abc_run_result r = abc_test_run(cmd);
     ck_assert_int_eq(r.status, 1);
-    ck_assert_msg(strstr(r.out, "darknet: error: ABC_PACK='nosuch': unknown packer"), "got: %s", r.out);
+    ck_assert_msg(strstr(r.out, "darknet: error: ABC_PACK='nosuch': unknown kernel (kernels: ref|plain|avx2|avx512)"), "got: %s", r.out);
     ck_assert_int_eq(abc_test_count_lines(r.out), 1);
     abc_run_free(&r);
     snprintf(cmd, sizeof cmd, "ABC_PACK=plain %s abc bench -quick -layers 2>&1", abc_test_darknet_path());
@@ -360,12 +346,10 @@ static Suite *suite_abc_conv_pack(void)
     Suite *s = suite_create("abc_conv_pack");
     TCase *tc = tcase_create("pack");
     tcase_set_timeout(tc, 60);
-    tcase_add_loop_test(tc, input_packers_equal_definition, 0, NPACKERS);
-    tcase_add_loop_test(tc, stream_and_im2col_equal_definition, 0, 2);
+    tcase_add_loop_test(tc, input_packers_equal_definition, 0, abc_bitpack_family.n);
+    tcase_add_loop_test(tc, stream_and_im2col_equal_definition, 0, abc_bim2col_family.n);
     tcase_add_test(tc, tap_patterns_classify_windows);
-    int nk;
-    abc_bgemm_kernels(&nk);
-    tcase_add_loop_test(tc, layer_through_every_kernel_and_packer, 0, nk + NPACKERS);
+    tcase_add_loop_test(tc, layer_through_every_kernel_and_packer, 0, abc_bgemm_family.n + abc_bitpack_family.n);
     tcase_add_test(tc, same_output_on_1_and_2_threads);
     tcase_add_loop_test(tc, same_output_on_any_thread_count, 0, 8);
     tcase_add_test(tc, env_forces_a_packer_and_rejects_bad_names);

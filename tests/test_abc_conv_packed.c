@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "abc/abc_util.h"
-#include "abc/layers/abc_conv.h"
+#include "base/threads.h"
+#include "layers/abc/abc_conv.h"
 #include "test_util.h"
 
 static int irand(unsigned *seed, int lo, int hi) { return lo + rand_r(seed) % (hi - lo + 1); }

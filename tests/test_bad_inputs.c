@@ -11,8 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "abc/cfg.h"
-#include "abc/registry.h"
+#include "base/cfg.h"
+#include "registry.h"
 #include "test_util.h"
 
 typedef struct {

@@ -7,9 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "abc/abc_util.h"
-#include "abc/dn_private.h"
-#include "abc/float_batchnorm.h"
+#include "base/darknet_private.h"
+#include "base/threads.h"
+#include "base/util.h"
+#include "float/float_batchnorm.h"
 #include "test_util.h"
 
 enum { B = 3, W = 5, H = 4, C = 6 };

@@ -12,12 +12,13 @@
 #include <string.h>
 #include <strings.h>
 
-#include "abc/abc_util.h"
-#include "abc/dn_private.h"
-#include "abc/float_fast.h"
-#include "abc/float_layers.h"
-#include "abc/kernels/im2col.h"
-#include "abc/kernels/sgemm_avx512.h"
+#include "base/darknet_private.h"
+#include "base/threads.h"
+#include "float/float_fast.h"
+#include "float/float_layers.h"
+#include "kernels/cpu.h"
+#include "kernels/im2col.h"
+#include "kernels/sgemm_avx512.h"
 #include "test_util.h"
 
 static float urand(float lo, float hi) { return lo + (hi - lo) * (float)rand() / (float)RAND_MAX; }
@@ -310,7 +311,7 @@ END_TEST
  * K below/at/above the 256 block, beta 0 ignoring NaN in C, strided C. */
 START_TEST(avx512_gemm_matches_openblas)
 {
-    if (!abc_sgemm_avx512_usable()) return; /* nothing to test on this CPU */
+    if (!abc_cpu_has(ABC_CPU_AVX512F)) return; /* nothing to test on this CPU */
     const int shapes[][3] = {{1, 1, 1}, {7, 31, 5}, {8, 32, 256}, {9, 33, 257}, {17, 65, 300},
                              {130, 1030, 40}, {64, 100, 576}, {3, 1100, 9}};
     for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; ++si) {

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "abc/layers/hada_conv.h"
+#include "layers/hada/hada_conv.h"
 #include "test_util.h"
 
 

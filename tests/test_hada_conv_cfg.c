@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "abc/layers/hada_conv.h"
-#include "abc/registry.h"
+#include "layers/hada/hada_conv.h"
+#include "registry.h"
 #include "test_util.h"
 
 #define NET_HEAD "[net]\nbatch=2\nwidth=9\nheight=9\nchannels=3\n"

@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "abc_util.h"
-#include "abc/kernels/hgemm_kernels.h"
-#include "abc/layers/hada_conv.h"
-#include "abc/layers/hada_conv_pack.h"
+#include "base/threads.h"
+#include "kernels/hgemm_kernels.h"
+#include "layers/hada/hada_conv.h"
+#include "layers/hada/hada_conv_pack.h"
 #include "test_util.h"
 
 
@@ -96,11 +96,9 @@ START_TEST(packed_equals_simulation)
     memcpy(want, l->output, n * sizeof *want);
     float top = 0;
     for (size_t i = 0; i < n; ++i) top = fmaxf(top, fabsf(want[i]));
-    int nk;
-    const hada_hgemm_kernel *ks = hada_hgemm_kernels(&nk);
-    for (int k = 0; k < nk; ++k) {
-        if (!ks[k].usable()) continue;
-        hada_hgemm_set_chosen(&ks[k]);
+    for (int k = 0; k < hada_hgemm_family.n; ++k) {
+        const abc_kernel_desc *kd = abc_test_use_kernel(&hada_hgemm_family, k);
+        if (!kd) continue;
         for (int t = 1; t <= 2; ++t) {
             abc_set_threads(t);
             for (size_t i = 0; i < n; ++i) l->output[i] = 12345.f;
@@ -109,10 +107,10 @@ START_TEST(packed_equals_simulation)
                 if (!(fabsf(l->output[i] - want[i]) <= 1e-4f * top + 1e-6f))
                     ck_abort_msg("shape %d (bw %d, ba %d, c %d, size %d, stride %d) kernel %s threads %d: out[%zu] = "
                                  "%.7g, simulation %.7g",
-                                 _i, s->bw, s->ba, s->c, s->size, s->stride, ks[k].name, t, i, l->output[i], want[i]);
+                                 _i, s->bw, s->ba, s->c, s->size, s->stride, kd->name, t, i, l->output[i], want[i]);
         }
     }
-    hada_hgemm_set_chosen(NULL);
+    abc_kernel_set(&hada_hgemm_family, NULL);
     abc_set_threads(0);
     free(want);
     free_rig(&r);

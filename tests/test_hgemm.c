@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "abc_util.h"
+#include "base/threads.h"
 #include "kernels/hgemm.h"
 #include "kernels/hgemm_kernels.h"
 #include "test_util.h"
@@ -131,10 +131,9 @@ static void check(const prob *p, const float *want, const float *got, const char
 /* Every kernel this CPU runs, direct and through the pool on 1 and 2 threads, equal to the reference. */
 START_TEST(kernels_equal_reference)
 {
-    int nk;
-    const hada_hgemm_kernel *k = &hada_hgemm_kernels(&nk)[_i];
-    if (!k->usable()) {
-        fprintf(stderr, "hgemm: kernel %s skipped: this CPU cannot run it\n", k->name);
+    const hada_hgemm_kernel *k = (const hada_hgemm_kernel *)hada_hgemm_family.rows + _i;
+    if (!abc_kernel_usable(&k->d)) {
+        fprintf(stderr, "hgemm: kernel %s skipped: this CPU cannot run it\n", k->d.name);
         return;
     }
     for (int sh = 0; sh < NKSHAPES; ++sh) {
@@ -176,7 +175,7 @@ START_TEST(kernels_equal_reference)
                 hada_hgemm_with(k, &p.a);
             }
             char what[64];
-            snprintf(what, sizeof what, "kernel %s mode %d", k->name, mode);
+            snprintf(what, sizeof what, "kernel %s mode %d", k->d.name, mode);
             check(&p, want, p.C, what, sh);
         }
         free(want);
@@ -191,8 +190,8 @@ END_TEST
 /* The optional output stage: act(scale*sum + shift) per W row, for every kernel and activation. */
 START_TEST(kernels_apply_the_output_stage)
 {
-    int nk;
-    const hada_hgemm_kernel *ks = hada_hgemm_kernels(&nk);
+    int nk = hada_hgemm_family.n;
+    const hada_hgemm_kernel *ks = hada_hgemm_family.rows;
     prob p;
     make(&p, 13, 70, 40, 16, 16, 5, 7, 1, 3u);
     float scale[13], shift[13];
@@ -211,14 +210,14 @@ START_TEST(kernels_apply_the_output_stage)
             }
         p.a.scale = scale, p.a.shift = shift, p.a.act = act;
         for (int k = 0; k < nk; ++k) {
-            if (!ks[k].usable()) continue;
+            if (!abc_kernel_usable(&ks[k].d)) continue;
             for (int t = 1; t <= 2; ++t) {
                 abc_set_threads(t);
                 for (size_t i = 0; i < nc; ++i) p.C[i] = -777.f;
                 p.a.C = p.C;
                 hada_hgemm_with(&ks[k], &p.a);
                 char what[64];
-                snprintf(what, sizeof what, "kernel %s act %d", ks[k].name, act);
+                snprintf(what, sizeof what, "kernel %s act %d", ks[k].d.name, act);
                 check(&p, want, p.C, what, t);
             }
         }
@@ -245,8 +244,8 @@ START_TEST(chosen_kernel_split_across_threads)
             p.a.C = p.C;
             abc_set_threads(t);
             hada_hgemm(&p.a);
-            check(&p, want, p.C, hada_hgemm_chosen()->name, t);
-            int mr = hada_hgemm_chosen()->mr;
+            check(&p, want, p.C, abc_kernel_chosen_name(&hada_hgemm_family), t);
+            int mr = ((const hada_hgemm_kernel *)abc_kernel_chosen(&hada_hgemm_family))->mr;
             if (tr && mr) { /* split by rows with the weights in row panels */
                 uint32_t *Wp = words64(hada_hgemm_row_panels_size(&p.a, mr) + 16);
                 hada_hgemm_pack_all_rows(&p.a, mr, Wp);
@@ -269,7 +268,7 @@ START_TEST(env_forces_a_kernel_and_rejects_bad_names)
     snprintf(cmd, sizeof cmd, "HADA_KERNEL=nosuch %s abc bench -quick 2>&1", abc_test_darknet_path());
     abc_run_result r = abc_test_run(cmd);
     ck_assert_int_eq(r.status, 1);
-    ck_assert_msg(strstr(r.out, "darknet: error: HADA_KERNEL='nosuch': unknown kernel (kernels: ref, portable"),
+    ck_assert_msg(strstr(r.out, "darknet: error: HADA_KERNEL='nosuch': unknown kernel (kernels: ref|portable"),
                   "got: %s", r.out);
     ck_assert_int_eq(abc_test_count_lines(r.out), 1);
     abc_run_free(&r);
@@ -288,11 +287,9 @@ static Suite *suite_hgemm(void)
     TCase *tc = tcase_create("reference");
     tcase_add_loop_test(tc, ref_equals_expanded_product, 0, 10);
     suite_add_tcase(s, tc);
-    int nk;
-    hada_hgemm_kernels(&nk);
     TCase *tk = tcase_create("kernels");
     tcase_set_timeout(tk, 60);
-    tcase_add_loop_test(tk, kernels_equal_reference, 0, nk);
+    tcase_add_loop_test(tk, kernels_equal_reference, 0, hada_hgemm_family.n);
     tcase_add_test(tk, chosen_kernel_split_across_threads);
     tcase_add_test(tk, kernels_apply_the_output_stage);
     tcase_add_test(tk, env_forces_a_kernel_and_rejects_bad_names);

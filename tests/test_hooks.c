@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "abc/hooks.h"
+#include "hooks.h"
 #include "test_util.h"
 
 START_TEST(selftest_passes)

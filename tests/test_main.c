@@ -66,6 +66,17 @@ char *abc_test_slurp(const char *path)
     return t;
 }
 
+const void *abc_test_use_kernel(abc_kernel_family *f, int i)
+{
+    const abc_kernel_desc *d = abc_kernel_at(f, i);
+    if (!abc_kernel_usable(d)) {
+        fprintf(stderr, "%s kernel %s skipped: this CPU cannot run it\n", f->what, d->name);
+        return NULL;
+    }
+    abc_kernel_set(f, d);
+    return d;
+}
+
 const char *abc_test_darknet_path(void)
 {
     const char *p = getenv("ABC_DARKNET");

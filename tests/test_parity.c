@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "abc/hooks.h"
+#include "hooks.h"
 #include "test_stock.h"
 #include "test_util.h"
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "abc/abc_util.h"
+#include "base/threads.h"
 #include "kernels/pool.h"
 #include "kernels/steal.h"
 #include "test_util.h"

@@ -13,8 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "abc/abc_util.h"
-#include "abc/hooks.h"
+#include "base/util.h"
+#include "hooks.h"
 #include "test_stock.h"
 #include "test_util.h"
 

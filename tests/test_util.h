@@ -6,6 +6,7 @@
 #include <check.h>
 
 #include "darknet.h"
+#include "kernels/select.h"
 
 /* Each tests/test_*.c registers its suites from a constructor:
  *   ABC_TEST_SUITE(suite_parser)   where Suite *suite_parser(void) */
@@ -32,6 +33,10 @@ void abc_run_free(abc_run_result *r);
 /* Number of non-empty lines of s. */
 int abc_test_count_lines(const char *s);
 const char *abc_test_darknet_path(void);
+
+/* Makes kernel family f (kernels/select.h) run its row i and returns it; NULL (and one line on stderr saying
+ * so) when this CPU cannot run that kernel. abc_kernel_set(f, NULL) goes back to the default. */
+const void *abc_test_use_kernel(abc_kernel_family *f, int i);
 
 /* Writes text as name in the temp dir (*path: its malloc'd path) and runs `darknet abc check` on it. */
 abc_run_result abc_test_check_cfg(const char *name, const char *text, char **path);

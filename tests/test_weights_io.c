@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "abc/hooks.h"
+#include "hooks.h"
 #include "test_stock.h"
 #include "test_util.h"
 

@@ -14,10 +14,11 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "abc_util.h"
-#include "dn_private.h"
-#include "float_fast.h"
+#include "base/darknet_private.h"
+#include "base/util.h"
+#include "float/float_fast.h"
 #include "kernels/sgemm.h"
+#include "netio.h"
 
 static abc_hook_counts counts;
 

@@ -4,11 +4,11 @@
 #include <limits.h>
 #include <string.h>
 
-#include "abc_util.h"
-#include "cfg.h"
-#include "float_batchnorm.h"
-#include "float_fast.h"
-#include "hooks.h"
+#include "base/cfg.h"
+#include "base/util.h"
+#include "float/float_batchnorm.h"
+#include "float/float_fast.h"
+#include "netio.h"
 #include "registry.h"
 #include "stock_checks.h"
 

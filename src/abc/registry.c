@@ -2,8 +2,9 @@
 
 #include <string.h>
 
-#include "abc_util.h"
-#include "layers/abc_layers.h"
+#include "base/util.h"
+#include "layers/abc/abc_layers.h"
+#include "layers/hada/hada_layers.h"
 
 /* The plugin layer types built into ./darknet: one row each. */
 static const abc_layer_type *const builtin[] = {

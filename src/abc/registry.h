@@ -1,38 +1,13 @@
 /* The table of plugin layer types: cfg section name -> parse/make, weights
- * size/load/save, resize. Adding a layer type = one row in registry.c plus
- * the layer's own file. */
+ * size/load/save, resize (layers/layer_type.h). Adding a layer type = one row
+ * in registry.c plus the layer's own folder. */
 #ifndef ABC_REGISTRY_H
 #define ABC_REGISTRY_H
 
-#include <stdio.h>
-
-#include "cfg.h"
+#include "layers/layer_type.h"
 
 /* Plugin layers get LAYER_TYPE values libdarknet does not know. */
 #define ABC_LAYER_TYPE_BASE 100
-
-typedef struct abc_layer_type {
-    const char *name;              /* section name without brackets */
-    const char *const *keys;       /* accepted keys (NULL ended); others are errors */
-    /* Builds the layer. params.h/w/c/inputs describe the input; dies through
-     * abc_sec_die on bad values. */
-    layer (*parse)(const abc_section *s, size_params params);
-    size_t (*weights_floats)(const layer *l); /* floats in a .weights file */
-    /* Read/write exactly weights_floats(l) floats; return 0 on success. */
-    int (*load)(layer *l, FILE *fp);
-    int (*save)(const layer *l, FILE *fp);
-    void (*resize)(layer *l, int w, int h); /* NULL: cannot resize */
-    /* Optional (NULL: none): the record of the float layer this one stands
-     * for ([convolutional], [connected]), so that a float model of the same
-     * topology loads as the starting point (fine-tuning): its size, and a
-     * reader that makes the float weights this layer's own. */
-    size_t (*float_floats)(const layer *l);
-    int (*load_float)(layer *l, FILE *fp);
-    /* Optional: one line on what the layer runs at inference (bases, kernel)
-     * into buf, and its inference-time parameter bytes (packed) and those of
-     * the float layer it stands for. */
-    void (*describe)(const layer *l, char *buf, size_t n, size_t *packed_bytes, size_t *float_bytes);
-} abc_layer_type;
 
 /* Type of a section name ("abc_convolutional", no brackets), or NULL. */
 const abc_layer_type *abc_registry_find(const char *name);

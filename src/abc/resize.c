@@ -1,11 +1,11 @@
 /* resize_network, done by the project: darknet's loop, plus plugin layers
  * through the registry, and a clear error (not an abort) for layer types
  * that cannot change size. */
-#include "abc_util.h"
-#include "dn_private.h"
-#include "float_batchnorm.h"
-#include "float_fast.h"
-#include "hooks.h"
+#include "base/darknet_private.h"
+#include "base/util.h"
+#include "float/float_batchnorm.h"
+#include "float/float_fast.h"
+#include "netio.h"
 #include "registry.h"
 
 static const char *stock_name(LAYER_TYPE t)

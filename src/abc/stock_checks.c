@@ -3,7 +3,7 @@
 #include <limits.h>
 #include <string.h>
 
-#include "abc_util.h"
+#include "base/files.h"
 
 #define BIG INT_MAX
 

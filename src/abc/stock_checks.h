@@ -4,7 +4,7 @@
 #ifndef ABC_STOCK_CHECKS_H
 #define ABC_STOCK_CHECKS_H
 
-#include "cfg.h"
+#include "base/cfg.h"
 
 void abc_check_net_section(const abc_section *s);
 /* net: the layers built so far (route/shortcut look back). */

@@ -5,8 +5,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "abc_util.h"
-#include "hooks.h"
+#include "base/files.h"
+#include "base/util.h"
+#include "netio.h"
 #include "registry.h"
 
 /* Floats a layer stores in a .weights file (darknet's layout). */

@@ -5,7 +5,7 @@
 
 #include <math.h>
 
-#include "dn_private.h"
+#include "base/darknet_private.h"
 
 void abc_act_row(float *x, int n, ACTIVATION a)
 {

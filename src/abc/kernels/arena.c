@@ -2,7 +2,7 @@
 
 #include <stdlib.h>
 
-#include "abc_util.h"
+#include "base/util.h"
 
 #define ABC_ARENA_THREADS 256
 

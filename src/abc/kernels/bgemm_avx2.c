@@ -100,7 +100,7 @@ void abc_bgemm_avx2(int M, int N, int K, const uint64_t *A, int lda_words, const
     abc_bgemm_by_panels(abc_bgemm_avx2_panels, M, N, K, A, lda_words, B, ldb_words, C, ldc);
 }
 #else
-#include "abc_util.h"
+#include "base/util.h"
 void abc_bgemm_avx2(int M, int N, int K, const uint64_t *A, int lda_words, const uint64_t *B, int ldb_words,
                     int32_t *C, int ldc)
 {

@@ -7,7 +7,7 @@
 #include "bgemm_kernels.h"
 #include "bgemm_panel.h"
 
-#include "abc_util.h"
+#include "base/util.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>

@@ -2,7 +2,7 @@
 
 #include <stdlib.h>
 
-#include "abc_util.h"
+#include "base/util.h"
 
 static _Thread_local uint64_t *buf;
 static _Thread_local size_t cap;

@@ -1,30 +1,57 @@
-/* Float -> packed sign bits in the layout of the binary GEMM (bgemm.h): rows
- * of K bits, little-endian 64-bit words, bit 1 = +1, bits past K zero.
- * A value becomes bit 1 when it is strictly greater than the threshold
- * (x == thr gives 0, i.e. -1, as darknet's sign x > 0 ? 1 : -1 with thr 0). */
+/* Floats -> sign bits per pixel, the input packing of the binary layers: for
+ * each of nthr thresholds, bit c of pixel q is 1 iff x[c][q] >= thr (1 stands
+ * for +1). Pixels [q0, q1) of one image x (C x HW floats, NCHW) in one pass
+ * over the floats: out[(n*HW + q)*cw + w] holds channels 64w..64w+63 of pixel
+ * q for threshold n (cw = ceil(C/64) words a pixel, bits past C zero).
+ * Kernels: ref (bit by bit), plain (C the compiler vectorizes), avx2, avx512;
+ * the best this CPU runs, or the one ABC_PACK=<name> names (select.h). */
 #ifndef ABC_BITPACK_H
 #define ABC_BITPACK_H
 
 #include <stdint.h>
 
-/* Row r of X (`rows` rows of K floats, ldx floats apart) -> out + r*ld_words.
- * Weights: each filter a row of K = c*size*size values, packed once. */
-void abc_pack_rows(const float *X, int rows, int K, int ldx, float thr, uint64_t *out, int ld_words);
+#include "select.h"
 
-/* The columns of a K x N matrix X (element (k, n) at X[k*ldx + n]) -> N rows
- * of K bits: row n of output b is out + b*base_stride + n*ld_words, bit k =
- * X[k*ldx + n] > thr[b], for nthr thresholds (one per activation base) in
- * one pass over X. An NCHW image is such a matrix with K = C, N = H*W,
- * ldx = H*W; so are im2col columns (K = C*size*size, N = out_h*out_w). */
-void abc_pack_cols(const float *X, int K, int N, int ldx, const float *thr, int nthr, uint64_t *out, int ld_words,
-                   long base_stride);
+enum { ABC_BITPACK_MAX_THRESHOLDS = 8 };
 
-/* Packed weights, allocated once: rows x K bits, ld words per row. */
+typedef void (*abc_bitpack_fn)(const float *x, int C, int HW, int q0, int q1, const float *thr, int nthr,
+                               uint64_t *out, int cw);
 typedef struct {
-    int rows, K, ld;
-    uint64_t *bits;
-} abc_packed;
-abc_packed abc_packed_rows(const float *X, int rows, int K, int ldx, float thr);
-void abc_packed_free(abc_packed *p);
+    abc_kernel_desc d; /* name (ABC_PACK=<name>), one line, CPU features */
+    abc_bitpack_fn fn;
+} abc_bitpack_kernel;
+
+extern abc_kernel_family abc_bitpack_family;
+
+/* Through the chosen kernel; nthr <= ABC_BITPACK_MAX_THRESHOLDS. */
+void abc_bitpack_pixels(const float *x, int C, int HW, int q0, int q1, const float *thr, int nthr, uint64_t *out,
+                        int cw);
+/* The plain definition, bit by bit. */
+void abc_bitpack_ref(const float *x, int C, int HW, int q0, int q1, const float *thr, int nthr, uint64_t *out,
+                     int cw);
+
+/* The kernels (each in its own file). */
+void abc_bitpack_plain(const float *x, int C, int HW, int q0, int q1, const float *thr, int nthr, uint64_t *out,
+                       int cw);
+void abc_bitpack_avx2(const float *x, int C, int HW, int q0, int q1, const float *thr, int nthr, uint64_t *out,
+                      int cw);
+void abc_bitpack_avx512(const float *x, int C, int HW, int q0, int q1, const float *thr, int nthr, uint64_t *out,
+                        int cw);
+
+/* Calls fn(..., nthr, ...) with nthr a constant from 1 to 8, so that a SIMD
+ * kernel's per-threshold registers stay registers (inside a kernel function
+ * whose parameters have bitpack.h's names). */
+#define ABC_BITPACK_BY_COUNT(fn)                                                                                  \
+    switch (nthr) {                                                                                                \
+    case 1: fn(x, C, HW, q0, q1, thr, 1, out, cw); return;                                                          \
+    case 2: fn(x, C, HW, q0, q1, thr, 2, out, cw); return;                                                          \
+    case 3: fn(x, C, HW, q0, q1, thr, 3, out, cw); return;                                                          \
+    case 4: fn(x, C, HW, q0, q1, thr, 4, out, cw); return;                                                          \
+    case 5: fn(x, C, HW, q0, q1, thr, 5, out, cw); return;                                                          \
+    case 6: fn(x, C, HW, q0, q1, thr, 6, out, cw); return;                                                          \
+    case 7: fn(x, C, HW, q0, q1, thr, 7, out, cw); return;                                                          \
+    case 8: fn(x, C, HW, q0, q1, thr, 8, out, cw); return;                                                          \
+    default: fn(x, C, HW, q0, q1, thr, nthr, out, cw); return;                                                      \
+    }
 
 #endif

@@ -5,6 +5,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "cpu.h"
+
 char *openblas_get_corename(void);
 
 static int core_in(const char *core, const char *const *names)
@@ -24,11 +26,7 @@ const char *abc_blas_better_core(void)
     const char *set = getenv("OPENBLAS_CORETYPE");
     if (set && *set) return NULL;
     const char *core = openblas_get_corename();
-    __builtin_cpu_init();
-    int avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                 __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
-                 __builtin_cpu_supports("avx512cd");
-    int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    int avx512 = abc_cpu_has(ABC_CPU_AVX512_CORE), avx2 = abc_cpu_has(ABC_CPU_AVX2 | ABC_CPU_FMA);
     if (core_in(core, avx2_cores)) return NULL; /* AVX2 kernels or better */
     return avx512 ? "SkylakeX" : avx2 ? "Haswell" : NULL;
 }

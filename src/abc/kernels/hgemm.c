@@ -1,83 +1,23 @@
-/* The kernel table of the segment GEMM, HADA_KERNEL, and the split of large
- * products across the project's pool. */
+/* The kernel table of the segment GEMM and the split of large products across
+ * the project's pool. */
 #include "hgemm_kernels.h"
 
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "abc_util.h"
-#include "bgemm_kernels.h"
+#include "cpu.h"
 #include "pool.h"
 
 /* Below this many segment products a call is not worth waking the pool. */
 #define HADA_MIN_SPLIT (1L << 18)
 
-static int always(void) { return 1; }
-
-int hada_cpu_has_avx512(void) { return abc_cpu_has_avx512vpopcntdq(); }
-
-static int has_avx2(void)
-{
-#if defined(__x86_64__) && defined(__GNUC__)
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-    return 0;
-#endif
-}
-
 static const hada_hgemm_kernel table[] = {
-    {"ref", "plain reference, segment by segment", hada_hgemm_ref, always, 0, 0},
-    {"portable", "portable C, 4x4 tiles", hada_hgemm_portable, always, 0, 0},
-    {"avx2", "AVX2 nibble-table popcount, 32-bit lanes, 4x8 tiles", hada_hgemm_avx2, has_avx2, 4, 8},
-    {"avx512", "AVX-512 VPOPCNTDQ, 32-bit lanes, 8x32 tiles", hada_hgemm_avx512, hada_cpu_has_avx512, 8, 32},
+    {{"ref", "plain reference, segment by segment", 0}, hada_hgemm_ref, 0, 0},
+    {{"portable", "portable C, 4x4 tiles", 0}, hada_hgemm_portable, 0, 0},
+    {{"avx2", "AVX2 nibble-table popcount, 32-bit lanes, 4x8 tiles", ABC_CPU_AVX2 | ABC_CPU_FMA}, hada_hgemm_avx2, 4,
+     8},
+    {{"avx512", "AVX-512 VPOPCNTDQ, 32-bit lanes, 8x32 tiles", ABC_CPU_AVX512F | ABC_CPU_AVX512VPOPCNTDQ},
+     hada_hgemm_avx512, 8, 32},
 };
-enum { NKERNELS = sizeof table / sizeof table[0] };
 
-const hada_hgemm_kernel *hada_hgemm_kernels(int *n)
-{
-    *n = NKERNELS;
-    return table;
-}
-
-const hada_hgemm_kernel *hada_hgemm_find(const char *name)
-{
-    for (int i = 0; i < NKERNELS; ++i)
-        if (!strcmp(table[i].name, name)) return &table[i];
-    return NULL;
-}
-
-static const hada_hgemm_kernel *choose(void)
-{
-    const char *e = getenv("HADA_KERNEL");
-    if (e && *e) {
-        char names[256] = "";
-        for (int i = 0; i < NKERNELS; ++i)
-            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "", table[i].name);
-        const hada_hgemm_kernel *k = hada_hgemm_find(e);
-        if (!k) abc_die("HADA_KERNEL='%s': unknown kernel (kernels: %s)", e, names);
-        if (!k->usable()) abc_die("HADA_KERNEL='%s': this CPU cannot run that kernel (kernels: %s)", e, names);
-        return k;
-    }
-    for (int i = NKERNELS - 1; i >= 0; --i)
-        if (table[i].usable()) return &table[i];
-    return &table[0];
-}
-
-static const hada_hgemm_kernel *chosen_kernel;
-
-void hada_hgemm_set_chosen(const hada_hgemm_kernel *k) { __atomic_store_n(&chosen_kernel, k, __ATOMIC_RELEASE); }
-
-const hada_hgemm_kernel *hada_hgemm_chosen(void)
-{
-    const hada_hgemm_kernel *c = __atomic_load_n(&chosen_kernel, __ATOMIC_ACQUIRE);
-    if (!c) {
-        c = choose();
-        __atomic_store_n(&chosen_kernel, c, __ATOMIC_RELEASE);
-    }
-    return c;
-}
+abc_kernel_family hada_hgemm_family = ABC_KERNEL_FAMILY("segment GEMM", ABC_MODE_HGEMM, table);
 
 typedef struct {
     hada_hgemm_fn fn;
@@ -130,4 +70,4 @@ void hada_hgemm_with(const hada_hgemm_kernel *k, const hada_hgemm_args *a)
     abc_pool_run(parts, part, &j);
 }
 
-void hada_hgemm(const hada_hgemm_args *a) { hada_hgemm_with(hada_hgemm_chosen(), a); }
+void hada_hgemm(const hada_hgemm_args *a) { hada_hgemm_with(abc_kernel_chosen(&hada_hgemm_family), a); }

@@ -4,7 +4,7 @@
  * over 16 bits). */
 #include "hgemm_kernels.h"
 
-#include "abc_util.h"
+#include "base/util.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>

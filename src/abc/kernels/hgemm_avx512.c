@@ -9,7 +9,7 @@
  * columns; padding lanes are zero, so they add 0. */
 #include "hgemm_kernels.h"
 
-#include "abc_util.h"
+#include "base/util.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>

@@ -1,34 +1,24 @@
-/* The table of segment GEMM kernels behind hada_hgemm (hgemm.h): each entry
- * is a single-threaded kernel with exactly hada_hgemm_ref's contract plus the
- * CPU features it needs; hada_hgemm picks the best usable one (or the one
- * named by HADA_KERNEL=<name>) and splits large products across the pool. */
+/* The table of segment GEMM kernels behind hada_hgemm (hgemm.h): each row is
+ * a single-threaded kernel with exactly hada_hgemm_ref's contract and the CPU
+ * features it needs; the family (select.h) runs the best usable one, or the
+ * one HADA_KERNEL=<name> names; hada_hgemm splits large products across the pool. */
 #ifndef HADA_HGEMM_KERNELS_H
 #define HADA_HGEMM_KERNELS_H
 
 #include "hgemm.h"
+#include "select.h"
 
 typedef struct {
-    const char *name;    /* HADA_KERNEL=<name> */
-    const char *what;    /* one-line description */
+    abc_kernel_desc d;   /* name (HADA_KERNEL=<name>), one line, CPU features */
     hada_hgemm_fn fn;
-    int (*usable)(void); /* 1 if this CPU and OS run it */
     int mr;              /* rows of its row panels (hada_hgemm_args.Wp), 0: takes no panels */
     int nr;              /* columns of its column panels (hada_hgemm_args.Ap), 0: takes no panels */
 } hada_hgemm_kernel;
 
-/* All kernels, best last; *n gets the count. */
-const hada_hgemm_kernel *hada_hgemm_kernels(int *n);
-/* The kernel hada_hgemm uses (HADA_KERNEL or the best usable one). */
-const hada_hgemm_kernel *hada_hgemm_chosen(void);
-/* Overrides the choice for the rest of the process (tests; NULL: back to HADA_KERNEL / the best). */
-void hada_hgemm_set_chosen(const hada_hgemm_kernel *k);
-/* Kernel by name, or NULL. */
-const hada_hgemm_kernel *hada_hgemm_find(const char *name);
+/* The kernels (rows: hada_hgemm_kernel, best last); abc_kernel_chosen(&hada_hgemm_family) is the one hada_hgemm runs. */
+extern abc_kernel_family hada_hgemm_family;
 /* The product through kernel k, split across the pool when large. */
 void hada_hgemm_with(const hada_hgemm_kernel *k, const hada_hgemm_args *a);
-
-/* CPU feature: AVX-512 F + VPOPCNTDQ (the bgemm probe's). */
-int hada_cpu_has_avx512(void);
 
 /* Panels the SIMD kernels run on (hgemm_panel.c): segment bits widened to
  * 32-bit lanes (nsub = 2 words for 64-bit slots, else 1), lanes = rows.

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "abc_util.h"
+#include "base/util.h"
 
 static _Thread_local struct {
     uint32_t *p;

@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "abc_util.h"
+#include "base/threads.h"
 
 #define ABC_POOL_MAX 256
 

@@ -6,9 +6,11 @@
 #include <string.h>
 #include <strings.h>
 
-#include "abc_util.h"
+#include "base/mode.h"
+#include "base/threads.h"
 #include "blas_core.h"
 #include "blas_threads.h"
+#include "cpu.h"
 #include "pool.h"
 #include "sgemm_avx512.h"
 
@@ -17,18 +19,15 @@
 
 char *openblas_get_corename(void);
 
-/* ABC_GEMM=openblas forces OpenBLAS; by default the project's AVX-512 kernel
+/* ABC_GEMM=openblas forces OpenBLAS, ABC_GEMM=abc the project's kernel; by default the project's AVX-512 kernel
  * runs where the CPU has AVX-512F and OpenBLAS runs no AVX-512 kernels (its
  * AVX2 cores on Zen 4/5, or its SSE3 fallback on a CPU it does not know). */
 static int use_own(void)
 {
     static int own = -1;
     if (own < 0) {
-        const char *e = getenv("ABC_GEMM");
-        if (e && *e && strcmp(e, "openblas") && strcmp(e, "abc"))
-            abc_die("ABC_GEMM='%s': expected 'abc' (the default) or 'openblas'", e);
-        own = !(e && !strcmp(e, "openblas")) && abc_sgemm_avx512_usable() &&
-              (!abc_blas_core_is_avx512() || (e && !strcmp(e, "abc")));
+        int m = abc_mode_choice(ABC_MODE_GEMM);
+        own = m != ABC_GEMM_OPENBLAS && abc_cpu_has(ABC_CPU_AVX512F) && (m == ABC_GEMM_ABC || !abc_blas_core_is_avx512());
     }
     return own;
 }

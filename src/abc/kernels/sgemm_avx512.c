@@ -9,7 +9,7 @@
 
 #include <stdlib.h>
 
-#include "abc_util.h"
+#include "base/util.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -113,16 +113,6 @@ TGT static void kernel(int kc, const float *a, const float *b, float *C, int ldc
     }
 }
 
-int abc_sgemm_avx512_usable(void)
-{
-    static int ok = -1;
-    if (ok < 0) {
-        __builtin_cpu_init();
-        ok = __builtin_cpu_supports("avx512f") ? 1 : 0;
-    }
-    return ok;
-}
-
 void abc_sgemm_avx512(int TA, int TB, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
                       int ldb, float beta, float *C, int ldc)
 {
@@ -161,7 +151,6 @@ void abc_sgemm_avx512(int TA, int TB, int M, int N, int K, float alpha, const fl
     }
 }
 #else
-int abc_sgemm_avx512_usable(void) { return 0; }
 void abc_sgemm_avx512(int TA, int TB, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
                       int ldb, float beta, float *C, int ldc)
 {

@@ -3,8 +3,6 @@
 #ifndef ABC_SGEMM_AVX512_H
 #define ABC_SGEMM_AVX512_H
 
-/* 1 if the CPU and OS run AVX-512F code. */
-int abc_sgemm_avx512_usable(void);
 void abc_sgemm_avx512(int TA, int TB, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
                       int ldb, float beta, float *C, int ldc);
 

@@ -1,0 +1,150 @@
+/* ./darknet abc trainspeed <cfg> [-iters N] [-compare]: training throughput
+ * of a cfg built by the project parser, on random input and one-hot truth:
+ * train_network timed per iteration after one warm-up, median seconds per
+ * iteration and images/s. -compare builds the net twice, one with darknet's
+ * own conv/connected functions (as ABC_FLOAT=stock), and takes turns. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "abc/base/darknet_private.h"
+#include "abc/base/files.h"
+#include "abc/base/mode.h"
+#include "abc/base/threads.h"
+#include "abc/base/util.h"
+#include "abc/float/float_fast.h"
+#include "abc/float/float_layers.h"
+#include "abc/kernels/sgemm.h"
+#include "bench_util.h"
+#include "darknet.h"
+
+char *openblas_get_corename(void);
+
+typedef struct {
+    const char *name;
+    network *net;
+    int fast;
+    double *secs;
+    float loss;
+} run;
+
+/* Conv/connected layers running the fast path, and how many there are. */
+static int count_fast(const network *net, int *total)
+{
+    int fast = 0;
+    *total = 0;
+    for (int i = 0; i < net->n; ++i) {
+        const layer *l = &net->layers[i];
+        if (l->type != CONVOLUTIONAL && l->type != CONNECTED) continue;
+        ++*total;
+        fast += l->forward == abc_conv_fast_forward || l->forward == abc_connected_fast_forward;
+    }
+    return fast;
+}
+
+static void to_stock(network *net)
+{
+    for (int i = 0; i < net->n; ++i) {
+        layer *l = &net->layers[i];
+        if (l->forward == abc_conv_fast_forward) {
+            l->forward = forward_convolutional_layer;
+            l->backward = backward_convolutional_layer;
+        } else if (l->forward == abc_connected_fast_forward) {
+            l->forward = forward_connected_layer;
+            l->backward = backward_connected_layer;
+        }
+    }
+}
+
+static float train_once(run *r, data d)
+{
+    abc_mode_set(ABC_MODE_FLOAT, r->fast ? "fast" : "stock");
+    return train_network(r->net, d);
+}
+
+int abc_trainspeed_main(int argc, char **argv)
+{
+    const char *usage = "usage: %s abc trainspeed <cfg> [-iters N] [-compare]";
+    const char *cfg = NULL;
+    int iters = 10, compare = 0;
+    for (int i = 3; i < argc; ++i) {
+        if (!strcmp(argv[i], "-iters")) {
+            char *end;
+            long n = i + 1 < argc ? strtol(argv[i + 1], &end, 10) : 0;
+            if (i + 1 >= argc || *end || n < 1 || n > 100000) abc_die("-iters needs a number from 1 to 100000");
+            iters = (int)n;
+            ++i;
+        } else if (!strcmp(argv[i], "-compare")) {
+            compare = 1;
+        } else if (argv[i][0] == '-' || cfg) {
+            abc_die(usage, argv[0]);
+        } else {
+            cfg = argv[i];
+        }
+    }
+    if (!cfg) abc_die(usage, argv[0]);
+    if (!abc_file_exists(cfg)) abc_die("%s: cannot open the cfg", cfg);
+
+    run runs[2];
+    int nruns = compare ? 2 : 1;
+    int on = abc_float_fast_enabled();
+    for (int r = 0; r < nruns; ++r) {
+        srand(1);
+        runs[r].net = parse_network_cfg((char *)cfg);
+        int total, fast = count_fast(runs[r].net, &total);
+        runs[r].fast = compare ? r == 0 : on;
+        if (compare && r == 0 && !fast) /* ABC_FLOAT=stock with -compare: install by hand */
+            for (int i = 0; i < runs[r].net->n; ++i) abc_float_fast_use(&runs[r].net->layers[i]);
+        if (!runs[r].fast) to_stock(runs[r].net);
+        fast = count_fast(runs[r].net, &total);
+        runs[r].name = runs[r].fast ? "fast" : "stock";
+        runs[r].secs = abc_xcalloc((size_t)iters, sizeof(double));
+        if (runs[r].fast) printf("float path: fast (%d of %d conv/connected layers)\n", fast, total);
+        else printf("float path: stock (darknet's own conv/connected, OpenBLAS gemm)\n");
+    }
+    network *net = runs[0].net;
+    int n = net->batch * net->subdivisions;
+    data d;
+    memset(&d, 0, sizeof d);
+    d.X = make_matrix(n, net->inputs);
+    d.y = make_matrix(n, net->truths);
+    for (int i = 0; i < n; ++i) {
+        for (int j = 0; j < net->inputs; ++j) d.X.vals[i][j] = (float)rand() / (float)RAND_MAX;
+        d.y.vals[i][rand() % net->truths] = 1;
+    }
+    char machine[512];
+    printf("%s\nthreads %d; gemm in the fast layers: %s; OpenBLAS core %s\n", abc_bench_machine(machine, sizeof machine),
+           abc_get_threads(), abc_sgemm_kernel_name(), openblas_get_corename());
+    printf("cfg: %s; %d images/iteration; %d timed iterations after 1 warm-up%s\n", cfg, n, iters,
+           compare ? ", fast and stock taking turns" : "");
+    fflush(stdout);
+
+    for (int r = 0; r < nruns; ++r) train_once(&runs[r], d);
+    for (int it = 0; it < iters; ++it) {
+        for (int k = 0; k < nruns; ++k) {
+            run *r = &runs[(it + k) % nruns]; /* alternate which goes first */
+            double t0 = abc_now();
+            r->loss = train_once(r, d);
+            r->secs[it] = abc_now() - t0;
+        }
+    }
+    double med[2];
+    for (int r = 0; r < nruns; ++r) {
+        double lo = runs[r].secs[0], hi = runs[r].secs[0];
+        for (int i = 0; i < iters; ++i) {
+            if (runs[r].secs[i] < lo) lo = runs[r].secs[i];
+            if (runs[r].secs[i] > hi) hi = runs[r].secs[i];
+        }
+        med[r] = abc_median(runs[r].secs, iters);
+        printf("%s: median %.4f s/iteration, %.1f img/s (min %.4f, max %.4f s); last loss %.4f\n", runs[r].name,
+               med[r], n / med[r], lo, hi, runs[r].loss);
+    }
+    if (compare) printf("fast/stock: %.2fx images/s\n", med[1] / med[0]);
+    abc_mode_set(ABC_MODE_FLOAT, NULL);
+    for (int r = 0; r < nruns; ++r) {
+        free(runs[r].secs);
+        free_network(runs[r].net);
+    }
+    free_data(d);
+    return 0;
+}

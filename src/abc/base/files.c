@@ -1,0 +1,122 @@
+/* Files: atomic writes (a temporary file renamed over the target, removed if
+ * a signal ends the process first), existence, size, mkdir -p. */
+#include "files.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util.h"
+
+/* Temp files of atomic writes in progress, removed if a signal ends us. */
+#define ABC_MAX_PENDING 8
+static char *volatile pending_tmp[ABC_MAX_PENDING];
+
+static void remove_pending_and_reraise(int sig)
+{
+    for (int i = 0; i < ABC_MAX_PENDING; ++i)
+        if (pending_tmp[i]) unlink(pending_tmp[i]);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void track_pending(char *tmp, int add)
+{
+    static int handlers_installed;
+    if (!handlers_installed) {
+        handlers_installed = 1;
+        int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+        for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; ++i) {
+            struct sigaction old;
+            sigaction(sigs[i], NULL, &old);
+            if (old.sa_handler == SIG_DFL) signal(sigs[i], remove_pending_and_reraise);
+        }
+    }
+    for (int i = 0; i < ABC_MAX_PENDING; ++i) {
+        if (add && !pending_tmp[i]) { pending_tmp[i] = tmp; return; }
+        if (!add && pending_tmp[i] == tmp) { pending_tmp[i] = NULL; return; }
+    }
+}
+
+int abc_atomic_open(abc_atomic_file *f, const char *path)
+{
+    size_t n = strlen(path) + 32;
+    f->path = abc_xstrdup(path);
+    f->tmp = abc_xmalloc(n);
+    snprintf(f->tmp, n, "%s.tmp.%ld", path, (long)getpid());
+    f->fp = fopen(f->tmp, "wb");
+    if (!f->fp) {
+        free(f->path);
+        free(f->tmp);
+        f->path = f->tmp = NULL;
+        return -1;
+    }
+    track_pending(f->tmp, 1);
+    return 0;
+}
+
+static void atomic_free(abc_atomic_file *f)
+{
+    track_pending(f->tmp, 0);
+    free(f->path);
+    free(f->tmp);
+    f->path = f->tmp = NULL;
+    f->fp = NULL;
+}
+
+void abc_atomic_abort(abc_atomic_file *f)
+{
+    if (!f->tmp) return;
+    if (f->fp) fclose(f->fp);
+    unlink(f->tmp);
+    atomic_free(f);
+}
+
+int abc_atomic_commit(abc_atomic_file *f)
+{
+    int bad = ferror(f->fp) != 0;
+    bad |= fflush(f->fp) != 0;
+    bad |= fsync(fileno(f->fp)) != 0;
+    bad |= fclose(f->fp) != 0;
+    f->fp = NULL;
+    if (!bad) bad = rename(f->tmp, f->path) != 0;
+    if (bad) unlink(f->tmp);
+    atomic_free(f);
+    return bad ? -1 : 0;
+}
+
+int abc_file_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+long long abc_file_size(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) return -1;
+    return (long long)st.st_size;
+}
+
+int abc_mkdirs(const char *path)
+{
+    char *p = abc_xstrdup(path);
+    for (char *s = p + 1; *s; ++s) {
+        if (*s != '/') continue;
+        *s = 0;
+        if (mkdir(p, 0755) != 0 && errno != EEXIST) { free(p); return -1; }
+        *s = '/';
+    }
+    int r = (mkdir(p, 0755) != 0 && errno != EEXIST) ? -1 : 0;
+    struct stat st;
+    if (r == 0 && (stat(p, &st) != 0 || !S_ISDIR(st.st_mode))) { /* EEXIST: a file of that name */
+        errno = ENOTDIR;
+        r = -1;
+    }
+    free(p);
+    return r;
+}
+

@@ -1,0 +1,70 @@
+#include "util.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static int stderr_midline;
+
+void abc_stderr_midline(int on) { stderr_midline = on; }
+
+/* A message must start its own line even when a layer summary is half printed. */
+static void start_line(void)
+{
+    fflush(stdout);
+    if (stderr_midline) fputc('\n', stderr);
+    stderr_midline = 0;
+}
+
+void abc_die(const char *fmt, ...)
+{
+    va_list ap;
+    start_line();
+    fputs("darknet: error: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    exit(1);
+}
+
+void abc_warn(const char *fmt, ...)
+{
+    va_list ap;
+    start_line();
+    fputs("darknet: warning: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+void *abc_xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p) abc_die("out of memory allocating %zu x %zu bytes", n, size);
+    return p;
+}
+
+void *abc_xmalloc(size_t size)
+{
+    void *p = malloc(size ? size : 1);
+    if (!p) abc_die("out of memory allocating %zu bytes", size);
+    return p;
+}
+
+char *abc_xstrdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = abc_xmalloc(n);
+    memcpy(d, s, n);
+    return d;
+}
+
+double abc_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}

@@ -1,0 +1,22 @@
+/* Helpers every part of the project uses: fatal errors and warnings on one
+ * line, checked allocation, a monotonic clock. */
+#ifndef ABC_UTIL_H
+#define ABC_UTIL_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+/* Print "darknet: error: <message>" on one line and exit with status 1. */
+void abc_die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+void abc_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Set while stderr holds a partial line (a layer summary); errors then begin a new line. */
+void abc_stderr_midline(int on);
+
+void *abc_xcalloc(size_t n, size_t size);
+void *abc_xmalloc(size_t size);
+char *abc_xstrdup(const char *s);
+
+/* Seconds on a monotonic clock. */
+double abc_now(void);
+
+#endif

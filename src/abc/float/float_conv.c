@@ -1,0 +1,326 @@
+/* Fast [convolutional] forward/backward. Each pool task takes one image (or,
+ * when the batch is smaller than twice the thread count, a block of output
+ * rows / input channels of one image): row-wise im2col into per-thread
+ * scratch, one single-threaded OpenBLAS sgemm, and the bias / batch norm /
+ * activation steps on that image's rows while they are in cache. Batch-norm
+ * statistics are summed per image and combined per channel between passes.
+ * darknet's formulas and layouts (see kernels/bn.h). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/util.h"
+
+#include "base/darknet_private.h"
+#include "float_layers.h"
+#include "kernels/arena.h"
+#include "kernels/bn.h"
+#include "kernels/im2col.h"
+#include "kernels/pool.h"
+#include "kernels/sgemm.h"
+
+/* per-thread scratch slots, used only inside pool tasks (one job at a time) */
+enum { SLOT_COL = 0, SLOT_DW = 1 };
+enum { MAX_THREADS = 256 };
+
+int abc_conv_fast_supports(const layer *l)
+{
+    if (l->type != CONVOLUTIONAL || l->groups != 1 || l->binary || l->xnor) return 0;
+    if (l->size == 1 && (l->stride != 1 || l->pad != 0)) return 0; /* darknet's own 1x1 shortcut differs */
+    if (l->batch_normalize && (!l->x || !l->x_norm || !l->scales || !l->rolling_mean)) return 0;
+    return l->size >= 1 && l->stride >= 1 && l->out_w > 0 && l->out_h > 0;
+}
+
+int abc_float_parts_per_image(int batch, int threads, int max_parts)
+{
+    if (threads <= 1 || batch >= 2 * threads) return 1;
+    int parts = (2 * threads + batch - 1) / batch;
+    return parts > max_parts ? max_parts : parts;
+}
+
+int abc_float_channel_parts(int channels, int threads)
+{
+    int parts = threads <= 1 ? 1 : 4 * threads;
+    return parts > channels ? channels : parts;
+}
+
+/* 1x1, stride 1, no padding: the input image is the column matrix. */
+static int direct(const layer *l) { return l->size == 1; }
+
+typedef struct {
+    const layer *l;
+    const network *net;
+    int parts; /* tasks per image (or channel ranges) */
+    int m, k, n;
+    double *stats; /* per image and channel: forward 2 sums, backward 3 */
+    float *coef;   /* per channel: forward inv; backward k, kx, k0, mean */
+    char used[MAX_THREADS]; /* thread wrote its partial weight gradient */
+} conv_job;
+
+static conv_job make_job(const layer *l, const network *net)
+{
+    conv_job j;
+    memset(&j, 0, sizeof j);
+    j.l = l;
+    j.net = net;
+    j.m = l->n;
+    j.k = l->size * l->size * l->c;
+    j.n = l->out_h * l->out_w;
+    return j;
+}
+
+static float *row(const layer *l, float *base, int b, int f) { return base + (size_t)b * l->outputs + (size_t)f * l->out_h * l->out_w; }
+
+static float *col_rows(const conv_job *j, int b, int r0, int r1, int thread, int *ldb)
+{
+    const layer *l = j->l;
+    const float *im = j->net->input + (size_t)b * l->c * l->h * l->w;
+    if (direct(l)) {
+        *ldb = j->n;
+        return (float *)im + (size_t)r0 * l->out_w;
+    }
+    int cols = (r1 - r0) * l->out_w;
+    float *col = abc_arena_floats(thread, SLOT_COL, (size_t)j->k * cols);
+    abc_im2col(im, l->c, l->h, l->w, l->size, l->stride, l->pad, l->out_w, r0, r1, col);
+    *ldb = cols;
+    return col;
+}
+
+/* ---------------- forward ---------------- */
+
+static void forward_task(void *ctx, int task, int thread)
+{
+    const conv_job *j = ctx;
+    const layer *l = j->l;
+    int b = task / j->parts, r0, r1;
+    abc_split_range(l->out_h, j->parts, task % j->parts, &r0, &r1);
+    if (r1 <= r0) return;
+    int ldb;
+    const float *col = col_rows(j, b, r0, r1, thread, &ldb);
+    int s0 = r0 * l->out_w, len = (r1 - r0) * l->out_w;
+    abc_sgemm1(0, 0, j->m, len, j->k, 1, l->weights, j->k, col, ldb, 0, l->output + (size_t)b * l->outputs + s0, j->n);
+    for (int f = 0; f < l->n; ++f) {
+        float *o = row(l, l->output, b, f) + s0;
+        if (!l->batch_normalize) {
+            abc_bias_act_row(o, len, l->biases[f], l->activation);
+        } else if (!j->net->train) {
+            float k = l->scales[f] / (sqrtf(l->rolling_variance[f]) + .000001f);
+            abc_bn_infer_row(o, row(l, l->x, b, f) + s0, len, l->rolling_mean[f], k, l->biases[f], l->activation);
+        } else if (j->stats) { /* whole image: its share of the batch statistics */
+            double *s = j->stats + ((size_t)b * l->n + f) * 2;
+            s[0] = s[1] = 0;
+            abc_row_sums(o, len, s);
+        }
+    }
+}
+
+static void bn_train_image_task(void *ctx, int b, int thread)
+{
+    (void)thread;
+    const conv_job *j = ctx;
+    const layer *l = j->l;
+    for (int f = 0; f < l->n; ++f)
+        abc_bn_train_row(row(l, l->output, b, f), row(l, l->x, b, f), row(l, l->x_norm, b, f), j->n, l->mean[f],
+                         j->coef[f], l->scales[f], l->biases[f], l->activation);
+}
+
+static void bn_train_channels_task(void *ctx, int task, int thread)
+{
+    (void)thread;
+    const conv_job *j = ctx;
+    int f0, f1;
+    abc_split_range(j->l->n, j->parts, task, &f0, &f1);
+    abc_bn_train_channels(j->l, f0, f1);
+}
+
+void abc_conv_fast_forward(layer l, network net)
+{
+    abc_sgemm_serial_mode();
+    int threads = abc_pool_threads();
+    conv_job j = make_job(&l, &net);
+    j.parts = abc_float_parts_per_image(l.batch, threads, l.out_h);
+    int bn_train = l.batch_normalize && net.train;
+    if (bn_train && j.parts == 1) j.stats = abc_xmalloc((size_t)l.batch * l.n * 2 * sizeof(double));
+    abc_pool_run(l.batch * j.parts, forward_task, &j);
+    if (!bn_train) return;
+    if (j.stats) {
+        j.coef = abc_xmalloc((size_t)l.n * sizeof(float));
+        for (int f = 0; f < l.n; ++f) {
+            double s[2] = {0, 0};
+            for (int b = 0; b < l.batch; ++b) {
+                s[0] += j.stats[((size_t)b * l.n + f) * 2];
+                s[1] += j.stats[((size_t)b * l.n + f) * 2 + 1];
+            }
+            j.coef[f] = abc_bn_stats(&l, f, s, (double)j.n * l.batch);
+        }
+        abc_pool_run(l.batch, bn_train_image_task, &j);
+        free(j.stats);
+        free(j.coef);
+    } else {
+        j.parts = abc_float_channel_parts(l.n, threads);
+        abc_pool_run(j.parts, bn_train_channels_task, &j);
+    }
+}
+
+/* ---------------- backward ---------------- */
+
+/* Batch norm, whole images: activation gradient and this image's sums. */
+static void bn_grad_sums_task(void *ctx, int b, int thread)
+{
+    (void)thread;
+    const conv_job *j = ctx;
+    const layer *l = j->l;
+    const float *means = j->net->train ? l->mean : l->rolling_mean;
+    for (int f = 0; f < l->n; ++f) {
+        double *s = j->stats + ((size_t)b * l->n + f) * 3;
+        s[0] = s[1] = s[2] = 0;
+        abc_bn_grad_sums_row(row(l, l->delta, b, f), row(l, l->output, b, f), row(l, l->x_norm, b, f),
+                             row(l, l->x, b, f), j->n, means[f], l->activation, s);
+    }
+}
+
+/* dW (m x k) += delta (m x cols) * col^T (cols x k) for output rows [r0, r1)
+ * of image b. Thread 0 adds into l->weight_updates; the others into their
+ * own partial sums, added in afterwards. */
+static void weight_grad(conv_job *j, int b, int r0, int r1, int thread)
+{
+    const layer *l = j->l;
+    int ldb;
+    const float *col = col_rows(j, b, r0, r1, thread, &ldb);
+    int s0 = r0 * l->out_w, len = (r1 - r0) * l->out_w;
+    float *dw = l->weight_updates, beta = 1;
+    if (thread > 0) {
+        dw = abc_arena_floats(thread, SLOT_DW, (size_t)l->nweights);
+        if (!j->used[thread]) beta = 0;
+        j->used[thread] = 1;
+    }
+    abc_sgemm1(0, 1, j->m, j->k, len, 1, l->delta + (size_t)b * l->outputs + s0, j->n, col, ldb, beta, dw, j->k);
+}
+
+/* net.delta of image b, input channels [c0, c1): darknet adds col2im(W^T delta)
+ * into it, or for 1x1 kernels overwrites it with W^T delta. */
+static void input_grad(const conv_job *j, int b, int c0, int c1, int thread)
+{
+    const layer *l = j->l;
+    int kk = l->size * l->size, hw = l->h * l->w;
+    const float *delta = l->delta + (size_t)b * l->outputs;
+    float *imd = j->net->delta + (size_t)b * l->c * hw + (size_t)c0 * hw;
+    const float *w = l->weights + (size_t)c0 * kk; /* columns c0*kk.. of W (m x k) */
+    int rows = (c1 - c0) * kk;
+    if (direct(l)) {
+        abc_sgemm1(1, 0, rows, j->n, j->m, 1, w, j->k, delta, j->n, 0, imd, j->n);
+        return;
+    }
+    float *col = abc_arena_floats(thread, SLOT_COL, (size_t)rows * j->n);
+    abc_sgemm1(1, 0, rows, j->n, j->m, 1, w, j->k, delta, j->n, 0, col, j->n);
+    abc_col2im_add(col, c1 - c0, l->h, l->w, l->size, l->stride, l->pad, l->out_h, l->out_w, imd);
+}
+
+/* Whole image b: finish its delta (batch-norm coefficients, or activation
+ * gradient and bias sums), then its weight gradient and input gradient. */
+static void image_backward_task(void *ctx, int b, int thread)
+{
+    conv_job *j = ctx;
+    const layer *l = j->l;
+    for (int f = 0; f < l->n; ++f) {
+        float *d = row(l, l->delta, b, f);
+        if (l->batch_normalize) {
+            const float *c = j->coef + (size_t)f * 4;
+            abc_bn_delta_row(d, row(l, l->x, b, f), j->n, c[3], c[0], c[1], c[2]);
+        } else {
+            j->stats[(size_t)b * l->n + f] = abc_grad_sum_row(d, row(l, l->output, b, f), j->n, l->activation);
+        }
+    }
+    weight_grad(j, b, 0, l->out_h, thread);
+    if (j->net->delta) input_grad(j, b, 0, l->c, thread);
+}
+
+static void grad_channels_task(void *ctx, int task, int thread)
+{
+    (void)thread;
+    const conv_job *j = ctx;
+    int f0, f1;
+    abc_split_range(j->l->n, j->parts, task, &f0, &f1);
+    if (j->l->batch_normalize) abc_bn_backward_channels(j->l, j->net->train, f0, f1);
+    else abc_bias_backward_channels(j->l, f0, f1);
+}
+
+static void weight_grad_task(void *ctx, int task, int thread)
+{
+    conv_job *j = ctx;
+    int r0, r1;
+    abc_split_range(j->l->out_h, j->parts, task % j->parts, &r0, &r1);
+    if (r1 > r0) weight_grad(j, task / j->parts, r0, r1, thread);
+}
+
+static void input_grad_task(void *ctx, int task, int thread)
+{
+    const conv_job *j = ctx;
+    int c0, c1;
+    abc_split_range(j->l->c, j->parts, task % j->parts, &c0, &c1);
+    if (c1 > c0) input_grad(j, task / j->parts, c0, c1, thread);
+}
+
+static void reduce_task(void *ctx, int task, int thread)
+{
+    (void)thread;
+    const conv_job *j = ctx;
+    int lo, hi;
+    abc_split_range(j->l->nweights, j->parts, task, &lo, &hi);
+    float *dw = j->l->weight_updates;
+    for (int t = 1; t < MAX_THREADS; ++t) {
+        if (!j->used[t]) continue;
+        const float *p = abc_arena_floats(t, SLOT_DW, (size_t)j->l->nweights);
+        for (int i = lo; i < hi; ++i) dw[i] += p[i];
+    }
+}
+
+void abc_conv_fast_backward(layer l, network net)
+{
+    abc_sgemm_serial_mode();
+    int threads = abc_pool_threads();
+    conv_job j = make_job(&l, &net);
+    int parts = abc_float_parts_per_image(l.batch, threads, l.out_h);
+    if (parts == 1) {
+        j.stats = abc_xmalloc((size_t)l.batch * l.n * 3 * sizeof(double));
+        if (l.batch_normalize) {
+            abc_pool_run(l.batch, bn_grad_sums_task, &j);
+            j.coef = abc_xmalloc((size_t)l.n * 4 * sizeof(float));
+            const float *means = net.train ? l.mean : l.rolling_mean;
+            const float *vars = net.train ? l.variance : l.rolling_variance;
+            for (int f = 0; f < l.n; ++f) {
+                double s[3] = {0, 0, 0};
+                for (int b = 0; b < l.batch; ++b)
+                    for (int i = 0; i < 3; ++i) s[i] += j.stats[((size_t)b * l.n + f) * 3 + i];
+                float *c = j.coef + (size_t)f * 4;
+                abc_bn_grad_coefs(&l, f, s, vars[f], (double)j.n * l.batch, &c[0], &c[1], &c[2]);
+                c[3] = means[f];
+            }
+        }
+        abc_pool_run(l.batch, image_backward_task, &j);
+        if (!l.batch_normalize) {
+            for (int f = 0; f < l.n; ++f) {
+                double sum = 0;
+                for (int b = 0; b < l.batch; ++b) sum += j.stats[(size_t)b * l.n + f];
+                l.bias_updates[f] += (float)sum;
+            }
+        }
+        free(j.stats);
+        free(j.coef);
+    } else {
+        j.parts = abc_float_channel_parts(l.n, threads);
+        abc_pool_run(j.parts, grad_channels_task, &j);
+        j.parts = parts;
+        abc_pool_run(l.batch * parts, weight_grad_task, &j);
+        if (net.delta) {
+            j.parts = abc_float_parts_per_image(l.batch, threads, l.c);
+            abc_pool_run(l.batch * j.parts, input_grad_task, &j);
+        }
+    }
+    int any = 0;
+    for (int t = 1; t < MAX_THREADS; ++t) any |= j.used[t];
+    if (any) {
+        j.parts = threads < l.nweights ? threads : 1;
+        abc_pool_run(j.parts, reduce_task, &j);
+    }
+}

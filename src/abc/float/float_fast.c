@@ -1,0 +1,29 @@
+#include "float_fast.h"
+
+#include "base/darknet_private.h"
+#include "base/mode.h"
+#include "float_layers.h"
+
+int abc_float_fast_enabled(void) { return abc_mode_choice(ABC_MODE_FLOAT) == ABC_FLOAT_FAST; }
+
+int abc_float_fast_use(layer *l)
+{
+    if (l->type == CONVOLUTIONAL && abc_conv_fast_supports(l) &&
+        (l->forward == forward_convolutional_layer || l->forward == abc_conv_fast_forward)) {
+        l->forward = abc_conv_fast_forward;
+        l->backward = abc_conv_fast_backward;
+        return 1;
+    }
+    if (l->type == CONNECTED && abc_connected_fast_supports(l) &&
+        (l->forward == forward_connected_layer || l->forward == abc_connected_fast_forward)) {
+        l->forward = abc_connected_fast_forward;
+        l->backward = abc_connected_fast_backward;
+        return 1;
+    }
+    return 0;
+}
+
+void abc_float_fast_install(layer *l)
+{
+    if (abc_float_fast_enabled()) abc_float_fast_use(l);
+}

@@ -1,0 +1,23 @@
+/* The ABC-Net layer types as registry rows, and what their files share. */
+#ifndef ABC_LAYERS_H
+#define ABC_LAYERS_H
+
+#include "layers/layer_type.h"
+
+#include "abc_conv.h"
+
+extern const abc_layer_type abc_conv_type;      /* [abc_convolutional] */
+extern const abc_layer_type abc_connected_type; /* [abc_connected] */
+
+/* Shared by the two (abc_conv.c): weight_bases, activation_bases, weight_shifts, activation_shifts, activation_scales, scale, gradient. */
+void abc_parse_abc_keys(const abc_section *s, abc_conv_opts *o);
+size_t abc_conv_weights_floats(const layer *l);
+int abc_conv_load(layer *l, FILE *fp);
+int abc_conv_save(const layer *l, FILE *fp);
+/* A float model's record (quant/conv_layer.h) as this layer's starting point
+ * (fine-tuning); connected_order: darknet's [connected] order. */
+int abc_conv_load_float(layer *l, FILE *fp, int connected_order);
+/* Registry describe(): bases, inference path and kernel, packed and float bytes. */
+void abc_conv_describe(const layer *l, char *buf, size_t n, size_t *packed_bytes, size_t *float_bytes);
+
+#endif
