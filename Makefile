@@ -76,7 +76,7 @@ demo: deps
 
 test: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/abc_tests
-	cd tests && ABC_DARKNET=../$(DARKNET) ASAN_OPTIONS=detect_leaks=0 ../$(BUILD)/abc_tests
+	cd tests && ABC_DARKNET=../$(DARKNET) ABC_TEST_LOG=../$(BUILD)/test.log ASAN_OPTIONS=detect_leaks=0 ../$(BUILD)/abc_tests
 
 test-san: deps
 	@$(MAKE) --no-print-directory SAN=1 test

@@ -1,19 +1,25 @@
 /* Runs every registered Check suite. */
+#include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/util.h"
 #include "test_util.h"
 
 #define MAX_SUITES 64
 static Suite *(*suites[MAX_SUITES])(void);
+static const char *suite_names[MAX_SUITES];
 static int n_suites;
 
-void abc_test_register(Suite *(*make)(void))
+void abc_test_register(Suite *(*make)(void), const char *name)
 {
-    if (n_suites < MAX_SUITES) suites[n_suites++] = make;
+    if (n_suites == MAX_SUITES) return;
+    suite_names[n_suites] = strncmp(name, "suite_", 6) ? name : name + 6;
+    suites[n_suites++] = make;
 }
 
 static char tmpdir[4096];
@@ -138,9 +144,66 @@ int abc_test_count_lines(const char *s)
     return n + in_line;
 }
 
+/* With ABC_TEST_LOG set (make test sets it), everything the suites and the
+ * programs they run print goes to that file, and the terminal gets one line
+ * per suite, the failures in full, and a summary. Without it, Check's own
+ * output as usual. */
+static int report_fd = -1;
+
+static void report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void report(const char *fmt, ...)
+{
+    char buf[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (n < 0) return;
+    if ((size_t)n >= sizeof buf) n = (int)sizeof buf - 1;
+    for (ssize_t done = 0, w; done < n; done += w)
+        if ((w = write(report_fd, buf + done, (size_t)(n - done))) <= 0) return;
+}
+
+static int run_quiet(const char *log)
+{
+    fflush(stdout);
+    fflush(stderr);
+    report_fd = dup(1);
+    int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (report_fd < 0 || fd < 0) { perror(log); return 2; }
+    dup2(fd, 1);
+    dup2(fd, 2);
+    close(fd);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    int checks = 0, failures = 0;
+    double t0 = abc_now();
+    for (int i = 0; i < n_suites; ++i) {
+        SRunner *sr = srunner_create(suites[i]());
+        double ts = abc_now();
+        srunner_run_all(sr, CK_VERBOSE);
+        int run = srunner_ntests_run(sr), failed = srunner_ntests_failed(sr);
+        if (run > 0) {
+            TestResult **tr = srunner_failures(sr);
+            report("  %-16s %4d checks  %s %6.1f s\n", suite_names[i], run, failed ? "FAILED" : "ok    ",
+                   abc_now() - ts);
+            for (int f = 0; f < failed; ++f)
+                report("    %s:%d: %s: %s\n", tr_lfile(tr[f]), tr_lno(tr[f]), tr_tcname(tr[f]), tr_msg(tr[f]));
+            free(tr);
+        }
+        checks += run;
+        failures += failed;
+        srunner_free(sr);
+    }
+    report("%d checks, %d failed, in %.0f s; everything the tests printed is in %s\n", checks, failures,
+           abc_now() - t0, log);
+    return failures ? 1 : 0;
+}
+
 int main(void)
 {
     if (n_suites == 0) { fprintf(stderr, "no test suites registered\n"); return 1; }
+    const char *log = getenv("ABC_TEST_LOG");
+    if (log && *log) return run_quiet(log);
     SRunner *sr = srunner_create(suites[0]());
     for (int i = 1; i < n_suites; ++i) srunner_add_suite(sr, suites[i]());
     srunner_run_all(sr, CK_NORMAL);

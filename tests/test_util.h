@@ -10,9 +10,9 @@
 
 /* Each tests/test_*.c registers its suites from a constructor:
  *   ABC_TEST_SUITE(suite_parser)   where Suite *suite_parser(void) */
-void abc_test_register(Suite *(*make)(void));
+void abc_test_register(Suite *(*make)(void), const char *name);
 #define ABC_TEST_SUITE(fn) \
-    __attribute__((constructor)) static void register_##fn(void) { abc_test_register(fn); }
+    __attribute__((constructor)) static void register_##fn(void) { abc_test_register(fn, #fn); }
 
 /* A fresh directory under $TMPDIR (removed at exit); returns its path. */
 const char *abc_test_tmpdir(void);

@@ -22,25 +22,19 @@ abc_kernel_family abc_bgemm_family = ABC_KERNEL_FAMILY("binary GEMM", ABC_MODE_B
 
 typedef struct {
     abc_bgemm_fn fn;
-    int by_cols, parts, M, N, K, lda, ldb, ldc;
+    int M, N, K, lda, ldb, ldc;
     const uint64_t *A, *B;
     int32_t *C;
 } job;
 
-/* Columns are split in multiples of 16 (the widest panel), rows in multiples of 8. */
-static void part(void *ctx, int task, int thread)
+static void part(void *ctx, int by_cols, int lo, int hi)
 {
-    (void)thread;
     const job *j = ctx;
-    int unit = j->by_cols ? 16 : 8, n = j->by_cols ? j->N : j->M;
-    int units = (n + unit - 1) / unit;
-    long lo = (long)units * task / j->parts * unit, hi = (long)units * (task + 1) / j->parts * unit;
-    if (hi > n) hi = n;
-    if (lo >= hi) return;
-    if (j->by_cols)
-        j->fn(j->M, (int)(hi - lo), j->K, j->A, j->lda, j->B + lo * j->ldb, j->ldb, j->C + lo, j->ldc);
+    if (by_cols)
+        j->fn(j->M, hi - lo, j->K, j->A, j->lda, j->B + (size_t)lo * j->ldb, j->ldb, j->C + lo, j->ldc);
     else
-        j->fn((int)(hi - lo), j->N, j->K, j->A + lo * j->lda, j->lda, j->B, j->ldb, j->C + lo * j->ldc, j->ldc);
+        j->fn(hi - lo, j->N, j->K, j->A + (size_t)lo * j->lda, j->lda, j->B, j->ldb, j->C + (size_t)lo * j->ldc,
+              j->ldc);
 }
 
 void abc_bgemm_with(const abc_bgemm_kernel *k, int M, int N, int K, const uint64_t *A, int lda_words,
@@ -53,11 +47,8 @@ void abc_bgemm_with(const abc_bgemm_kernel *k, int M, int N, int K, const uint64
         k->fn(M, N, K, A, lda_words, B, ldb_words, C, ldc);
         return;
     }
-    int by_cols = (N + 15) / 16 >= (M + 7) / 8;
-    int units = by_cols ? (N + 15) / 16 : (M + 7) / 8;
-    int parts = units < 4 * threads ? units : 4 * threads;
-    job j = {k->fn, by_cols, parts, M, N, K, lda_words, ldb_words, ldc, A, B, C};
-    abc_pool_run(parts, part, &j);
+    job j = {k->fn, M, N, K, lda_words, ldb_words, ldc, A, B, C};
+    abc_pool_split_product(M, N, 8, 16, part, &j); /* columns in multiples of the widest panel */
 }
 
 void abc_bgemm(int M, int N, int K, const uint64_t *A, int lda_words, const uint64_t *B, int ldb_words,

@@ -22,29 +22,21 @@ abc_kernel_family hada_hgemm_family = ABC_KERNEL_FAMILY("segment GEMM", ABC_MODE
 typedef struct {
     hada_hgemm_fn fn;
     const hada_hgemm_args *a;
-    int by_cols, parts, mr, nr;
+    int mr, nr;
 } job;
 
-/* Columns are split in multiples of 32 (the widest panel), rows in multiples of 8 (column and row panels
- * handed over (Ap, Wp) are 32/8 columns and 8/4 rows: whole panels each part). */
-static void part(void *ctx, int task, int thread)
+static void part(void *ctx, int by_cols, int lo, int hi)
 {
-    (void)thread;
     const job *j = ctx;
     hada_hgemm_args s = *j->a;
-    int unit = j->by_cols ? 32 : 8, n = j->by_cols ? s.N : s.M;
-    int units = (n + unit - 1) / unit;
-    long lo = (long)units * task / j->parts * unit, hi = (long)units * (task + 1) / j->parts * unit;
-    if (hi > n) hi = n;
-    if (lo >= hi) return;
-    if (j->by_cols) {
-        s.N = (int)(hi - lo);
+    if (by_cols) {
+        s.N = hi - lo;
         s.Ab += lo * s.ldab;
         s.Am += lo * s.ldam;
         s.C += lo;
         if (s.Ap) s.Ap += (size_t)(lo / j->nr) * hada_hgemm_col_panel_size(s.S, s.s, j->nr);
     } else {
-        s.M = (int)(hi - lo);
+        s.M = hi - lo;
         s.Wb += lo * s.ldwb;
         s.Wm += lo * s.ldwm;
         s.C += lo * s.ldc;
@@ -63,11 +55,9 @@ void hada_hgemm_with(const hada_hgemm_kernel *k, const hada_hgemm_args *a)
         k->fn(a);
         return;
     }
-    int by_cols = (a->N + 31) / 32 >= (a->M + 7) / 8; /* row panels (Wp) are 4 or 8 rows: split at multiples of 8 */
-    int units = by_cols ? (a->N + 31) / 32 : (a->M + 7) / 8;
-    int parts = units < 4 * threads ? units : 4 * threads;
-    job j = {k->fn, a, by_cols, parts, k->mr, k->nr};
-    abc_pool_run(parts, part, &j);
+    job j = {k->fn, a, k->mr, k->nr};
+    /* whole panels in each part: column panels (Ap) are 8 or 32 columns, row panels (Wp) 4 or 8 rows */
+    abc_pool_split_product(a->M, a->N, 8, 32, part, &j);
 }
 
 void hada_hgemm(const hada_hgemm_args *a) { hada_hgemm_with(abc_kernel_chosen(&hada_hgemm_family), a); }

@@ -167,6 +167,31 @@ void abc_pool_run(int ntasks, void (*fn)(void *ctx, int task, int thread), void 
     pthread_mutex_unlock(&pool.run_mu);
 }
 
+typedef struct {
+    void (*fn)(void *ctx, int by_cols, int lo, int hi);
+    void *ctx;
+    int by_cols, n, unit, units, parts;
+} product_job;
+
+static void product_part(void *ctx, int task, int thread)
+{
+    (void)thread;
+    const product_job *j = ctx;
+    long lo = (long)j->units * task / j->parts * j->unit, hi = (long)j->units * (task + 1) / j->parts * j->unit;
+    if (hi > j->n) hi = j->n;
+    if (lo < hi) j->fn(j->ctx, j->by_cols, (int)lo, (int)hi);
+}
+
+void abc_pool_split_product(int M, int N, int nrows, int ncols, void (*fn)(void *ctx, int by_cols, int lo, int hi),
+                            void *ctx)
+{
+    int cu = (N + ncols - 1) / ncols, ru = (M + nrows - 1) / nrows, by_cols = cu >= ru;
+    product_job j = {fn, ctx, by_cols, by_cols ? N : M, by_cols ? ncols : nrows, by_cols ? cu : ru, 0};
+    int most = 4 * abc_pool_threads();
+    j.parts = j.units < most ? j.units : most;
+    abc_pool_run(j.parts, product_part, &j);
+}
+
 void abc_split_range(int n, int parts, int part, int *lo, int *hi)
 {
     long q = n / parts, r = n % parts;

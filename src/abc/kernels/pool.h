@@ -17,6 +17,13 @@ int abc_pool_threads(void);
 /* Index of the calling thread inside a running task, else 0. */
 int abc_pool_self(void);
 
+/* An M x N product across the pool: split along the columns in units of
+ * ncols, or along the rows in units of nrows, whichever gives more units,
+ * into at most 4 parts a thread; fn(ctx, by_cols, lo, hi) computes the
+ * part's columns (by_cols) or rows [lo, hi). */
+void abc_pool_split_product(int M, int N, int nrows, int ncols, void (*fn)(void *ctx, int by_cols, int lo, int hi),
+                            void *ctx);
+
 /* Range [lo, hi) of part `part` when n items are split into `parts` near-equal parts. */
 void abc_split_range(int n, int parts, int part, int *lo, int *hi);
 

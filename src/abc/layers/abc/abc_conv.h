@@ -1,5 +1,5 @@
 /* [abc_convolutional]: an ABC-Net convolution (Lin, Zhao, Pan 2017; spec in
- * docs methods.md section 1). Weights W (shadow, float, trained) are
+ * docs/methods.md section 1). Weights W (shadow, float, trained) are
  * approximated by sum_m alpha_m B_m with B_m = sgn(W - mean + u_m std) and
  * alpha by ridge least squares; the input R by sum_n beta_n H_n(R) with
  * H_n = +1 iff R >= 0.5 - v_n, else -1 (N = 0: the float input, a BWN).

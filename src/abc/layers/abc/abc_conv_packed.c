@@ -52,6 +52,8 @@
 #include "kernels/pool.h"
 #include "kernels/steal.h"
 
+_Static_assert(ABC_MAX_BASES <= ABC_BITPACK_MAX_THRESHOLDS, "the input packer takes every activation base");
+
 /* arena slots: the forward's shared buffers (on the calling thread) and each task's scratch;
  * the float layers use slots 0 and 1, so a packed forward never clobbers theirs. */
 enum { SLOT_SHARED = 2, SLOT_TASK = 3, SLOT_PACK = 4, SLOT_PLANE = 5 };
@@ -120,7 +122,7 @@ static void pack_channels(const job *j, int task)
                         part, w1 - w0);
 }
 
-/* Pixels [q0, q1) of image b, all bases, as abc_conv_pack_input writes them (px[(n*HW + q)*cw + w]), put
+/* Pixels [q0, q1) of image b, all bases, as abc_bitpack_pixels writes them (px[(n*HW + q)*cw + w]), put
  * together from the image's channel ranges (packing those nobody has claimed). */
 static void gather_channels(const job *j, int b, int q0, int q1, uint64_t *px, int thread)
 {

@@ -1,5 +1,5 @@
 /* [hada_convolutional] and [hada_connected]: HadaNet layers (Akhauri 2019;
- * spec in docs methods.md section 2). Weights and inputs are replaced by
+ * spec in docs/methods.md section 2). Weights and inputs are replaced by
  * Hadamard products delta (.) sgn(X): the sign of every element times the
  * mean magnitude of its segment.
  *
