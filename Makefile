@@ -40,15 +40,20 @@ HOOKS = __bss_start _edata _end gemm gpu_index load_weights_upto parse_network_c
 .PHONY: all deps data demo test test-san bench clean check-symbols
 all: $(DARKNET) check-symbols
 
+# make V=1 prints the whole compiler command lines.
+Q = $(if $(filter 1,$(V)),,@)
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(if $(Q),@echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(DARKNET): $(BUILD)/$(MAIN_SRC:.c=.o) $(LIB_OBJ)
-	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+	$(if $(Q),@echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
 $(BUILD)/abc_tests: $(TEST_OBJ) $(LIB_OBJ)
-	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS) $(CHECK_LIBS)
+	$(if $(Q),@echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS) $(CHECK_LIBS)
 
 # Fails the build if a project symbol silently replaces a libdarknet export.
 check-symbols: $(DARKNET)
@@ -76,7 +81,7 @@ demo: deps
 
 test: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/abc_tests
-	cd tests && ABC_DARKNET=../$(DARKNET) ABC_TEST_LOG=../$(BUILD)/test.log ASAN_OPTIONS=detect_leaks=0 ../$(BUILD)/abc_tests
+	cd tests && ABC_DARKNET=../$(DARKNET) ABC_TEST_LOG=$(CURDIR)/$(BUILD)/test.log ASAN_OPTIONS=detect_leaks=0 ../$(BUILD)/abc_tests
 
 test-san: deps
 	@$(MAKE) --no-print-directory SAN=1 test

@@ -1,4 +1,4 @@
-/* ./darknet abc bench [-rounds N] [-threads N] [-quick] [-scaling]: the binary GEMM
+/* ./darknet abc bench [-rounds N] [-kernel NAME] [-gemm|-layers|-scaling] [-quick]: the binary GEMM
  * kernels on the 3x3x256 conv at 56x56 (M=256, N=3136, K=2304 bits) against
  * this CPU's measured peaks (bench_peaks.h: each kernel against the peak of
  * its instruction set) and fp32 cblas_sgemm on the same shape, all in one
@@ -35,32 +35,27 @@ static uint64_t *random_bits(int rows, int K, unsigned *seed)
     return p;
 }
 
-int abc_bench_main(int argc, char **argv)
+static int bench_run(const abc_cli *a)
 {
-    int rounds = 9, threads = 1, quick = 0, part = 0; /* part: 0 all, 1 GEMM only, 2 layers only, 3 scaling */
-    const char *only = NULL;
-    for (int i = 3; i < argc; ++i) {
-        if (!strcmp(argv[i], "-quick")) quick = 1;
-        else if (!strcmp(argv[i], "-rounds") && i + 1 < argc) rounds = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "-threads") && i + 1 < argc) threads = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "-kernel") && i + 1 < argc) only = argv[++i];
-        else if (!strcmp(argv[i], "-gemm")) part = 1;
-        else if (!strcmp(argv[i], "-layers")) part = 2;
-        else if (!strcmp(argv[i], "-scaling")) part = 3;
-        else abc_die("abc bench: unknown option '%s' (-rounds N, -threads N, -kernel NAME, -gemm, -layers, -scaling, "
-                     "-quick)",
-                     argv[i]);
-    }
-    if (rounds < 1 || threads < 1) abc_die("abc bench: -rounds and -threads must be >= 1");
+    int rounds = (int)abc_cli_int(a, "-rounds", 9), quick = abc_cli_flag(a, "-quick");
+    int parts = abc_cli_flag(a, "-gemm") + abc_cli_flag(a, "-layers") + abc_cli_flag(a, "-scaling");
+    if (parts > 1) abc_cli_fail(a, "-gemm, -layers and -scaling each run one part: give one of them");
+    int part = abc_cli_flag(a, "-gemm") ? 1 : abc_cli_flag(a, "-layers") ? 2 : abc_cli_flag(a, "-scaling") ? 3 : 0;
+    /* the binary kernels run on 1 thread unless -threads N (a global option) says otherwise */
+    int threads = abc_cli_given(a, "-threads") ? abc_get_threads() : 1;
+    const char *only = abc_cli_str(a, "-kernel", NULL);
+    char names[128];
+    if (only && !abc_kernel_find(&abc_bgemm_family, only))
+        abc_cli_fail(a, "-kernel '%s': no such binary GEMM kernel (kernels: %s)", only,
+                     abc_kernel_names(&abc_bgemm_family, names, sizeof names));
     if (quick) rounds = 1;
     abc_set_threads(threads);
     const abc_bgemm_kernel *chosen = abc_kernel_chosen(&abc_bgemm_family); /* dies on a bad ABC_BGEMM */
     const char *packer = abc_kernel_chosen_name(&abc_bitpack_family);      /* and on a bad ABC_PACK */
     const hada_hgemm_kernel *hk = abc_kernel_chosen(&hada_hgemm_family);   /* and on a bad HADA_KERNEL */
-    if (only && !abc_kernel_find(&abc_bgemm_family, only)) abc_die("abc bench: -kernel '%s': no such kernel", only);
     int M = 256, N = quick ? 196 : 3136, K = 2304, words = abc_bgemm_words(K);
 
-    char line[512], names[128];
+    char line[512];
     printf("%s\n", abc_bench_machine(line, sizeof line));
     int nk = abc_bgemm_family.n;
     const abc_bgemm_kernel *ks = abc_bgemm_family.rows;
@@ -145,3 +140,22 @@ int abc_bench_main(int argc, char **argv)
     if (part == 0) abc_bench_layers(quick, rounds, 0);
     return 0;
 }
+
+static const abc_opt bench_opts[] = {
+    {"-rounds", ABC_OPT_INT, "N", 1, 1000, "rounds, the parts taking turns in each; medians over them (default 9)"},
+    {"-kernel", ABC_OPT_STR, "NAME", 0, 0, "only this binary GEMM kernel (the names: ./darknet abc info)"},
+    {"-gemm", ABC_OPT_FLAG, NULL, 0, 0, "only the GEMM kernels (binary and segment)"},
+    {"-layers", ABC_OPT_FLAG, NULL, 0, 0, "only the whole layers"},
+    {"-scaling", ABC_OPT_FLAG, NULL, 0, 0, "only 2 threads against 1 on the large binary layers"},
+    {"-quick", ABC_OPT_FLAG, NULL, 0, 0, "small shapes, 1 round (a smoke test)"},
+    {0},
+};
+
+const abc_cmd abc_bench_cmd = {
+    .name = "bench",
+    .what = "binary GEMM kernels against this CPU's peak and fp32 OpenBLAS, then whole layers (ResNet-18, yolov3-tiny)",
+    .notes = "The binary GEMM runs on 1 thread unless the global -threads N is given. ABC_BGEMM, ABC_PACK and\n"
+             "HADA_KERNEL force a kernel (see ./darknet abc info).",
+    .opts = bench_opts,
+    .run = bench_run,
+};

@@ -16,6 +16,7 @@
 #include "abc/float/float_layers.h"
 #include "abc/kernels/sgemm.h"
 #include "bench_util.h"
+#include "commands.h"
 #include "darknet.h"
 
 char *openblas_get_corename(void);
@@ -62,27 +63,10 @@ static float train_once(run *r, data d)
     return train_network(r->net, d);
 }
 
-int abc_trainspeed_main(int argc, char **argv)
+static int trainspeed_run(const abc_cli *a)
 {
-    const char *usage = "usage: %s abc trainspeed <cfg> [-iters N] [-compare]";
-    const char *cfg = NULL;
-    int iters = 10, compare = 0;
-    for (int i = 3; i < argc; ++i) {
-        if (!strcmp(argv[i], "-iters")) {
-            char *end;
-            long n = i + 1 < argc ? strtol(argv[i + 1], &end, 10) : 0;
-            if (i + 1 >= argc || *end || n < 1 || n > 100000) abc_die("-iters needs a number from 1 to 100000");
-            iters = (int)n;
-            ++i;
-        } else if (!strcmp(argv[i], "-compare")) {
-            compare = 1;
-        } else if (argv[i][0] == '-' || cfg) {
-            abc_die(usage, argv[0]);
-        } else {
-            cfg = argv[i];
-        }
-    }
-    if (!cfg) abc_die(usage, argv[0]);
+    const char *cfg = a->pos[0];
+    int iters = (int)abc_cli_int(a, "-iters", 10), compare = abc_cli_flag(a, "-compare");
     if (!abc_file_exists(cfg)) abc_die("%s: cannot open the cfg", cfg);
 
     run runs[2];
@@ -148,3 +132,20 @@ int abc_trainspeed_main(int argc, char **argv)
     free_data(d);
     return 0;
 }
+
+static const abc_opt trainspeed_opts[] = {
+    {"-iters", ABC_OPT_INT, "N", 1, 100000, "timed iterations after one warm-up (default 10)"},
+    {"-compare", ABC_OPT_FLAG, NULL, 0, 0, "also darknet's own conv/connected layers (OpenBLAS), taking turns"},
+    {0},
+};
+
+const abc_cmd abc_trainspeed_cmd = {
+    .name = "trainspeed",
+    .args = "<cfg>",
+    .min_args = 1,
+    .max_args = 1,
+    .what = "training speed of a cfg on random data: median s/iteration and images/s",
+    .notes = "ABC_FLOAT=stock times darknet's own float layers instead of the project's.",
+    .opts = trainspeed_opts,
+    .run = trainspeed_run,
+};

@@ -1,54 +1,80 @@
-/* ./darknet classifier train|valid|predict [data] <cfg> [weights] [image] [-clear] */
+/* ./darknet classifier train|valid|predict [data] <cfg> [weights] [image] */
 #include <stdlib.h>
-#include <string.h>
 
-#include "abc/base/util.h"
 #include "classifier_common.h"
 #include "classifier_train.h"
 #include "commands.h"
 
-static int has_flag(int argc, char **argv, const char *flag)
+#define DATA_NOTES \
+    "data: a darknet .data file (classes, train, valid, labels, backup, top); without it, the cfg's [net]\n" \
+    "dataset= names the data (default fashion-mnist: cfg/fashion-mnist.data, prepared first if missing)."
+
+static int train_run(const abc_cli *a)
 {
-    for (int i = 3; i < argc; ++i)
-        if (!strcmp(argv[i], flag)) return 1;
+    abc_cls_args c = abc_cls_args_parse(a, 0, 0);
+    int rc = abc_classifier_train(c.data, c.cfg, c.weights, abc_cli_flag(a, "-clear"), NULL);
+    free(c.data);
+    return rc;
+}
+
+static int valid_run(const abc_cli *a)
+{
+    abc_cls_args c = abc_cls_args_parse(a, 1, 0);
+    abc_valid_opts o = {(int)abc_cli_int(a, "-limit", 0), (int)abc_cli_int(a, "-t", 0)};
+    int rc = abc_classifier_valid(c.data, c.cfg, c.weights, &o, NULL);
+    free(c.data);
+    return rc;
+}
+
+static int predict_run(const abc_cli *a)
+{
+    abc_cls_args c = abc_cls_args_parse(a, 1, 1);
+    abc_classifier_predict(c.data, c.cfg, c.weights, c.extra, (int)abc_cli_int(a, "-t", 0));
+    free(c.data);
     return 0;
 }
 
-static void only_flags(int argc, char **argv, const char *const *ok)
-{
-    for (int i = 3; i < argc; ++i) {
-        if (argv[i][0] != '-' || !argv[i][1]) continue;
-        int known = 0;
-        for (const char *const *f = ok; *f && !known; ++f) known = !strcmp(*f, argv[i]);
-        if (!known) abc_die("classifier %s: unknown option '%s'", argv[2], argv[i]);
-    }
-}
+static const abc_opt train_opts[] = {
+    {"-clear", ABC_OPT_FLAG, NULL, 0, 0, "start from iteration 0 (ignore the seen count stored in the weights)"},
+    {0},
+};
+static const abc_opt valid_opts[] = {
+    {"-limit", ABC_OPT_INT, "N", 1, 100000000, "only the first N images of the valid list"},
+    {"-t", ABC_OPT_INT, "N", 1, 1 << 20, "report top-1 and top-N (default: the data file's top=, else 1)"},
+    {0},
+};
+static const abc_opt predict_opts[] = {
+    {"-t", ABC_OPT_INT, "N", 1, 1 << 20, "print the N top classes (default: the data file's top=, else 1)"},
+    {0},
+};
 
-int abc_classifier_main(int argc, char **argv)
-{
-    if (argc < 3) abc_die("usage: %s classifier train|valid|predict [data] <cfg> [weights] [image]", argv[0]);
-    const char *sub = argv[2];
-    static const char *const train_flags[] = {"-clear", NULL}, *const no_flags[] = {NULL};
-    if (!strcmp(sub, "train")) {
-        only_flags(argc, argv, train_flags);
-        abc_cls_args a = abc_cls_args_parse(argc, argv, 3, 0, 0, "classifier train [data] <cfg> [weights] [-clear]");
-        int rc = abc_classifier_train(a.data, a.cfg, a.weights, has_flag(argc, argv, "-clear"), NULL);
-        free(a.data);
-        return rc;
-    }
-    if (!strcmp(sub, "valid")) {
-        only_flags(argc, argv, no_flags);
-        abc_cls_args a = abc_cls_args_parse(argc, argv, 3, 1, 0, "classifier valid [data] <cfg> <weights>");
-        abc_classifier_valid(a.data, a.cfg, a.weights, NULL);
-        free(a.data);
-        return 0;
-    }
-    if (!strcmp(sub, "predict")) {
-        only_flags(argc, argv, no_flags);
-        abc_cls_args a = abc_cls_args_parse(argc, argv, 3, 1, 1, "classifier predict [data] <cfg> <weights> [image]");
-        abc_classifier_predict(a.data, a.cfg, a.weights, a.extra);
-        free(a.data);
-        return 0;
-    }
-    abc_die("unknown classifier subcommand '%s' (train, valid, predict)", sub);
-}
+static const abc_cmd train_cmd = {
+    .name = "train", .args = "[data] <cfg> [weights]", .min_args = 1, .max_args = 3,
+    .what = "train a classifier on the data file's train list, from the weights if given (resumes at their seen count)",
+    .opts = train_opts, .run = train_run,
+    .notes = DATA_NOTES "\n\n"
+             "Prints a progress line every few seconds; saves <backup>/<cfg>.backup every 60 s (or 1000 iterations)\n"
+             "and <backup>/<cfg>_final.weights at the end, and prints that path. Ctrl-C or SIGTERM saves the\n"
+             "checkpoint and exits with status 130 / 143.",
+};
+static const abc_cmd valid_cmd = {
+    .name = "valid", .args = "[data] <cfg> <weights>", .min_args = 2, .max_args = 3,
+    .what = "top-1 / top-k accuracy on the data file's valid list",
+    .opts = valid_opts, .run = valid_run,
+    .notes = DATA_NOTES "\n\n"
+             "Progress (images done, img/s, ETA) goes to stderr every few seconds. Ctrl-C or SIGTERM finishes the\n"
+             "current chunk of images, prints the partial result and exits with status 130 / 143.",
+};
+static const abc_cmd predict_cmd = {
+    .name = "predict", .args = "[data] <cfg> <weights> [image]", .min_args = 2, .max_args = 4,
+    .what = "top classes of one image, or of each image path read from stdin (one a line)",
+    .opts = predict_opts, .run = predict_run, .notes = DATA_NOTES,
+};
+
+static const abc_cmd *const subs[] = {&train_cmd, &valid_cmd, &predict_cmd, NULL};
+
+const abc_cmd abc_classifier_cmd = {
+    .name = "classifier",
+    .what = "darknet's classifier commands: train, measure accuracy, predict",
+    .subs = subs,
+};

@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -142,12 +143,17 @@ int abc_label_of(const char *path, const abc_strs *labels)
     return found;
 }
 
-abc_strs abc_list_load(const abc_data_cfg *d, const char *key, const abc_strs *labels)
+abc_strs abc_list_load(const abc_data_cfg *d, const char *key, const abc_strs *labels, int limit, int *listed)
 {
     const char *file = !strcmp(key, "train") ? d->train : d->valid;
     if (!file) abc_die("data file '%s': missing key '%s'", d->path, key);
     abc_strs s = abc_read_lines(file, "image list");
     if (s.n == 0) abc_die("image list '%s' (%s= in '%s') is empty", file, key, d->path);
+    if (listed) *listed = s.n;
+    if (limit > 0 && limit < s.n) {
+        for (int i = limit; i < s.n; ++i) free(s.v[i]);
+        s.n = limit;
+    }
     for (int i = 0; i < s.n; ++i) {
         struct stat st;
         if (stat(s.v[i], &st) != 0 || !S_ISREG(st.st_mode))
@@ -197,35 +203,28 @@ char *abc_cfg_dataset_data(const char *cfg)
     return abc_xstrdup(ABC_FMNIST_DATA);
 }
 
-abc_cls_args abc_cls_args_parse(int argc, char **argv, int first, int need_weights, int max_extra,
-                                const char *usage)
+abc_cls_args abc_cls_args_parse(const abc_cli *a, int need_weights, int max_extra)
 {
-    const char *pos[8];
-    int n = 0;
-    for (int i = first; i < argc; ++i) {
-        if (argv[i][0] == '-' && argv[i][1]) continue;
-        if (n == 8) abc_die("too many arguments; usage: %s", usage);
-        pos[n++] = argv[i];
-    }
-    abc_cls_args a = {0};
-    int k = 0;
-    if (n == 0) abc_die("missing arguments; usage: %s", usage);
+    const char *const *pos = a->pos;
+    int n = a->npos, k = 0;
+    abc_cls_args c = {0};
+    if (n == 0) abc_cli_fail(a, "missing arguments");
     if (ends_with(pos[0], ".cfg")) {
-        a.cfg = pos[k++];
-        a.data = abc_cfg_dataset_data(a.cfg);
+        c.cfg = pos[k++];
+        c.data = abc_cfg_dataset_data(c.cfg);
     } else {
-        if (n < 2) abc_die("missing cfg file; usage: %s", usage);
-        a.data = abc_xstrdup(pos[k++]);
-        a.cfg = pos[k++];
-        if (!abc_file_exists(a.data)) abc_die("cannot open data file '%s'", a.data);
+        if (n < 2) abc_cli_fail(a, "missing cfg file");
+        if (!abc_file_exists(pos[0])) abc_die("cannot open data file '%s'", pos[0]);
+        c.data = abc_xstrdup(pos[k++]);
+        c.cfg = pos[k++];
     }
-    if (!abc_file_exists(a.cfg)) abc_die("cannot open cfg file '%s'", a.cfg);
-    if (k < n) a.weights = pos[k++];
-    if (need_weights && !a.weights) abc_die("missing weights file; usage: %s", usage);
-    if (k < n && max_extra) a.extra = pos[k++];
-    if (k < n) abc_die("unexpected argument '%s'; usage: %s", pos[k], usage);
-    if (a.weights && *a.weights && !abc_file_exists(a.weights)) abc_die("cannot open weights file '%s'", a.weights);
-    return a;
+    if (!abc_file_exists(c.cfg)) abc_die("cannot open cfg file '%s'", c.cfg);
+    if (k < n) c.weights = pos[k++];
+    if (need_weights && !c.weights) abc_cli_fail(a, "missing weights file");
+    if (k < n && max_extra) c.extra = pos[k++];
+    if (k < n) abc_cli_fail(a, "unexpected argument '%s'", pos[k]);
+    if (c.weights && *c.weights && !abc_file_exists(c.weights)) abc_die("cannot open weights file '%s'", c.weights);
+    return c;
 }
 
 void abc_check_image_file(const char *path)
@@ -249,4 +248,39 @@ network *abc_cls_load_network(const char *cfg, const char *weights, int clear)
     network *net = load_network((char *)cfg, w, clear);
     abc_print_model_summary(net, stderr);
     return net;
+}
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop(int sig) { stop_signal = sig; }
+
+void abc_stop_catch(abc_stop_guard *g)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop;
+    sa.sa_flags = SA_RESTART; /* the loader threads' reads carry on */
+    sigemptyset(&sa.sa_mask);
+    stop_signal = 0;
+    sigaction(SIGINT, &sa, &g->old_int);
+    sigaction(SIGTERM, &sa, &g->old_term);
+}
+
+void abc_stop_release(const abc_stop_guard *g)
+{
+    sigaction(SIGINT, &g->old_int, NULL);
+    sigaction(SIGTERM, &g->old_term, NULL);
+}
+
+int abc_stop_signal(void) { return stop_signal; }
+
+const char *abc_stop_name(int sig) { return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "a signal"; }
+
+void abc_fmt_eta(char *buf, size_t n, double s)
+{
+    if (!(s >= 0) || s > 1e7) { snprintf(buf, n, "?"); return; }
+    long t = (long)(s + 0.5);
+    if (t >= 3600) snprintf(buf, n, "%ldh%02ldm", t / 3600, t / 60 % 60);
+    else if (t >= 60) snprintf(buf, n, "%ldm%02lds", t / 60, t % 60);
+    else snprintf(buf, n, "%lds", t);
 }

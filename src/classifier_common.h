@@ -4,6 +4,10 @@
 #ifndef ABC_CLASSIFIER_COMMON_H
 #define ABC_CLASSIFIER_COMMON_H
 
+#include <signal.h>
+#include <stddef.h>
+
+#include "cli.h"
 #include "darknet.h"
 
 typedef struct {
@@ -33,8 +37,10 @@ void abc_strs_free(abc_strs *s);
 /* Labels file: exactly d->classes labels, distinct, none inside another. */
 abc_strs abc_labels_load(const abc_data_cfg *d);
 /* Image list (d->train or d->valid): non-empty, every file exists, every
- * path matches exactly one label (darknet's strstr rule). key: "train"/"valid". */
-abc_strs abc_list_load(const abc_data_cfg *d, const char *key, const abc_strs *labels);
+ * path matches exactly one label (darknet's strstr rule). key: "train"/"valid".
+ * limit > 0: only its first limit images (only those are checked); *listed
+ * (if not NULL): how many the list holds. */
+abc_strs abc_list_load(const abc_data_cfg *d, const char *key, const abc_strs *labels, int limit, int *listed);
 /* Index of the one label inside path, or -1 (none) / -2 (several). */
 int abc_label_of(const char *path, const abc_strs *labels);
 
@@ -42,17 +48,16 @@ int abc_label_of(const char *path, const abc_strs *labels);
  * image input, and as many outputs as classes. */
 void abc_check_net_for_data(const network *net, const char *cfg, const abc_data_cfg *d);
 
-/* Positional arguments of "classifier <cmd> [data] <cfg> [weights] [extra]":
- * if the first ends in ".cfg", the data file is the cfg's dataset
- * (prepared if missing). Flags (words starting with '-') are skipped. */
+/* The positional arguments of "classifier <cmd> [data] <cfg> [weights] [extra]"
+ * (a->pos): if the first ends in ".cfg", the data file is the cfg's dataset
+ * (prepared if missing). */
 typedef struct {
     char *data;     /* malloc'd */
     const char *cfg;
     const char *weights; /* NULL if not given; "" means none */
     const char *extra;   /* predict: the image */
 } abc_cls_args;
-abc_cls_args abc_cls_args_parse(int argc, char **argv, int first, int need_weights, int max_extra,
-                                const char *usage);
+abc_cls_args abc_cls_args_parse(const abc_cli *a, int need_weights, int max_extra);
 
 /* The data file of the cfg's [net] dataset= (default fashion-mnist),
  * preparing the data set if it is missing. Returns a malloc'd path. */
@@ -64,5 +69,21 @@ void abc_check_image_file(const char *path);
 
 /* load_network with the file checks libdarknet does not do. */
 network *abc_cls_load_network(const char *cfg, const char *weights, int clear);
+
+/* A long command's clean stop: while caught, SIGINT and SIGTERM only set a
+ * flag, which the command reads at its next safe point (after an iteration,
+ * after a chunk of images) to finish its work there and exit 128 + signal. */
+typedef struct {
+    struct sigaction old_int, old_term;
+} abc_stop_guard;
+void abc_stop_catch(abc_stop_guard *g);
+void abc_stop_release(const abc_stop_guard *g);
+/* The signal caught since abc_stop_catch (SIGINT or SIGTERM), or 0. */
+int abc_stop_signal(void);
+/* "SIGINT" or "SIGTERM". */
+const char *abc_stop_name(int sig);
+
+/* "1h02m", "5m01s", "42s" ("?" if unknown). */
+void abc_fmt_eta(char *buf, size_t n, double seconds);
 
 #endif

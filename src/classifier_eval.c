@@ -34,13 +34,75 @@ static int argmax(const float *a, int n)
     return b;
 }
 
-void abc_classifier_valid(const char *datafile, const char *cfg, const char *weights, abc_valid_result *res)
+typedef struct {
+    long hit1, hitk, hit1_sim; /* over the images done */
+    int done, listed, limit, k;
+    double secs;               /* the packed path's time */
+} valid_tally;
+
+/* The result line, then the binary layers' packed/simulation line; after a stop, marked partial. */
+static void print_valid(const valid_tally *t, int n, int compare, int sig)
 {
+    int d = t->done;
+    double ips = d / (t->secs > 1e-9 ? t->secs : 1e-9);
+    char limit[160] = "";
+    if (t->limit > 0 && t->limit < t->listed)
+        snprintf(limit, sizeof limit, "; -limit %d: the first %d of the %d in the list", t->limit, n, t->listed);
+    else if (t->limit > 0)
+        snprintf(limit, sizeof limit, "; -limit %d: all %d in the list", t->limit, n);
+    if (sig) printf("interrupted by %s after %d of %d images, partial result: ", abc_stop_name(sig), d, n);
+    printf("top-1: %.2f%%", 100.0 * t->hit1 / d);
+    if (t->k > 1) printf("  top-%d: %.2f%%", t->k, 100.0 * t->hitk / d);
+    printf("  (%d images, %.0f img/s%s)\n", d, ips, limit);
+    if (compare)
+        printf("binary layers: top-1 %.2f%% packed (as above), %.2f%% through the training path's float simulation: "
+               "difference %+.2f points\n", 100.0 * t->hit1 / d, 100.0 * t->hit1_sim / d,
+               100.0 * (t->hit1 - t->hit1_sim) / d);
+    fflush(stdout);
+}
+
+static void progress_line(const valid_tally *t, int n, double elapsed)
+{
+    double ips = t->done / (elapsed > 1e-9 ? elapsed : 1e-9);
+    char eta[32];
+    abc_fmt_eta(eta, sizeof eta, (n - t->done) / (ips > 0 ? ips : 1));
+    fprintf(stderr, "valid: %d/%d images, top-1 so far %.2f%%, %.0f img/s, ETA %s\n", t->done, n,
+            100.0 * t->hit1 / t->done, ips, eta);
+}
+
+static void count_hits(valid_tally *t, const matrix *pred, const data *val, int classes, int *idx)
+{
+    for (int i = 0; i < val->X.rows; ++i) {
+        int truth = argmax(val->y.vals[i], classes);
+        top_k(pred->vals[i], classes, t->k, idx);
+        if (idx[0] == truth) ++t->hit1;
+        for (int j = 0; j < t->k; ++j)
+            if (idx[j] == truth) { ++t->hitk; break; }
+    }
+}
+
+/* Binary layers: the training path's float simulation on the same images, to show it agrees with the packed path. */
+static void count_sim_hits(valid_tally *t, network *net, data val, int classes)
+{
+    abc_mode_set(ABC_MODE_INFERENCE, "sim");
+    matrix pred = network_predict_data(net, val);
+    abc_mode_set(ABC_MODE_INFERENCE, NULL);
+    for (int i = 0; i < val.X.rows; ++i) t->hit1_sim += argmax(pred.vals[i], classes) == argmax(val.y.vals[i], classes);
+    free_matrix(pred);
+}
+
+int abc_classifier_valid(const char *datafile, const char *cfg, const char *weights, const abc_valid_opts *opts,
+                         abc_valid_result *res)
+{
+    abc_valid_opts none = {0, 0};
+    if (!opts) opts = &none;
     abc_data_cfg d = abc_data_cfg_read(datafile);
     abc_strs labels = abc_labels_load(&d);
-    abc_strs paths = abc_list_load(&d, "valid", &labels);
+    valid_tally t = {0};
+    t.limit = opts->limit;
+    abc_strs paths = abc_list_load(&d, "valid", &labels, opts->limit, &t.listed);
     network *net = load_for_inference(cfg, weights, &d);
-    int k = d.top;
+    t.k = opts->top > 0 ? (opts->top < d.classes ? opts->top : d.classes) : d.top;
     int chunk = net->batch * 8;
     if (chunk < 64) chunk = 64;
 
@@ -53,76 +115,62 @@ void abc_classifier_valid(const char *datafile, const char *cfg, const char *wei
     data buffer = {0}, val;
     args.d = &buffer;
 
-    int *idx = abc_xcalloc((size_t)k, sizeof *idx);
-    long hit1 = 0, hitk = 0, hit1_sim = 0;
-    /* Binary layers: the packed path's accuracy, and the training path's
-     * (the float simulation) on the same images, to show they agree. */
+    int *idx = abc_xcalloc((size_t)t.k, sizeof *idx);
     int compare = has_binary_layers(net) && abc_mode_choice(ABC_MODE_INFERENCE) != ABC_INFERENCE_SIM;
     double t_sim = 0;
     int n = paths.n;
+    abc_stop_guard guard;
+    abc_stop_catch(&guard);
     double t0 = abc_now(), last = t0;
     args.paths = paths.v;
     args.n = n < chunk ? n : chunk;
     pthread_t loader = load_data_in_thread(args);
-    for (int at = 0; at < n;) {
+    int printed = 0;
+    while (t.done < n) {
         pthread_join(loader, NULL);
         val = buffer;
-        int got = val.X.rows;
-        int next = at + got;
-        if (next < n) {
+        if (val.X.rows <= 0) abc_die("valid: the loader returned no images at image %d of '%s'", t.done + 1, d.valid);
+        int next = t.done + val.X.rows, stop = abc_stop_signal();
+        if (next < n && !stop) {
             args.paths = paths.v + next;
             args.n = n - next < chunk ? n - next : chunk;
             loader = load_data_in_thread(args);
         }
         matrix pred = network_predict_data(net, val);
-        for (int i = 0; i < got; ++i) {
-            int truth = argmax(val.y.vals[i], d.classes);
-            top_k(pred.vals[i], d.classes, k, idx);
-            if (idx[0] == truth) ++hit1;
-            for (int j = 0; j < k; ++j)
-                if (idx[j] == truth) { ++hitk; break; }
-        }
+        count_hits(&t, &pred, &val, d.classes, idx);
         free_matrix(pred);
         if (compare) {
             double ts = abc_now();
-            abc_mode_set(ABC_MODE_INFERENCE, "sim");
-            pred = network_predict_data(net, val);
-            abc_mode_set(ABC_MODE_INFERENCE, NULL);
-            for (int i = 0; i < got; ++i) hit1_sim += argmax(pred.vals[i], d.classes) == argmax(val.y.vals[i], d.classes);
-            free_matrix(pred);
+            count_sim_hits(&t, net, val, d.classes);
             t_sim += abc_now() - ts;
         }
         free_data(val);
-        at = next;
+        t.done = next;
+        if (stop) break; /* the chunk loaded is done; no loader was started */
         double now = abc_now();
-        if (now - last >= PROGRESS_SECONDS && at < n) {
-            fprintf(stderr, "valid: %d/%d images, top-1 so far %.2f%%\n", at, n, 100.0 * hit1 / at);
+        if (t.done < n && (!printed || now - last >= PROGRESS_SECONDS)) {
+            progress_line(&t, n, now - t0 - t_sim);
             last = now;
+            printed = 1;
         }
     }
-    double secs = abc_now() - t0 - t_sim;
-    double ips = n / (secs > 1e-9 ? secs : 1e-9);
-    if (k > 1)
-        printf("top-1: %.2f%%  top-%d: %.2f%%  (%d images, %.0f img/s)\n", 100.0 * hit1 / n, k, 100.0 * hitk / n,
-               n, ips);
-    else
-        printf("top-1: %.2f%%  (%d images, %.0f img/s)\n", 100.0 * hit1 / n, n, ips);
-    if (compare)
-        printf("binary layers: top-1 %.2f%% packed (as above), %.2f%% through the training path's float simulation: "
-               "difference %+.2f points\n", 100.0 * hit1 / n, 100.0 * hit1_sim / n, 100.0 * (hit1 - hit1_sim) / n);
-    fflush(stdout);
+    int sig = t.done < n ? abc_stop_signal() : 0;
+    abc_stop_release(&guard);
+    t.secs = abc_now() - t0 - t_sim;
+    print_valid(&t, n, compare, sig);
     if (res) {
-        res->images = n;
-        res->k = k;
-        res->top1 = 100.0 * hit1 / n;
-        res->topk = 100.0 * hitk / n;
-        res->images_per_s = ips;
+        res->images = t.done;
+        res->k = t.k;
+        res->top1 = 100.0 * t.hit1 / t.done;
+        res->topk = 100.0 * t.hitk / t.done;
+        res->images_per_s = t.done / (t.secs > 1e-9 ? t.secs : 1e-9);
     }
     free(idx);
     free_network(net);
     abc_strs_free(&paths);
     abc_strs_free(&labels);
     abc_data_cfg_free(&d);
+    return sig ? 128 + sig : 0;
 }
 
 static void predict_one(network *net, const abc_strs *labels, int k, int *idx, const char *path)
@@ -138,13 +186,13 @@ static void predict_one(network *net, const abc_strs *labels, int k, int *idx, c
     free_image(im);
 }
 
-void abc_classifier_predict(const char *datafile, const char *cfg, const char *weights, const char *image)
+void abc_classifier_predict(const char *datafile, const char *cfg, const char *weights, const char *image, int top)
 {
     abc_data_cfg d = abc_data_cfg_read(datafile);
     abc_strs labels = abc_labels_load(&d);
     network *net = load_for_inference(cfg, weights, &d);
     set_batch_network(net, 1);
-    int k = d.top;
+    int k = top > 0 ? (top < d.classes ? top : d.classes) : d.top;
     int *idx = abc_xcalloc((size_t)k, sizeof *idx);
     if (image) {
         predict_one(net, &labels, k, idx, image);

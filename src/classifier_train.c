@@ -22,19 +22,6 @@
 #define CHECKPOINT_SECONDS 60.0
 #define CHECKPOINT_ITERATIONS 1000
 
-static volatile sig_atomic_t stop_signal;
-
-static void on_stop(int sig) { stop_signal = sig; }
-
-static void fmt_eta(char *buf, size_t n, double s)
-{
-    if (s < 0 || s > 1e7) { snprintf(buf, n, "?"); return; }
-    long t = (long)(s + 0.5);
-    if (t >= 3600) snprintf(buf, n, "%ldh%02ldm", t / 3600, t / 60 % 60);
-    else if (t >= 60) snprintf(buf, n, "%ldm%02lds", t / 60, t % 60);
-    else snprintf(buf, n, "%lds", t);
-}
-
 /* Temp files "<base>.backup.tmp.<pid>" / "<base>_final.weights.tmp.<pid>"
  * left by a run killed with SIGKILL during a save (the real files are never
  * half-written: saves rename a complete temp file). */
@@ -67,7 +54,7 @@ int abc_classifier_train(const char *datafile, const char *cfg, const char *weig
 {
     abc_data_cfg d = abc_data_cfg_read(datafile);
     abc_strs labels = abc_labels_load(&d);
-    abc_strs paths = abc_list_load(&d, "train", &labels);
+    abc_strs paths = abc_list_load(&d, "train", &labels, 0, NULL);
 
     srand((unsigned)time(NULL));
     network *net = abc_cls_load_network(cfg, weights, clear);
@@ -111,13 +98,8 @@ int abc_classifier_train(const char *datafile, const char *cfg, const char *weig
     args.labels = labels.v;
     args.type = CLASSIFICATION_DATA;
 
-    struct sigaction sa, old_int, old_term;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop;
-    sigemptyset(&sa.sa_mask);
-    stop_signal = 0;
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
+    abc_stop_guard guard;
+    abc_stop_catch(&guard);
 
     data buffer = {0}, train;
     args.d = &buffer;
@@ -132,7 +114,7 @@ int abc_classifier_train(const char *datafile, const char *cfg, const char *weig
     if (start_iter < max_b) loader = load_data(args);
     else fprintf(stderr, "%s: already trained to iteration %d of %d\n", weights ? weights : cfg, start_iter, max_b);
 
-    while ((int)get_current_batch(net) < max_b && !stop_signal) {
+    while ((int)get_current_batch(net) < max_b && !abc_stop_signal()) {
         pthread_join(loader, NULL);
         train = buffer;
         int last = (int)get_current_batch(net) + 1 >= max_b;
@@ -148,18 +130,18 @@ int abc_classifier_train(const char *datafile, const char *cfg, const char *weig
 
         int it = (int)get_current_batch(net);
         double now = abc_now();
-        if (now - last_print >= PROGRESS_SECONDS || done == 1 || it >= max_b || stop_signal) {
+        if (now - last_print >= PROGRESS_SECONDS || done == 1 || it >= max_b || abc_stop_signal()) {
             double ips = imgs_since_print / (now - last_print > 1e-9 ? now - last_print : 1e-9);
             rate_ips = done == 1 ? ips : (rate_ips > 0 ? 0.5 * rate_ips + 0.5 * ips : ips);
             char eta[32];
-            fmt_eta(eta, sizeof eta, (double)(max_b - it) * imgs / (rate_ips > 0 ? rate_ips : 1));
+            abc_fmt_eta(eta, sizeof eta, (double)(max_b - it) * imgs / (rate_ips > 0 ? rate_ips : 1));
             printf("epoch %.2f iter %d/%d loss %.4f avg %.4f rate %g %.0f img/s ETA %s\n",
                    (double)*net->seen / n_paths, it, max_b, loss, avg_loss, get_current_rate(net), ips, eta);
             fflush(stdout);
             last_print = now;
             imgs_since_print = 0;
         }
-        if (!stop_signal && it < max_b &&
+        if (!abc_stop_signal() && it < max_b &&
             (it % CHECKPOINT_ITERATIONS == 0 || now - last_ckpt >= CHECKPOINT_SECONDS)) {
             save_to(net, ckpt);
             last_ckpt = abc_now();
@@ -167,20 +149,19 @@ int abc_classifier_train(const char *datafile, const char *cfg, const char *weig
     }
     if (loader) pthread_join(loader, NULL), free_data(buffer);
     double secs = abc_now() - t0;
-    int rc = 0;
+    int rc = 0, stop_signal = abc_stop_signal();
     save_to(net, ckpt);
     if (stop_signal) {
         rc = 128 + stop_signal;
         fprintf(stderr, "darknet: stopped by %s at iteration %d of %d; checkpoint saved to %s (resume: %s)\n",
-                stop_signal == SIGINT ? "SIGINT" : "SIGTERM", (int)get_current_batch(net), max_b, ckpt,
+                abc_stop_name(stop_signal), (int)get_current_batch(net), max_b, ckpt,
                 "pass it as the weights argument");
     } else {
         save_to(net, final);
-        fprintf(stderr, "Trained %d iterations in %.1f s (%.0f images/s); weights: %s\n", done, secs,
+        fprintf(stderr, "Trained %d iterations in %.1f s (%.0f images/s); final weights saved to %s\n", done, secs,
                 secs > 0 ? done * (double)imgs / secs : 0, final);
     }
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
+    abc_stop_release(&guard);
     if (res) {
         res->seconds = secs;
         res->iterations = done;

@@ -16,14 +16,24 @@ int abc_classifier_train(const char *datafile, const char *cfg, const char *weig
                          abc_train_result *res);
 
 typedef struct {
-    int images;
+    int limit; /* > 0: only the first limit images of the valid list */
+    int top;   /* > 0: top-k reported instead of the data file's top= */
+} abc_valid_opts;
+
+typedef struct {
+    int images;     /* evaluated */
     int k;          /* top-k reported */
     double top1, topk; /* percent */
     double images_per_s;
 } abc_valid_result;
 
-void abc_classifier_valid(const char *datafile, const char *cfg, const char *weights, abc_valid_result *res);
-/* image NULL: read image paths from stdin, one per line. */
-void abc_classifier_predict(const char *datafile, const char *cfg, const char *weights, const char *image);
+/* Accuracy on the data file's valid list (opts may be NULL). Returns 0, or
+ * 128+signal when SIGINT/SIGTERM stopped it (after printing the partial
+ * result of the images done). */
+int abc_classifier_valid(const char *datafile, const char *cfg, const char *weights, const abc_valid_opts *opts,
+                         abc_valid_result *res);
+/* image NULL: read image paths from stdin, one per line. top > 0: classes
+ * printed instead of the data file's top=. */
+void abc_classifier_predict(const char *datafile, const char *cfg, const char *weights, const char *image, int top);
 
 #endif

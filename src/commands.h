@@ -1,14 +1,22 @@
-/* Entry points of the command families of ./darknet (darknet.c dispatches). */
+/* The commands of ./darknet (cli.h tables). Adding a command: its file with
+ * its abc_cmd, and one entry in its family's list (commands.c for a new
+ * family). */
 #ifndef ABC_COMMANDS_H
 #define ABC_COMMANDS_H
 
-int abc_classifier_main(int argc, char **argv); /* classifier.c: train/valid/predict */
-int abc_data_main(int argc, char **argv);       /* data_cmd.c: dataset preparation */
-int abc_demo_main(int argc, char **argv);       /* demo_cmd.c: make demo */
-int abc_abc_main(int argc, char **argv);        /* abc_cmd.c: selftest, info, bench */
-int abc_trainspeed_main(int argc, char **argv); /* abc_trainspeed_cmd.c: abc trainspeed */
-int abc_bench_main(int argc, char **argv);      /* abc_bench_cmd.c: abc bench (binary GEMM kernels) */
-void abc_bench_layers(int quick, int rounds, int scaling); /* abc_bench_layers.c: its whole-layer part */
-void abc_bench_hgemm(int quick, int rounds);   /* abc_bench_hada.c: the segment GEMM kernels */
+#include "cli.h"
+
+extern const abc_cmd abc_darknet_cmd;    /* commands.c: the program, its families and global options */
+extern const abc_cmd abc_classifier_cmd; /* classifier.c: train, valid, predict */
+extern const abc_cmd abc_data_cmd;       /* data/data_cmd.c: dataset preparation */
+extern const abc_cmd abc_demo_cmd;       /* demo_cmd.c: make demo */
+extern const abc_cmd abc_abc_cmd;        /* abc_cmd.c: the project's tools, and selftest */
+extern const abc_cmd abc_info_cmd;       /* abc_info.c: abc info */
+extern const abc_cmd abc_check_cmd;      /* weights-tools/check_cmd.c: abc check */
+extern const abc_cmd abc_trainspeed_cmd; /* bench/trainspeed_cmd.c: abc trainspeed */
+extern const abc_cmd abc_bench_cmd;      /* bench/bench_cmd.c: abc bench */
+
+void abc_bench_layers(int quick, int rounds, int scaling); /* bench_layers.c: abc bench's whole-layer part */
+void abc_bench_hgemm(int quick, int rounds);              /* bench_hgemm.c: the segment GEMM kernels */
 
 #endif

@@ -11,9 +11,8 @@
 
 #define DEMO_CFG "cfg/fmnist-small.cfg"
 
-int abc_demo_main(int argc, char **argv)
+static int demo_run(const abc_cli *a)
 {
-    if (argc > 2) abc_die("usage: %s demo (no arguments)", argv[0]);
     if (!abc_file_exists(DEMO_CFG)) abc_die("cannot open cfg file '%s' (run from the repository root)", DEMO_CFG);
     if (!abc_fmnist_ready()) {
         printf("== 1/3 Preparing Fashion-MNIST in %s\n", ABC_FMNIST_DIR);
@@ -30,7 +29,8 @@ int abc_demo_main(int argc, char **argv)
     printf("== 3/3 Evaluating on the test set\n");
     fflush(stdout);
     abc_valid_result vr;
-    abc_classifier_valid(ABC_FMNIST_DATA, DEMO_CFG, tr.final_path, &vr);
+    rc = abc_classifier_valid(ABC_FMNIST_DATA, DEMO_CFG, tr.final_path, NULL, &vr);
+    if (rc) return rc;
     printf("\nDemo result: top-1 %.2f%%, top-%d %.2f%% on %d test images\n", vr.top1, vr.k, vr.topk, vr.images);
     printf("  training: %d iterations in %.1f s (%.0f images/s, %d threads)\n", tr.iterations, tr.seconds,
            tr.images_per_s, abc_get_threads());
@@ -40,3 +40,11 @@ int abc_demo_main(int argc, char **argv)
            ABC_FMNIST_DIR);
     return 0;
 }
+
+const abc_cmd abc_demo_cmd = {
+    .name = "demo",
+    .what = "prepare Fashion-MNIST, train " DEMO_CFG " from scratch, evaluate it on the test set (make demo)",
+    .notes = "Run from the repository root. Prints accuracy, training and inference speed, and the weights' path.\n"
+             "Ctrl-C saves a checkpoint during training, or prints the partial result during the evaluation, and stops.",
+    .run = demo_run,
+};

@@ -166,7 +166,7 @@ static char *write_weights(const char *name, int major, int minor, int rev, int 
     ck_assert_ptr_nonnull(fp);
     int hdr[3] = {major, minor, rev};
     fwrite(hdr, sizeof hdr, 1, fp);
-    if (major * 10 + minor >= 2 && major < 1000 && minor < 1000) {
+    if ((long long)major * 10 + minor >= 2 && major < 1000 && minor < 1000) { /* darknet's rule, without overflow */
         uint64_t seen = 64;
         fwrite(&seen, 8, 1, fp);
     } else {
@@ -208,22 +208,31 @@ END_TEST
 
 typedef struct {
     const char *name;
-    int major, minor, rev, nfloats, extra; /* nfloats < 0: raw -nfloats bytes, no header */
+    int major, minor, rev, nfloats, extra; /* nfloats < 0: RAW(n), n raw bytes, no header */
     const char *expect[2];
 } weights_case;
+#define RAW(n) (-1 - (n))
 
 static const weights_case w_cases[] = {
     {"trunc_mid_conv.weights", 0, 2, 0, 50, 0, {"truncated", "layer 0"}},
     {"trunc_mid_connected.weights", 0, 2, 0, 112 + 10, 0, {"truncated", "layer 1"}},
     {"trunc_one_float.weights", 0, 2, 0, GOOD_FLOATS - 1, 0, {"truncated", "layer 1"}},
-    {"oversized.weights", 0, 2, 0, GOOD_FLOATS, 4, {"bytes", "cfg needs"}},
-    {"oversized_float.weights", 0, 2, 0, GOOD_FLOATS + 1, 0, {"bytes", "cfg needs"}},
-    {"wrong_cfg.weights", 0, 2, 0, 8 + 8 * 27 + 8 + 8 * 1024 * 5 /* filters=8 */, 0, {"wrong cfg", NULL}},
+    {"oversized.weights", 0, 2, 0, GOOD_FLOATS, 4, {"does not fit", "5238 floats"}},
+    {"oversized_float.weights", 0, 2, 0, GOOD_FLOATS + 1, 0, {"does not fit", "the cfg needs 5237 floats"}},
+    {"wrong_cfg.weights", 0, 2, 0, 8 + 8 * 27 + 8 + 8 * 1024 * 5 /* filters=8 */, 0, {"another network", NULL}},
     {"header_only.weights", 0, 2, 0, 0, 0, {"no weights", NULL}},
-    {"short_header.weights", 0, 0, 0, -6, 0, {"too short", NULL}},
-    {"short_seen.weights", 0, 0, 0, -14, 0, {"too short", NULL}},
+    {"short_header.weights", 0, 0, 0, RAW(6), 0, {"too short", NULL}},
+    {"short_seen.weights", 0, 0, 0, RAW(14), 0, {"too short", "0.2.0"}},
     {"negative_header.weights", -1, -5, 0, GOOD_FLOATS, 0, {"header", NULL}},
-    {"old_header_sized_new.weights", 0, 1, 0, GOOD_FLOATS, 4, {"bytes", NULL}},
+    {"old_header_sized_new.weights", 0, 1, 0, GOOD_FLOATS, 4, {"does not fit", "16-byte header"}},
+    {"empty.weights", 0, 0, 0, RAW(0), 0, {"not a weights file", "empty"}},
+    {"five_bytes.weights", 0, 0, 0, RAW(5), 0, {"not a weights file", "too short: 5 bytes"}},
+    {"major_million.weights", 1000000, 2, 0, GOOD_FLOATS, 0, {"not a weights file", "version 1000000.2.0"}},
+    {"major_int_max.weights", INT32_MAX, 2, 0, GOOD_FLOATS, 0, {"not a weights file", "2147483647.2.0"}},
+    {"minor_int_max.weights", 0, INT32_MAX, 0, GOOD_FLOATS, 0, {"not a weights file", "0.2147483647.0"}},
+    {"revision_negative.weights", 0, 2, -7, GOOD_FLOATS, 0, {"not a weights file", "0.2.-7"}},
+    {"odd_bytes_short.weights", 0, 2, 0, GOOD_FLOATS - 100, 2, {"truncated or corrupt", "not a whole number"}},
+    {"odd_bytes_long.weights", 0, 2, 0, GOOD_FLOATS, 3, {"truncated or corrupt", "20951 bytes"}},
 };
 #define N_W_CASES ((int)(sizeof w_cases / sizeof w_cases[0]))
 
@@ -234,13 +243,101 @@ START_TEST(bad_weights_fail_cleanly)
     if (c->nfloats < 0) {
         ck_assert(asprintf(&w, "%s/%s", abc_test_tmpdir(), c->name) > 0);
         FILE *fp = fopen(w, "wb");
-        for (int i = 0; i < -c->nfloats; ++i) fputc(i == 4 ? 2 : 0, fp);
+        for (int i = 0; i < -1 - c->nfloats; ++i) fputc(i == 4 ? 2 : 0, fp);
         fclose(fp);
     } else {
         w = write_weights(c->name, c->major, c->minor, c->rev, c->nfloats, c->extra);
     }
     abc_run_result r = check_with(cfg, w);
     expect_clean_error(c->name, &r, w, c->expect, 2);
+    ck_assert_msg(r.status == 1, "%s: exit status %d", c->name, r.status);
+    abc_run_free(&r);
+    free(cfg);
+    free(w);
+}
+END_TEST
+
+/* Files that are not weights at all, given where the weights go. */
+static const bad_case not_weights_cases[] = {
+    {"fashion-mnist.data", {"is text", "a darknet .data file", "'classes=10' on line 1"}},
+    {"fmnist-small.cfg", {"is text", "a darknet cfg", "'[net]' on line 6"}},
+    {"labels.txt", {"is text", "'T-shirt/top' on line 1"}},
+    {"image.png", {"a PNG image"}},
+    {"image.jpg", {"a JPEG image"}},
+    {"image.bmp", {"a BMP image"}},
+    {"image.gif", {"a GIF image"}},
+};
+#define N_NOT_WEIGHTS ((int)(sizeof not_weights_cases / sizeof not_weights_cases[0]))
+
+START_TEST(not_weights_named_for_what_they_are)
+{
+    const bad_case *c = &not_weights_cases[_i];
+    char *cfg = good_cfg(), path[256];
+    snprintf(path, sizeof path, "bad/weights/%s", c->file);
+    ck_assert_msg(access(path, R_OK) == 0, "missing test data %s (run from tests/)", path);
+    abc_run_result r = check_with(cfg, path);
+    expect_clean_error(c->file, &r, path, c->expect, 3);
+    const char *common[] = {"is not a weights file", "expected a darknet .weights file", "wrong order"};
+    expect_clean_error(c->file, &r, path, common, 3);
+    ck_assert_msg(r.status == 1, "%s: exit status %d", c->file, r.status);
+    abc_run_free(&r);
+    free(cfg);
+}
+END_TEST
+
+START_TEST(directory_as_weights_fails_cleanly)
+{
+    char *cfg = good_cfg();
+    abc_run_result r = check_with(cfg, abc_test_tmpdir());
+    const char *expect[] = {"is a directory"};
+    expect_clean_error("directory", &r, abc_test_tmpdir(), expect, 1);
+    abc_run_free(&r);
+    free(cfg);
+}
+END_TEST
+
+/* Weights saved from a network of another topology, bigger and smaller than good_cfg's (5237 floats). */
+static const struct {
+    const char *cfg, *expect[3];
+} other_nets[] = {
+    /* conv 3->8 (224 floats) + connected 2048->5 (10245) */
+    {"[net]\nbatch=1\nwidth=16\nheight=16\nchannels=3\n[convolutional]\nfilters=8\nsize=3\npad=1\n"
+     "activation=leaky\n[connected]\noutput=5\nactivation=linear\n",
+     {"does not fit the cfg", "it holds 10469 floats after its 20-byte header", "another network"}},
+    /* conv 3->2 (56) + connected 512->5 (2565): ends inside good_cfg's connected layer */
+    {"[net]\nbatch=1\nwidth=16\nheight=16\nchannels=3\n[convolutional]\nfilters=2\nsize=3\npad=1\n"
+     "activation=leaky\n[connected]\noutput=5\nactivation=linear\n",
+     {"ends inside layer 1 (connected): truncated, or the weights of another network",
+      "it holds 2621 floats after its 20-byte header, layer 0 takes 112 and layer 1 needs 5125 more",
+      "the cfg needs 5237 floats for layers 0..1"}},
+};
+
+START_TEST(other_networks_weights_named_so)
+{
+    char *other = abc_test_write(abc_test_tmpdir(), "other.cfg", other_nets[_i].cfg), *w;
+    ck_assert(asprintf(&w, "%s/other%d.weights", abc_test_tmpdir(), _i) > 0);
+    network *net = parse_network_cfg(other);
+    save_weights(net, w);
+    free_network(net);
+    char *cfg = good_cfg();
+    abc_run_result r = check_with(cfg, w);
+    expect_clean_error(w, &r, w, other_nets[_i].expect, 3);
+    ck_assert_msg(r.status == 1, "exit status %d", r.status);
+    abc_run_free(&r);
+    free(cfg);
+    free(other);
+    free(w);
+}
+END_TEST
+
+START_TEST(prefix_weights_load_with_a_warning)
+{
+    /* the control for the size rules: a file ending on a layer boundary is a pretrained prefix */
+    char *cfg = good_cfg(), *w = write_weights("prefix.weights", 0, 2, 0, 112, 0);
+    abc_run_result r = check_with(cfg, w);
+    ck_assert_msg(r.status == 0 && r.signal == 0, "%s", r.out);
+    ck_assert_ptr_nonnull(strstr(r.out, "holds layers 0..0 only"));
+    ck_assert_ptr_null(strstr(r.out, "darknet: error:"));
     abc_run_free(&r);
     free(cfg);
     free(w);
@@ -507,6 +604,10 @@ static Suite *suite_bad_inputs(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, good_weights_load);
     tcase_add_loop_test(tc, bad_weights_fail_cleanly, 0, N_W_CASES);
+    tcase_add_loop_test(tc, not_weights_named_for_what_they_are, 0, N_NOT_WEIGHTS);
+    tcase_add_test(tc, directory_as_weights_fails_cleanly);
+    tcase_add_loop_test(tc, other_networks_weights_named_so, 0, (int)(sizeof other_nets / sizeof other_nets[0]));
+    tcase_add_test(tc, prefix_weights_load_with_a_warning);
     tcase_add_test(tc, nonexistent_weights_fail_cleanly);
     suite_add_tcase(s, tc);
     tc = tcase_create("in_process");

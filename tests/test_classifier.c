@@ -1,6 +1,7 @@
 /* classifier train/valid/predict through the real ./darknet on a tiny
  * Fashion-MNIST subset (200 + 200 images) and a tiny cfg: progress line,
  * checkpoints, resume, SIGINT, valid == predict, and clean errors. */
+#include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <math.h>
@@ -144,7 +145,10 @@ START_TEST(train_progress_and_checkpoint)
     ck_assert_int_eq(b.iter, 20);
     ck_assert_int_eq(b.total, 20);
     ck_assert(b.rate >= 0 && a.rate > 0);
-    ck_assert(strstr(r.out, "tiny_final.weights"));
+    char *saved;
+    ck_assert(asprintf(&saved, "final weights saved to %s", fin) > 0);
+    ck_assert_msg(strstr(r.out, saved), "the end of training does not name the weights file:\n%s", r.out);
+    free(saved);
     abc_run_free(&r);
     r = run("classifier valid %s/tiny.data %s/tiny.cfg %s", dir, dir, ck);
     ck_assert_msg(r.status == 0, "checkpoint does not load:\n%s", r.out);
@@ -352,6 +356,51 @@ static int count_temp_files(const char *d)
     return n;
 }
 
+/* Starts "darknet <words...>" (NULL-ended) with stdout and stderr into log; returns its pid. */
+static pid_t start_darknet(const char *log, const char *const *words)
+{
+    pid_t pid = fork();
+    ck_assert(pid >= 0);
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        char *argv[16] = {"darknet"};
+        for (int i = 0; words[i] && i < 14; ++i) argv[i + 1] = (char *)words[i];
+        execv(abc_test_darknet_path(), argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Waits (up to 30 s) until log has a line starting with prefix; if it never
+ * comes, kills pid (it may run for hours) and returns 0. */
+static int wait_for_line(const char *log, const char *prefix, pid_t pid)
+{
+    for (int i = 0; i < 600; ++i) {
+        usleep(50000);
+        FILE *fp = fopen(log, "r");
+        if (!fp) continue;
+        char line[512];
+        int found = 0;
+        while (!found && fgets(line, sizeof line, fp)) found = !strncmp(line, prefix, strlen(prefix));
+        fclose(fp);
+        if (found) return 1;
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    return 0;
+}
+
+/* Sends sig to pid; returns its exit status (-1 if it did not exit). */
+static int stop_with(pid_t pid, int sig)
+{
+    kill(pid, sig);
+    int st;
+    ck_assert(waitpid(pid, &st, 0) == pid);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
 static void sigint_leaves_checkpoint(int sig)
 {
     char *cfg = write_cfg(sig == SIGINT ? "tiny_int.cfg" : "tiny_term.cfg", 3, 1000000, "", 10);
@@ -364,50 +413,131 @@ static void sigint_leaves_checkpoint(int sig)
     char stale[200];
     snprintf(stale, sizeof stale, "backup/%s.backup.tmp.%ld", sig == SIGINT ? "tiny_int" : "tiny_term", (long)dead);
     free(abc_test_write(dir, stale, "half"));
-    pid_t pid = fork();
-    ck_assert(pid >= 0);
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        execl(abc_test_darknet_path(), "darknet", "classifier", "train", data, cfg, (char *)NULL);
-        _exit(127);
-    }
-    /* wait for the second progress line (some iterations done) */
-    int ready = 0;
-    for (int i = 0; i < 300 && !ready; ++i) {
-        usleep(100000);
-        FILE *fp = fopen(log, "r");
-        if (!fp) continue;
-        char line[512];
-        int n = 0;
-        while (fgets(line, sizeof line, fp))
-            if (!strncmp(line, "epoch ", 6)) ++n;
-        fclose(fp);
-        ready = n >= 1;
-    }
-    ck_assert_msg(ready, "training did not start");
+    const char *words[] = {"classifier", "train", data, cfg, NULL};
+    pid_t pid = start_darknet(log, words);
+    /* wait for the first progress line (some iterations done) */
+    ck_assert_msg(wait_for_line(log, "epoch ", pid), "training did not start");
     usleep(300000);
-    kill(pid, sig);
-    int st;
-    ck_assert(waitpid(pid, &st, 0) == pid);
-    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 128 + sig, "status %d", st);
+    int status = stop_with(pid, sig);
+    ck_assert_msg(status == 128 + sig, "status %d", status);
     char *bdir = path_in("backup");
     ck_assert_int_eq(count_temp_files(bdir), 0);
     abc_run_result r = run("classifier valid %s %s %s/backup/%s.backup", data, cfg, dir, sig == SIGINT ? "tiny_int" : "tiny_term");
     ck_assert_msg(r.status == 0, "checkpoint after the signal does not load:\n%s", r.out);
     abc_run_free(&r);
-    FILE *fp = fopen(log, "r");
-    char buf[8192] = "";
-    size_t got = fread(buf, 1, sizeof buf - 1, fp);
-    buf[got] = 0;
-    fclose(fp);
+    char *buf = abc_test_slurp(log);
     ck_assert_msg(strstr(buf, "checkpoint saved"), "%s", buf);
+    free(buf);
     free(bdir);
     free(cfg);
     free(log);
     free(data);
 }
+
+/* "valid: 256/60000 images, top-1 so far 39.06%, 2892 img/s, ETA 21s" */
+static void check_valid_progress(const char *out, int total)
+{
+    int lines = 0;
+    for (const char *l = out; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        if (strncmp(l, "valid: ", 7)) continue;
+        int done, n;
+        double top1, ips;
+        char eta[32];
+        ck_assert_msg(sscanf(l, "valid: %d/%d images, top-1 so far %lf%%, %lf img/s, ETA %31s", &done, &n, &top1, &ips,
+                             eta) == 5, "progress line does not parse: %.120s", l);
+        ck_assert(n == total && done > 0 && done < n && top1 >= 0 && top1 <= 100 && ips > 0);
+        ck_assert_msg(isdigit((unsigned char)eta[0]) || eta[0] == '?', "ETA '%s'", eta);
+        ++lines;
+    }
+    ck_assert_msg(lines >= 1, "no progress line in:\n%s", out);
+}
+
+/* A valid list of the 200 test images 300 times over (60,000 lines): long enough to interrupt. */
+static char *write_big_data(void)
+{
+    char *big = path_in("big.list"), *data = path_in("big.data");
+    if (access(data, R_OK) == 0) { free(big); return data; }
+    char cmd[9000];
+    snprintf(cmd, sizeof cmd, "for i in $(seq 300); do cat %s/test.list; done > %s", fm, big);
+    ck_assert_int_eq(system(cmd), 0);
+    char tl[4400], lb[4400];
+    snprintf(tl, sizeof tl, "%s/train.list", fm);
+    snprintf(lb, sizeof lb, "%s/labels.txt", fm);
+    free(data);
+    data = write_data("big.data", 10, tl, big, lb);
+    free(big);
+    return data;
+}
+
+static void valid_stops_on(int sig)
+{
+    char *data = write_big_data(), *cfg = path_in("tiny.cfg"), *w = path_in("backup/tiny_final.weights");
+    char *log = path_in(sig == SIGINT ? "valid_int.log" : "valid_term.log");
+    const char *words[] = {"classifier", "valid", data, cfg, w, NULL};
+    pid_t pid = start_darknet(log, words);
+    ck_assert_msg(wait_for_line(log, "valid: ", pid), "valid printed no progress");
+    int status = stop_with(pid, sig);
+    char *out = abc_test_slurp(log);
+    ck_assert_msg(status == 128 + sig, "status %d:\n%s", status, out);
+    check_valid_progress(out, 60000);
+    const char *at = strstr(out, "interrupted by ");
+    ck_assert_msg(at != NULL, "no partial result:\n%s", out);
+    char name[16];
+    int done, total, images;
+    double top1, top2;
+    ck_assert_msg(sscanf(at, "interrupted by %15s after %d of %d images, partial result: top-1: %lf%%  top-2: %lf%%  "
+                             "(%d images, ", name, &done, &total, &top1, &top2, &images) == 6, "%s", at);
+    ck_assert_str_eq(name, sig == SIGINT ? "SIGINT" : "SIGTERM");
+    ck_assert_msg(done > 0 && done < total && total == 60000 && images == done, "%s", at);
+    ck_assert(top1 >= 0 && top1 <= top2 && top2 <= 100);
+    ck_assert_msg(!strstr(out, "darknet: error"), "%s", out);
+    free(out);
+    free(log);
+    free(w);
+    free(cfg);
+    free(data);
+}
+
+START_TEST(valid_sigint_prints_partial_result) { valid_stops_on(SIGINT); }
+END_TEST
+
+START_TEST(valid_sigterm_prints_partial_result) { valid_stops_on(SIGTERM); }
+END_TEST
+
+START_TEST(valid_limit_takes_the_first_images)
+{
+    /* the first 30 of the 200-image list are the images of tiny30.data: the same result */
+    abc_run_result all30 = run("classifier valid %s/tiny30.data %s/tiny.cfg %s/backup/tiny_final.weights", dir, dir, dir);
+    abc_run_result lim = run("classifier valid %s/tiny.data %s/tiny.cfg %s/backup/tiny_final.weights -limit 30", dir,
+                             dir, dir);
+    ck_assert_msg(all30.status == 0 && lim.status == 0, "%s\n%s", all30.out, lim.out);
+    ck_assert_msg(strstr(lim.out, "(30 images, ") && strstr(lim.out, "-limit 30: the first 30 of the 200 in the list"),
+                  "%s", lim.out);
+    const char *a = strstr(all30.out, "top-1: "), *b = strstr(lim.out, "top-1: ");
+    ck_assert(a && b);
+    ck_assert_msg(!strncmp(a, b, strcspn(a, "(")), "-limit 30: %.60s; the 30-image list: %.60s", b, a);
+    abc_run_free(&all30);
+    abc_run_free(&lim);
+    /* a limit beyond the list: all of it */
+    lim = run("classifier valid %s/tiny30.data %s/tiny.cfg %s/backup/tiny_final.weights -limit 1000 -t 3", dir, dir, dir);
+    ck_assert_msg(lim.status == 0 && strstr(lim.out, "(30 images, ") && strstr(lim.out, "-limit 1000: all 30 in the list"),
+                  "%s", lim.out);
+    ck_assert_msg(strstr(lim.out, "top-3: "), "-t 3: %s", lim.out);
+    abc_run_free(&lim);
+    /* predict -t 3: three classes */
+    lim = run("classifier predict %s/tiny30.data %s/tiny.cfg %s/backup/tiny_final.weights %s/test/00000_Ankleboot.png "
+              "-t 3", dir, dir, dir, fm);
+    ck_assert_msg(lim.status == 0, "%s", lim.out);
+    int k = 0;
+    for (char *l = lim.out; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        float pct;
+        char label[64];
+        if (sscanf(l, "%f%%: %63s", &pct, label) == 2) ++k;
+    }
+    ck_assert_int_eq(k, 3);
+    abc_run_free(&lim);
+}
+END_TEST
 
 START_TEST(sigint_saves_checkpoint) { sigint_leaves_checkpoint(SIGINT); }
 END_TEST
@@ -529,6 +659,9 @@ static Suite *suite_classifier(void)
     tcase_add_test(tc, data_file_from_cfg_dataset);
     tcase_add_test(tc, sigint_saves_checkpoint);
     tcase_add_test(tc, sigterm_saves_checkpoint);
+    tcase_add_test(tc, valid_limit_takes_the_first_images);
+    tcase_add_test(tc, valid_sigint_prints_partial_result);
+    tcase_add_test(tc, valid_sigterm_prints_partial_result);
     tcase_add_loop_test(tc, bad_args_fail_cleanly, 0, N_BAD);
     suite_add_tcase(s, tc);
     return s;

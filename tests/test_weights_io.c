@@ -1,7 +1,7 @@
 /* .weights files: our save/load (the hooks) round-trip every stored array
  * bit for bit, write the same bytes as libdarknet's own save_weights_upto,
- * and read every header variant (0.1.0 with a 4-byte seen, 0.2.0 and 1.0.0
- * with an 8-byte seen, the transposed-connected flag major/minor > 1000) and
+ * and read every header variant (0.1.0 with a 4-byte seen, 0.2.0, AlexeyAB's 0.2.5
+ * and 1.0.0 with an 8-byte seen, the transposed-connected flag major/minor > 1000) and
  * partial loads exactly as libdarknet's own load_weights_upto does. */
 #include <stdint.h>
 #include <stdio.h>
@@ -120,6 +120,7 @@ typedef struct {
 static const header_case headers[] = {
     {0, 1, 0, 4, 0},    {0, 2, 0, 8, 0},    {1, 0, 0, 8, 0},    {0, 0, 0, 4, 0},    {0, 1, 5, 4, 0},
     {0, 1001, 0, 4, 1}, {1001, 0, 0, 4, 1}, {1000, 0, 0, 4, 0}, {0, 1000, 0, 4, 0}, {2, 7, 3, 8, 0},
+    {0, 2, 5, 8, 0} /* AlexeyAB's */, {9999, 9999, 9999, 4, 1} /* the largest numbers taken */,
 };
 #define N_HEADERS (int)(sizeof headers / sizeof headers[0])
 

@@ -5,13 +5,13 @@
 
 #include "abc/base/util.h"
 #include "abc/netio.h"
+#include "commands.h"
 #include "darknet.h"
 #include "summary.h"
 
-int abc_check_main(int argc, char **argv)
+static int check_run(const abc_cli *a)
 {
-    if (argc < 4 || argc > 5) abc_die("usage: %s abc check <cfg> [weights]", argv[0]);
-    network *net = load_network(argv[3], argc == 5 ? argv[4] : NULL, 0);
+    network *net = load_network((char *)a->pos[0], a->npos > 1 ? (char *)a->pos[1] : NULL, 0);
     long long floats = 0;
     for (int i = 0; i < net->n; ++i) floats += (long long)abc_layer_floats(&net->layers[i]);
     printf("layers: %d\noutputs: %d\nweights: %lld\n", net->n, net->outputs, floats);
@@ -19,3 +19,12 @@ int abc_check_main(int argc, char **argv)
     free_network(net);
     return 0;
 }
+
+const abc_cmd abc_check_cmd = {
+    .name = "check",
+    .args = "<cfg> [weights]",
+    .min_args = 1,
+    .max_args = 2,
+    .what = "parse a cfg (and load weights) through the project's parser; print the network or the first error",
+    .run = check_run,
+};

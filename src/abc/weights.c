@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "base/files.h"
 #include "base/util.h"
@@ -198,80 +199,326 @@ static const char *type_name(const layer *l)
     }
 }
 
+/* ---- what the file is: a darknet weights file, or something given in its place ---- */
+
+#define EXPECTED "expected a darknet .weights file (header: major, minor, revision, seen, then floats)"
+/* The largest header number taken for darknet's: darknet writes 0.1.0 or 0.2.0, AlexeyAB's fork 0.2.5, and a
+ * major or minor above 1000 flags transposed connected weights. Text, image magic and other binary formats
+ * read as far larger (or negative) numbers; a plausible header always has NUL bytes, so is never text. */
+#define VERSION_MAX 9999
+#define SAMPLE_BYTES 4096
+
+static void die_not_weights(const char *filename, const char *what, int order_hint)
+{
+    abc_die("'%s' is not a weights file: it is %s; " EXPECTED "%s", filename, what,
+            order_hint ? ": were the files given in the wrong order?" : "");
+}
+
+/* The file's size; dies unless it is a regular file (a size to check against the cfg). */
+static long long regular_file_size(FILE *fp, const char *filename)
+{
+    struct stat st;
+    if (fstat(fileno(fp), &st) != 0) abc_die("cannot stat weights file '%s': %s", filename, strerror(errno));
+    if (S_ISDIR(st.st_mode)) abc_die("weights file '%s' is a directory; " EXPECTED, filename);
+    if (!S_ISREG(st.st_mode))
+        abc_die("weights file '%s' is not a regular file, so its size cannot be checked against the cfg", filename);
+    return (long long)st.st_size;
+}
+
+/* No NUL byte and almost no control characters (UTF-8 counts as text). */
+static int is_text(const unsigned char *b, size_t n)
+{
+    size_t control = 0;
+    for (size_t i = 0; i < n; ++i) {
+        if (!b[i]) return 0;
+        control += (b[i] < 0x20 && !strchr("\t\n\v\f\r", b[i])) || b[i] == 0x7f;
+    }
+    return control * 64 <= n;
+}
+
+/* s as printable ASCII between quotes, cut to QUOTE_MAX characters. */
+#define QUOTE_MAX 40
+static void quote(const char *s, char out[QUOTE_MAX + 8])
+{
+    size_t k = 0;
+    out[k++] = '\'';
+    for (; *s && k <= QUOTE_MAX; ++s) out[k++] = *s >= 0x20 && *s < 0x7f ? *s : '?';
+    strcpy(out + k, *s ? "...'" : "'");
+}
+
+/* One line of a text sample, stripped of surrounding blanks, or NULL for a blank or comment line. */
+static char *meaningful(char *line)
+{
+    line += strspn(line, " \t\v\f\r");
+    size_t n = strlen(line);
+    while (n && strchr(" \t\v\f\r", line[n - 1])) line[--n] = 0;
+    return *line && *line != '#' && *line != ';' ? line : NULL;
+}
+
+/* What a text file looks like: a cfg ([sections]), a .data file (key=value lines), or other text. */
+static void describe_text(const unsigned char *b, size_t n, char *what, size_t cap)
+{
+    char *t = abc_xmalloc(n + 1), q[QUOTE_MAX + 8];
+    memcpy(t, b, n);
+    t[n] = 0;
+    char *first = NULL, *sect = NULL, *pair = NULL;
+    int first_no = 0, sect_no = 0, pair_no = 0, no = 0;
+    for (char *line = t, *nl; line; line = nl ? nl + 1 : NULL) {
+        if ((nl = strchr(line, '\n'))) *nl = 0;
+        char *s = meaningful(line);
+        ++no;
+        if (!s) continue;
+        if (!first) first = s, first_no = no;
+        if (!sect && s[0] == '[' && s[strlen(s) - 1] == ']') sect = s, sect_no = no;
+        if (!pair && strchr(s, '=')) pair = s, pair_no = no;
+    }
+    if (sect) {
+        int net = !strcmp(sect, "[net]") || !strcmp(sect, "[network]");
+        quote(sect, q);
+        snprintf(what, cap, "text, %s by the look of it (%s on line %d)",
+                 net ? "a darknet cfg" : "cfg-like with [sections]", q, sect_no);
+    } else if (pair) {
+        quote(pair, q);
+        snprintf(what, cap, "text, a darknet .data file by the look of it (%s on line %d)", q, pair_no);
+    } else if (first) {
+        quote(first, q);
+        snprintf(what, cap, "text (%s on line %d)", q, first_no);
+    } else {
+        snprintf(what, cap, "text (blank lines and comments only)");
+    }
+    free(t);
+}
+
+/* What a binary file is by its magic number, or NULL. */
+static const char *magic_kind(const unsigned char *b, size_t n)
+{
+    static const struct {
+        const char *magic;
+        size_t len;
+        const char *kind;
+    } kinds[] = {
+        {"\x89PNG\r\n\x1a\n", 8, "a PNG image"},
+        {"\xff\xd8\xff", 3, "a JPEG image"},
+        {"GIF87a", 6, "a GIF image"},
+        {"GIF89a", 6, "a GIF image"},
+        {"BM", 2, "a BMP image"},
+        {"II*\0", 4, "a TIFF image"},
+        {"MM\0*", 4, "a TIFF image"},
+        {"PK\x03\x04", 4, "a zip archive (a PyTorch .pt/.pth model?)"},
+        {"\x1f\x8b", 2, "gzip-compressed (decompress it first?)"},
+        {"\x89HDF\r\n\x1a\n", 8, "an HDF5 file (a Keras .h5 model?)"},
+    };
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; ++i)
+        if (n >= kinds[i].len && !memcmp(b, kinds[i].magic, kinds[i].len)) return kinds[i].kind;
+    return NULL;
+}
+
+typedef struct {
+    int major, minor, revision;
+    long long size; /* bytes: 12, then seen in 4 or 8 */
+    uint64_t seen;
+    int transposed; /* connected weights stored inputs x outputs */
+} weights_header;
+
+static int plausible(int v) { return v >= 0 && v <= VERSION_MAX; }
+
+/* The header of a file whose first n bytes are b (n >= 12); dies if it is not a darknet header. */
+static weights_header parse_header(const unsigned char *b, size_t n, const char *filename)
+{
+    int32_t v[3];
+    memcpy(v, b, sizeof v);
+    weights_header h = {v[0], v[1], v[2], 16, 0, 0};
+    if (!plausible(h.major) || !plausible(h.minor) || !plausible(h.revision))
+        abc_die("'%s' is not a weights file: its header reads as version %d.%d.%d, which no darknet writes "
+                "(0.1.0, 0.2.0, forks 0.2.5; each number 0..%d); " EXPECTED,
+                filename, h.major, h.minor, h.revision, VERSION_MAX);
+    /* darknet's rule; the bounds above keep major*10 from overflowing */
+    int long_seen = h.major * 10 + h.minor >= 2 && h.major < 1000 && h.minor < 1000;
+    h.size = long_seen ? 20 : 16;
+    if ((long long)n < h.size) {
+        char what[128];
+        snprintf(what, sizeof what, "too short: %zu bytes, and a header %d.%d.%d alone takes %lld", n, h.major,
+                 h.minor, h.revision, h.size);
+        die_not_weights(filename, what, 0);
+    }
+    if (long_seen) {
+        memcpy(&h.seen, b + 12, 8);
+    } else {
+        int32_t s;
+        memcpy(&s, b + 12, 4);
+        h.seen = (uint64_t)(s < 0 ? 0 : s);
+    }
+    h.transposed = h.major > 1000 || h.minor > 1000;
+    return h;
+}
+
+/* Reads the start of the file; dies, saying what the file is, unless it starts like darknet weights. */
+static weights_header read_header(FILE *fp, const char *filename)
+{
+    unsigned char b[SAMPLE_BYTES];
+    size_t n = fread(b, 1, sizeof b, fp);
+    if (ferror(fp)) abc_die("cannot read weights file '%s': %s", filename, strerror(errno));
+    if (n == 0) die_not_weights(filename, "empty (0 bytes)", 0);
+    char what[160];
+    if (is_text(b, n)) {
+        describe_text(b, n, what, sizeof what);
+        die_not_weights(filename, what, 1);
+    }
+    const char *kind = magic_kind(b, n);
+    if (kind) die_not_weights(filename, kind, 1);
+    if (n < 12) {
+        snprintf(what, sizeof what, "too short: %zu bytes, and a weights header alone takes 16 or 20", n);
+        die_not_weights(filename, what, 0);
+    }
+    return parse_header(b, n, filename);
+}
+
+/* ---- whether the file's size fits the cfg ---- */
+
+/* Floats layers start..cutoff-1 take in a file: as this cfg says, and as the float model of the same topology
+ * (-1 when a binary layer has no float form). */
+typedef struct {
+    int start, cutoff, all; /* all: cutoff is the whole network */
+    long long need, need_float;
+    int binary;          /* binary layers with a float form */
+    int first, last;     /* first and last layer with weights, or -1 */
+} weights_plan;
+
+static weights_plan plan_of(const network *net, int start, int cutoff)
+{
+    weights_plan p = {start, cutoff, cutoff == net->n, 0, 0, 0, -1, -1};
+    for (int i = start; i < cutoff; ++i) {
+        const layer *l = &net->layers[i];
+        if (l->dontload) continue;
+        size_t f = abc_layer_floats(l), ff = layer_floats_as_float(l);
+        p.need += (long long)f;
+        if (abc_registry_of(l)) p.binary += ff > 0;
+        if (p.need_float >= 0) p.need_float = ff || !abc_registry_of(l) ? p.need_float + (long long)ff : -1;
+        if (f) {
+            if (p.first < 0) p.first = i;
+            p.last = i;
+        }
+    }
+    return p;
+}
+
+/* Where `floats` end among the planned layers: the last layer held whole (start-1 if none), the layer they end
+ * inside (-1 if none) and that layer's first float. */
+typedef struct {
+    int last_full, inside;
+    long long inside_at;
+} weights_end;
+
+static weights_end find_end(const network *net, const weights_plan *p, long long floats)
+{
+    weights_end e = {p->start - 1, -1, 0};
+    long long at = 0;
+    for (int i = p->start; i < p->cutoff && e.inside < 0; ++i) {
+        if (net->layers[i].dontload) continue;
+        long long f = (long long)abc_layer_floats(&net->layers[i]);
+        if (!f) continue;
+        if (floats >= at + f) e.last_full = i;
+        else if (floats > at) e.inside = i, e.inside_at = at;
+        at += f;
+    }
+    return e;
+}
+
+/* "layer 3" or "layers 0..3" */
+static const char *layers_str(int a, int b, char *out, size_t cap)
+{
+    if (a == b) snprintf(out, cap, "layer %d", a);
+    else snprintf(out, cap, "layers %d..%d", a, b);
+    return out;
+}
+
+/* "the cfg needs N floats for layers a..b[ (or M as its float model)]" */
+static void needs_str(const weights_plan *p, char *out, size_t cap)
+{
+    char r[48], alt[64] = "";
+    if (p->first < 0) {
+        snprintf(out, cap, "the cfg's layers %d..%d hold no weights", p->start, p->cutoff - 1);
+        return;
+    }
+    if (p->binary && p->need_float >= 0) snprintf(alt, sizeof alt, " (or %lld as its float model)", p->need_float);
+    snprintf(out, cap, "the cfg needs %lld floats for %s%s", p->need, layers_str(p->first, p->last, r, sizeof r), alt);
+}
+
+/* How far a file that ends inside layer e->inside gets: "layers 0..2 take N and layer 3 needs M more". */
+static void held_str(const network *net, const weights_plan *p, const weights_end *e, char *out, size_t cap)
+{
+    char r[48];
+    long long f = (long long)abc_layer_floats(&net->layers[e->inside]);
+    if (!e->inside_at) snprintf(out, cap, "but layer %d alone needs %lld", e->inside, f);
+    else snprintf(out, cap, "%s take%s %lld and layer %d needs %lld more",
+                  layers_str(p->first, e->last_full, r, sizeof r), e->last_full == p->first ? "s" : "",
+                  e->inside_at, e->inside, f);
+}
+
+/* A size that is not the cfg's, read as follows:
+ *  - bytes after the header that are not whole floats: truncated or corrupt (no darknet writer makes them);
+ *  - more floats than the cfg needs (loading the whole network): the weights of another network;
+ *  - fewer, ending exactly where a layer ends: a pretrained prefix (darknet's *.conv.N): a warning;
+ *  - fewer, ending inside a layer: a truncated file and the smaller file of another network look the same
+ *    from the size alone, so the message names both and gives the numbers.
+ * Returns the cutoff to load up to. */
+static int check_fit(const network *net, const char *filename, const weights_header *h, long long fsize,
+                     const weights_plan *p)
+{
+    long long bytes = fsize - h->size, floats = bytes / 4;
+    if (floats == p->need && bytes % 4 == 0) return p->cutoff;
+    if (floats >= p->need && !p->all) return p->cutoff; /* darknet reads the layers asked for */
+    char need[160];
+    needs_str(p, need, sizeof need);
+    if (bytes % 4)
+        abc_die("weights file '%s' is truncated or corrupt: after its %lld-byte header it has %lld bytes, not a "
+                "whole number of 4-byte floats; %s", filename, h->size, bytes, need);
+    if (floats > p->need)
+        abc_die("weights file '%s' does not fit the cfg: it holds %lld floats after its %lld-byte header, %s; "
+                "the weights of another network (another cfg)?", filename, floats, h->size, need);
+    if (floats == 0) abc_die("weights file '%s' has a header but no weights; %s", filename, need);
+    weights_end e = find_end(net, p, floats);
+    if (e.inside >= 0) {
+        char held[128];
+        held_str(net, p, &e, held, sizeof held);
+        abc_die("weights file '%s' ends inside layer %d (%s): truncated, or the weights of another network: it "
+                "holds %lld floats after its %lld-byte header, %s; %s", filename, e.inside,
+                type_name(&net->layers[e.inside]), floats, h->size, held, need);
+    }
+    abc_warn("weights file '%s' holds layers %d..%d only (%lld of %lld bytes): a pretrained prefix; "
+             "later layers keep their initial values", filename, p->start, e.last_full, fsize, h->size + 4 * p->need);
+    return e.last_full + 1;
+}
+
 void abc_load_weights(network *net, const char *filename, int start, int cutoff)
 {
     FILE *fp = fopen(filename, "rb");
     if (!fp) abc_die("cannot open weights file '%s': %s", filename, strerror(errno));
-    long long fsize = abc_file_size(filename);
-    int hdr[3];
-    if (fread(hdr, sizeof(int), 3, fp) != 3) abc_die("weights file '%s' is too short for a header (%lld bytes)", filename, fsize);
-    int major = hdr[0], minor = hdr[1];
-    long long hsize = 12;
-    if (major * 10 + minor >= 2 && major < 1000 && minor < 1000) {
-        uint64_t seen;
-        if (fread(&seen, 8, 1, fp) != 1) abc_die("weights file '%s' is too short for a header", filename);
-        *net->seen = (size_t)seen;
-        hsize += 8;
-    } else {
-        int32_t seen;
-        if (fread(&seen, 4, 1, fp) != 1) abc_die("weights file '%s' is too short for a header", filename);
-        *net->seen = (size_t)(seen < 0 ? 0 : seen);
-        hsize += 4;
-    }
-    if (major < 0 || minor < 0 || hdr[2] < 0)
-        abc_die("weights file '%s': header %d.%d.%d is not a darknet weights header", filename, major, minor, hdr[2]);
-    int trans = major > 1000 || minor > 1000;
+    long long fsize = regular_file_size(fp, filename);
+    weights_header h = read_header(fp, filename);
     if (cutoff > net->n) cutoff = net->n;
 
     /* Check the size before reading anything. A file of exactly the size of
      * the float model of this topology is one: its weights become the binary
      * layers' shadow weights (fine-tuning, the ABC-Net recipe). */
-    long long need = hsize, need_float = hsize;
-    int binary = 0;
-    for (int i = start; i < cutoff; ++i) {
-        const layer *l = &net->layers[i];
-        if (l->dontload) continue;
-        need += 4LL * (long long)abc_layer_floats(l);
-        size_t f = layer_floats_as_float(l);
-        if (abc_registry_of(l)) binary += f > 0;
-        if (need_float >= 0) need_float = f || !abc_registry_of(l) ? need_float + 4LL * (long long)f : -1;
-    }
-    int as_float = binary > 0 && fsize != need && need_float > 0 && fsize == need_float;
+    weights_plan p = plan_of(net, start, cutoff);
+    long long bytes = fsize - h.size;
+    int as_float = p.binary > 0 && bytes != 4 * p.need && p.need_float >= 0 && bytes == 4 * p.need_float;
+    *net->seen = (size_t)h.seen;
     if (as_float) {
         fprintf(stderr, "%s: a float model of this topology: its weights become the shadow weights of the %d binary "
-                "layers (alphas fitted to them); the iteration count restarts at 0\n", filename, binary);
+                "layers (alphas fitted to them); the iteration count restarts at 0\n", filename, p.binary);
         *net->seen = 0;
-        need = need_float;
-    }
-    long long at = hsize;
-    int last_full = start - 1, partial = -1;
-    for (int i = start; i < cutoff; ++i) {
-        if (net->layers[i].dontload) continue;
-        const layer *l = &net->layers[i];
-        long long b = 4LL * (long long)(as_float ? layer_floats_as_float(l) : abc_layer_floats(l));
-        if (b == 0) continue;
-        if (fsize >= at + b) last_full = i;
-        else if (fsize > at && partial < 0) partial = i;
-        at += b;
-    }
-    if (fsize > need && cutoff == net->n)
-        abc_die("weights file '%s' has %lld bytes but the cfg needs %lld: it holds more layers or bigger "
-                "layers than the cfg (wrong cfg for these weights?)", filename, fsize, need);
-    if (partial >= 0)
-        abc_die("weights file '%s' is truncated: it ends inside layer %d (%s); %lld bytes, the cfg needs %lld",
-                filename, partial, type_name(&net->layers[partial]), fsize, need);
-    if (fsize < need) {
-        if (fsize == hsize) abc_die("weights file '%s' has a header but no weights (the cfg needs %lld bytes)", filename, need);
-        abc_warn("weights file '%s' holds layers %d..%d only (%lld of %lld bytes): a pretrained prefix; "
-                 "later layers keep their initial values", filename, start, last_full, fsize, need);
-        cutoff = last_full + 1;
+    } else {
+        cutoff = check_fit(net, filename, &h, fsize, &p);
     }
     /* only now: an error above must start its own line */
     fprintf(stderr, "Loading weights from %s...", filename);
+    if (fseek(fp, h.size, SEEK_SET)) abc_die("weights file '%s': cannot seek: %s", filename, strerror(errno));
     for (int i = start; i < cutoff; ++i) {
         layer *l = &net->layers[i];
         if (l->dontload) continue;
-        if (load_layer(l, fp, trans, as_float))
+        if (load_layer(l, fp, h.transposed, as_float))
             abc_die("weights file '%s': read error in layer %d (%s)", filename, i, type_name(l));
     }
     fclose(fp);

@@ -1,5 +1,5 @@
 /* Files: atomic writes (a temporary file renamed over the target, removed if
- * a signal ends the process first), existence, size, mkdir -p. */
+ * a signal ends the process first), existence, mkdir -p. */
 #include "files.h"
 
 #include <errno.h>
@@ -92,13 +92,6 @@ int abc_file_exists(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-long long abc_file_size(const char *path)
-{
-    struct stat st;
-    if (stat(path, &st) != 0) return -1;
-    return (long long)st.st_size;
 }
 
 int abc_mkdirs(const char *path)

@@ -1,4 +1,4 @@
-/* Files: atomic output, existence and size, mkdir -p. */
+/* Files: atomic output, existence, mkdir -p. */
 #ifndef ABC_FILES_H
 #define ABC_FILES_H
 
@@ -17,7 +17,6 @@ int abc_atomic_commit(abc_atomic_file *f);
 void abc_atomic_abort(abc_atomic_file *f);
 
 int abc_file_exists(const char *path);
-long long abc_file_size(const char *path);
 /* mkdir -p; returns 0 on success */
 int abc_mkdirs(const char *path);
 
