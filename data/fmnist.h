@@ -5,6 +5,11 @@
 
 #define ABC_FMNIST_DIR "data/fashion-mnist"
 #define ABC_FMNIST_DATA "cfg/fashion-mnist.data"
+#define ABC_FMNIST_SRC "/usr/share/datasets/fashion-mnist"
+
+/* The ten classes as darknet labels: none is part of another (darknet's
+ * classifier finds a label anywhere in an image's path). */
+extern const char *const abc_fmnist_names[10];
 
 /* Converts into out_dir (atomically: temp dir, then rename). limit > 0 keeps
  * only the first limit images of each set. A complete conversion with the

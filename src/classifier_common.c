@@ -1,9 +1,7 @@
 #include "classifier_common.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -14,112 +12,9 @@
 #include "data/fmnist.h"
 #include "weights-tools/summary.h"
 
-static char *trim(char *s)
-{
-    while (isspace((unsigned char)*s)) ++s;
-    char *e = s + strlen(s);
-    while (e > s && isspace((unsigned char)e[-1])) *--e = 0;
-    return s;
-}
-
-abc_strs abc_read_lines(const char *path, const char *what)
-{
-    abc_strs s = {NULL, 0};
-    FILE *fp = fopen(path, "r");
-    if (!fp) abc_die("cannot open %s file '%s': %s", what, path, strerror(errno));
-    int cap = 0;
-    char *line = NULL;
-    size_t len = 0;
-    ssize_t got;
-    while ((got = getline(&line, &len, fp)) >= 0) {
-        if (memchr(line, 0, (size_t)got)) abc_die("%s file '%s' line %d: NUL byte (binary file?)", what, path, s.n + 1);
-        char *t = trim(line);
-        if (!*t) continue;
-        if (s.n == cap) {
-            cap = cap ? 2 * cap : 256;
-            s.v = realloc(s.v, (size_t)cap * sizeof *s.v);
-            if (!s.v) abc_die("out of memory reading '%s'", path);
-        }
-        s.v[s.n++] = abc_xstrdup(t);
-    }
-    free(line);
-    fclose(fp);
-    return s;
-}
-
-void abc_strs_free(abc_strs *s)
-{
-    for (int i = 0; i < s->n; ++i) free(s->v[i]);
-    free(s->v);
-    s->v = NULL;
-    s->n = 0;
-}
-
-static int parse_int(const char *v, int min, int max, int *out)
-{
-    char *end;
-    errno = 0;
-    long x = strtol(v, &end, 10);
-    if (end == v || *end || errno || x < min || x > max) return -1;
-    *out = (int)x;
-    return 0;
-}
-
-abc_data_cfg abc_data_cfg_read(const char *path)
-{
-    abc_data_cfg d = {0};
-    d.path = abc_xstrdup(path);
-    d.classes = -1;
-    d.top = 1;
-    FILE *fp = fopen(path, "r");
-    if (!fp) abc_die("cannot open data file '%s': %s", path, strerror(errno));
-    char *line = NULL;
-    size_t len = 0;
-    int lineno = 0;
-    while (getline(&line, &len, fp) >= 0) {
-        ++lineno;
-        char *t = trim(line);
-        if (!*t || *t == '#' || *t == ';') continue;
-        char *eq = strchr(t, '=');
-        if (!eq) abc_die("%s:%d: expected key=value, got '%.60s'", path, lineno, t);
-        *eq = 0;
-        char *k = trim(t), *v = trim(eq + 1);
-        if (!*v) abc_die("%s:%d: key '%s' has no value", path, lineno, k);
-        if (!strcmp(k, "classes")) {
-            if (parse_int(v, 1, 1 << 20, &d.classes)) abc_die("%s:%d: classes: '%s' is not a positive number", path, lineno, v);
-        } else if (!strcmp(k, "top")) {
-            if (parse_int(v, 1, 1 << 20, &d.top)) abc_die("%s:%d: top: '%s' is not a positive number", path, lineno, v);
-        } else if (!strcmp(k, "train")) {
-            free(d.train), d.train = abc_xstrdup(v);
-        } else if (!strcmp(k, "valid")) {
-            free(d.valid), d.valid = abc_xstrdup(v);
-        } else if (!strcmp(k, "labels") || !strcmp(k, "names")) {
-            free(d.labels), d.labels = abc_xstrdup(v);
-        } else if (!strcmp(k, "backup")) {
-            free(d.backup), d.backup = abc_xstrdup(v);
-        } /* other darknet keys (eval, tree, results...) are not used here */
-    }
-    free(line);
-    fclose(fp);
-    if (d.classes < 0) abc_die("data file '%s': missing key 'classes'", path);
-    if (!d.labels) abc_die("data file '%s': missing key 'labels'", path);
-    if (!d.backup) d.backup = abc_xstrdup("backup");
-    if (d.top > d.classes) d.top = d.classes;
-    return d;
-}
-
-void abc_data_cfg_free(abc_data_cfg *d)
-{
-    free(d->path);
-    free(d->train);
-    free(d->valid);
-    free(d->labels);
-    free(d->backup);
-    memset(d, 0, sizeof *d);
-}
-
 abc_strs abc_labels_load(const abc_data_cfg *d)
 {
+    if (!d->labels) abc_die("data file '%s': missing key 'labels'", d->path);
     abc_strs l = abc_read_lines(d->labels, "labels");
     if (l.n != d->classes)
         abc_die("labels file '%s' has %d labels but data file '%s' says classes=%d", d->labels, l.n, d->path,
@@ -227,21 +122,6 @@ abc_cls_args abc_cls_args_parse(const abc_cli *a, int need_weights, int max_extr
     return c;
 }
 
-void abc_check_image_file(const char *path)
-{
-    FILE *fp = fopen(path, "rb");
-    if (!fp) abc_die("cannot open image '%s': %s", path, strerror(errno));
-    unsigned char m[12] = {0};
-    size_t got = fread(m, 1, sizeof m, fp);
-    fclose(fp);
-    int ok = got >= 4 && ((m[0] == 0x89 && m[1] == 'P' && m[2] == 'N' && m[3] == 'G') ||
-                          (m[0] == 0xFF && m[1] == 0xD8) || (m[0] == 'B' && m[1] == 'M') ||
-                          !memcmp(m, "GIF8", 4) || (m[0] == 'P' && m[1] >= '1' && m[1] <= '6') ||
-                          !memcmp(m, "II*", 4) || !memcmp(m, "MM\0*", 4) ||
-                          (got >= 12 && !memcmp(m, "RIFF", 4) && !memcmp(m + 8, "WEBP", 4)));
-    if (!ok) abc_die("'%s' is not an image (PNG, JPEG, BMP, GIF, PNM, TIFF or WebP expected)", path);
-}
-
 network *abc_cls_load_network(const char *cfg, const char *weights, int clear)
 {
     char *w = weights && *weights ? (char *)weights : NULL;
@@ -250,37 +130,3 @@ network *abc_cls_load_network(const char *cfg, const char *weights, int clear)
     return net;
 }
 
-static volatile sig_atomic_t stop_signal;
-
-static void on_stop(int sig) { stop_signal = sig; }
-
-void abc_stop_catch(abc_stop_guard *g)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop;
-    sa.sa_flags = SA_RESTART; /* the loader threads' reads carry on */
-    sigemptyset(&sa.sa_mask);
-    stop_signal = 0;
-    sigaction(SIGINT, &sa, &g->old_int);
-    sigaction(SIGTERM, &sa, &g->old_term);
-}
-
-void abc_stop_release(const abc_stop_guard *g)
-{
-    sigaction(SIGINT, &g->old_int, NULL);
-    sigaction(SIGTERM, &g->old_term, NULL);
-}
-
-int abc_stop_signal(void) { return stop_signal; }
-
-const char *abc_stop_name(int sig) { return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "a signal"; }
-
-void abc_fmt_eta(char *buf, size_t n, double s)
-{
-    if (!(s >= 0) || s > 1e7) { snprintf(buf, n, "?"); return; }
-    long t = (long)(s + 0.5);
-    if (t >= 3600) snprintf(buf, n, "%ldh%02ldm", t / 3600, t / 60 % 60);
-    else if (t >= 60) snprintf(buf, n, "%ldm%02lds", t / 60, t % 60);
-    else snprintf(buf, n, "%lds", t);
-}

@@ -4,35 +4,10 @@
 #ifndef ABC_CLASSIFIER_COMMON_H
 #define ABC_CLASSIFIER_COMMON_H
 
-#include <signal.h>
-#include <stddef.h>
-
 #include "cli.h"
 #include "darknet.h"
-
-typedef struct {
-    char *path;     /* the .data file */
-    int classes;
-    char *train;    /* list files (NULL if missing) */
-    char *valid;
-    char *labels;
-    char *backup;   /* directory, default "backup" */
-    int top;        /* top-k reported by valid/predict, default 1 (.data `top=`) */
-} abc_data_cfg;
-
-typedef struct {
-    char **v;
-    int n;
-} abc_strs;
-
-/* Reads a darknet .data file (key=value lines, # comments). Dies on a
- * missing file, a malformed line or a bad classes/top value. */
-abc_data_cfg abc_data_cfg_read(const char *path);
-void abc_data_cfg_free(abc_data_cfg *d);
-
-/* Non-empty lines of a text file, trimmed. what: "labels", "list" (messages). */
-abc_strs abc_read_lines(const char *path, const char *what);
-void abc_strs_free(abc_strs *s);
+#include "data_file.h"
+#include "progress.h"
 
 /* Labels file: exactly d->classes labels, distinct, none inside another. */
 abc_strs abc_labels_load(const abc_data_cfg *d);
@@ -63,27 +38,7 @@ abc_cls_args abc_cls_args_parse(const abc_cli *a, int need_weights, int max_extr
  * preparing the data set if it is missing. Returns a malloc'd path. */
 char *abc_cfg_dataset_data(const char *cfg);
 
-/* 1 if the file looks like an image libdarknet can read (PNG, JPEG, BMP,
- * GIF, PNM, TGA-less magic check); dies naming it otherwise. */
-void abc_check_image_file(const char *path);
-
 /* load_network with the file checks libdarknet does not do. */
 network *abc_cls_load_network(const char *cfg, const char *weights, int clear);
-
-/* A long command's clean stop: while caught, SIGINT and SIGTERM only set a
- * flag, which the command reads at its next safe point (after an iteration,
- * after a chunk of images) to finish its work there and exit 128 + signal. */
-typedef struct {
-    struct sigaction old_int, old_term;
-} abc_stop_guard;
-void abc_stop_catch(abc_stop_guard *g);
-void abc_stop_release(const abc_stop_guard *g);
-/* The signal caught since abc_stop_catch (SIGINT or SIGTERM), or 0. */
-int abc_stop_signal(void);
-/* "SIGINT" or "SIGTERM". */
-const char *abc_stop_name(int sig);
-
-/* "1h02m", "5m01s", "42s" ("?" if unknown). */
-void abc_fmt_eta(char *buf, size_t n, double seconds);
 
 #endif

@@ -2,12 +2,7 @@
 #ifndef ABC_CLASSIFIER_TRAIN_H
 #define ABC_CLASSIFIER_TRAIN_H
 
-typedef struct {
-    double seconds;      /* wall time of the training loop */
-    double images_per_s; /* training images per second */
-    int iterations;      /* done by this run */
-    char final_path[4400];
-} abc_train_result;
+#include "train_loop.h"
 
 /* Trains cfg on the data file's train list, starting from weights (NULL or
  * "": fresh). Returns 0 when max_batches is reached; on SIGINT/SIGTERM saves

@@ -1,0 +1,129 @@
+/* darknet's .data files and the text lists they name, read with the checks
+ * libdarknet does not make (it exits, or crashes, on bad ones). */
+#include "data_file.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "abc/base/util.h"
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s)) ++s;
+    char *e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1])) *--e = 0;
+    return s;
+}
+
+abc_strs abc_read_lines(const char *path, const char *what)
+{
+    abc_strs s = {NULL, 0};
+    FILE *fp = fopen(path, "r");
+    if (!fp) abc_die("cannot open %s file '%s': %s", what, path, strerror(errno));
+    int cap = 0;
+    char *line = NULL;
+    size_t len = 0;
+    ssize_t got;
+    while ((got = getline(&line, &len, fp)) >= 0) {
+        if (memchr(line, 0, (size_t)got)) abc_die("%s file '%s' line %d: NUL byte (binary file?)", what, path, s.n + 1);
+        char *t = trim(line);
+        if (!*t) continue;
+        if (s.n == cap) {
+            cap = cap ? 2 * cap : 256;
+            s.v = realloc(s.v, (size_t)cap * sizeof *s.v);
+            if (!s.v) abc_die("out of memory reading '%s'", path);
+        }
+        s.v[s.n++] = abc_xstrdup(t);
+    }
+    free(line);
+    fclose(fp);
+    return s;
+}
+
+void abc_strs_free(abc_strs *s)
+{
+    for (int i = 0; i < s->n; ++i) free(s->v[i]);
+    free(s->v);
+    s->v = NULL;
+    s->n = 0;
+}
+
+static int parse_int(const char *v, int min, int max, int *out)
+{
+    char *end;
+    errno = 0;
+    long x = strtol(v, &end, 10);
+    if (end == v || *end || errno || x < min || x > max) return -1;
+    *out = (int)x;
+    return 0;
+}
+
+abc_data_cfg abc_data_cfg_read(const char *path)
+{
+    abc_data_cfg d = {0};
+    d.path = abc_xstrdup(path);
+    d.classes = -1;
+    d.top = 1;
+    FILE *fp = fopen(path, "r");
+    if (!fp) abc_die("cannot open data file '%s': %s", path, strerror(errno));
+    char *line = NULL;
+    size_t len = 0;
+    int lineno = 0;
+    while (getline(&line, &len, fp) >= 0) {
+        ++lineno;
+        char *t = trim(line);
+        if (!*t || *t == '#' || *t == ';') continue;
+        char *eq = strchr(t, '=');
+        if (!eq) abc_die("%s:%d: expected key=value, got '%.60s'", path, lineno, t);
+        *eq = 0;
+        char *k = trim(t), *v = trim(eq + 1);
+        if (!*v) abc_die("%s:%d: key '%s' has no value", path, lineno, k);
+        if (!strcmp(k, "classes")) {
+            if (parse_int(v, 1, 1 << 20, &d.classes)) abc_die("%s:%d: classes: '%s' is not a positive number", path, lineno, v);
+        } else if (!strcmp(k, "top")) {
+            if (parse_int(v, 1, 1 << 20, &d.top)) abc_die("%s:%d: top: '%s' is not a positive number", path, lineno, v);
+        } else if (!strcmp(k, "train")) {
+            free(d.train), d.train = abc_xstrdup(v);
+        } else if (!strcmp(k, "valid")) {
+            free(d.valid), d.valid = abc_xstrdup(v);
+        } else if (!strcmp(k, "labels") || !strcmp(k, "names")) {
+            free(d.labels), d.labels = abc_xstrdup(v);
+        } else if (!strcmp(k, "backup")) {
+            free(d.backup), d.backup = abc_xstrdup(v);
+        } /* other darknet keys (eval, tree, results...) are not used here */
+    }
+    free(line);
+    fclose(fp);
+    if (d.classes < 0) abc_die("data file '%s': missing key 'classes'", path);
+        if (!d.backup) d.backup = abc_xstrdup("backup");
+    if (d.top > d.classes) d.top = d.classes;
+    return d;
+}
+
+void abc_data_cfg_free(abc_data_cfg *d)
+{
+    free(d->path);
+    free(d->train);
+    free(d->valid);
+    free(d->labels);
+    free(d->backup);
+    memset(d, 0, sizeof *d);
+}
+
+void abc_check_image_file(const char *path)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp) abc_die("cannot open image '%s': %s", path, strerror(errno));
+    unsigned char m[12] = {0};
+    size_t got = fread(m, 1, sizeof m, fp);
+    fclose(fp);
+    int ok = got >= 4 && ((m[0] == 0x89 && m[1] == 'P' && m[2] == 'N' && m[3] == 'G') ||
+                          (m[0] == 0xFF && m[1] == 0xD8) || (m[0] == 'B' && m[1] == 'M') ||
+                          !memcmp(m, "GIF8", 4) || (m[0] == 'P' && m[1] >= '1' && m[1] <= '6') ||
+                          !memcmp(m, "II*", 4) || !memcmp(m, "MM\0*", 4) ||
+                          (got >= 12 && !memcmp(m, "RIFF", 4) && !memcmp(m + 8, "WEBP", 4)));
+    if (!ok) abc_die("'%s' is not an image (PNG, JPEG, BMP, GIF, PNM, TIFF or WebP expected)", path);
+}
+

@@ -1,0 +1,35 @@
+/* darknet's .data files (classes, train, valid, labels or names, backup,
+ * top) and the text lists they name. */
+#ifndef ABC_DATA_FILE_H
+#define ABC_DATA_FILE_H
+
+typedef struct {
+    char *path;     /* the .data file */
+    int classes;
+    char *train;    /* list files (NULL if missing) */
+    char *valid;
+    char *labels;   /* labels= (classifier) or names= (detector) */
+    char *backup;   /* directory, default "backup" */
+    int top;        /* top-k reported by valid/predict, default 1 (.data `top=`) */
+} abc_data_cfg;
+
+typedef struct {
+    char **v;
+    int n;
+} abc_strs;
+
+/* Reads a darknet .data file (key=value lines, # comments). Dies on a
+ * missing file, a malformed line or a bad classes/top value; keys a
+ * command needs are checked by the command. */
+abc_data_cfg abc_data_cfg_read(const char *path);
+void abc_data_cfg_free(abc_data_cfg *d);
+
+/* Non-empty lines of a text file, trimmed. what: "labels", "list" (messages). */
+abc_strs abc_read_lines(const char *path, const char *what);
+void abc_strs_free(abc_strs *s);
+
+/* Checks by its first bytes that the file is an image libdarknet can read
+ * (PNG, JPEG, BMP, GIF, PNM, TIFF, WebP); dies naming it otherwise. */
+void abc_check_image_file(const char *path);
+
+#endif

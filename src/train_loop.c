@@ -1,0 +1,152 @@
+#include "train_loop.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "abc/base/files.h"
+#include "abc/base/util.h"
+#include "progress.h"
+
+#define PROGRESS_SECONDS 3.0
+#define CHECKPOINT_SECONDS 60.0
+#define CHECKPOINT_ITERATIONS 1000
+
+/* Temp files "<base>.backup.tmp.<pid>" / "<base>_final.weights.tmp.<pid>"
+ * left by a run killed with SIGKILL during a save (the real files are never
+ * half-written: saves rename a complete temp file). */
+static void remove_stale_temps(const char *dir, const char *base)
+{
+    DIR *dp = opendir(dir);
+    if (!dp) return;
+    size_t bl = strlen(base);
+    struct dirent *e;
+    while ((e = readdir(dp))) {
+        const char *t = strstr(e->d_name, ".tmp.");
+        if (!t || strncmp(e->d_name, base, bl)) continue;
+        const char *rest = e->d_name + bl;
+        if (strncmp(rest, ".backup.tmp.", 12) && strncmp(rest, "_final.weights.tmp.", 19)) continue;
+        char *end;
+        long pid = strtol(t + 5, &end, 10);
+        if (*end || pid <= 0 || pid == (long)getpid()) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue; /* its writer may still be running */
+        char path[8192];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (unlink(path) == 0) fprintf(stderr, "removed %s (left by a killed run)\n", path);
+    }
+    closedir(dp);
+}
+
+int abc_train_loop(network *net, load_args args, const abc_train_setup *s, const abc_train_hooks *hooks,
+                   abc_train_result *res)
+{
+    abc_train_hooks none = {0};
+    if (!hooks) hooks = &none;
+    if (net->max_batches <= 0) abc_die("%s: [net] max_batches must be set (> 0) for training", s->cfg);
+    char *base = basecfg((char *)s->cfg);
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", s->backup_dir);
+    for (size_t l = strlen(dir); l > 1 && dir[l - 1] == '/'; --l) dir[l - 1] = 0;
+    if (abc_mkdirs(dir)) abc_die("cannot create backup directory '%s': %s", dir, strerror(errno));
+    remove_stale_temps(dir, base);
+    char ckpt[4096 + 300], final[4096 + 300];
+    snprintf(ckpt, sizeof ckpt, "%s/%s.backup", dir, base);
+    snprintf(final, sizeof final, "%s/%s_final.weights", dir, base);
+
+    int imgs = net->batch * net->subdivisions;
+    fprintf(stderr, "Training %s on %d images of %s: batch %d, %d iterations, learning rate %g, momentum %g, "
+            "decay %g%s\n", s->cfg, s->images, s->list, imgs, net->max_batches, net->learning_rate, net->momentum,
+            net->decay, *net->seen ? " (resumed)" : "");
+    args.n = imgs;
+
+    abc_stop_guard guard;
+    abc_stop_catch(&guard);
+
+    data buffer = {0}, train;
+    args.d = &buffer;
+    pthread_t loader = 0;
+    int max_b = net->max_batches;
+    int start_iter = (int)get_current_batch(net);
+    double t0 = abc_now(), last_print = t0, last_ckpt = t0;
+    long imgs_since_print = 0;
+    double rate_ips = 0;
+    float avg_loss = -1;
+    int done = 0;
+    if (start_iter < max_b) {
+        if (hooks->reshape) hooks->reshape(hooks->ctx, net, &args, start_iter);
+        loader = load_data(args);
+    } else {
+        fprintf(stderr, "%s: already trained to iteration %d of %d\n", s->cfg, start_iter, max_b);
+    }
+
+    while ((int)get_current_batch(net) < max_b && !abc_stop_signal()) {
+        int it0 = (int)get_current_batch(net);
+        if (done && hooks->reshape && hooks->reshape(hooks->ctx, net, &args, it0)) {
+            pthread_join(loader, NULL); /* loaded at the old size: load again */
+            free_data(buffer);
+            loader = load_data(args);
+        }
+        pthread_join(loader, NULL);
+        train = buffer;
+        int last = it0 + 1 >= max_b;
+        loader = last ? 0 : load_data(args);
+        float loss = train_network(net, train);
+        free_data(train);
+        ++done;
+        if (isfinite(loss)) { /* one diverging batch must not make the average inf for good */
+            if (avg_loss < 0) avg_loss = loss;
+            avg_loss = avg_loss * .9f + loss * .1f;
+        }
+        imgs_since_print += imgs;
+
+        int it = (int)get_current_batch(net);
+        double now = abc_now();
+        if (now - last_print >= PROGRESS_SECONDS || done == 1 || it >= max_b || abc_stop_signal()) {
+            double ips = imgs_since_print / (now - last_print > 1e-9 ? now - last_print : 1e-9);
+            rate_ips = done == 1 ? ips : (rate_ips > 0 ? 0.5 * rate_ips + 0.5 * ips : ips);
+            char eta[32];
+            abc_fmt_eta(eta, sizeof eta, (double)(max_b - it) * imgs / (rate_ips > 0 ? rate_ips : 1));
+            printf("epoch %.2f iter %d/%d loss %.4f avg %.4f rate %g %.0f img/s ETA %s\n",
+                   (double)*net->seen / (s->images > 0 ? s->images : 1), it, max_b, loss, avg_loss,
+                   get_current_rate(net), ips, eta);
+            fflush(stdout);
+            last_print = now;
+            imgs_since_print = 0;
+        }
+        if (hooks->after) hooks->after(hooks->ctx, net, it, loss, avg_loss, rate_ips);
+        if (!abc_stop_signal() && it < max_b &&
+            (it % CHECKPOINT_ITERATIONS == 0 || abc_now() - last_ckpt >= CHECKPOINT_SECONDS)) {
+            save_weights(net, ckpt);
+            last_ckpt = abc_now();
+        }
+    }
+    if (loader) pthread_join(loader, NULL), free_data(buffer);
+    double secs = abc_now() - t0;
+    int rc = 0, stop_signal = abc_stop_signal();
+    save_weights(net, ckpt);
+    if (stop_signal) {
+        rc = 128 + stop_signal;
+        fprintf(stderr, "darknet: stopped by %s at iteration %d of %d; checkpoint saved to %s (resume: %s)\n",
+                abc_stop_name(stop_signal), (int)get_current_batch(net), max_b, ckpt,
+                "pass it as the weights argument");
+    } else {
+        save_weights(net, final);
+        fprintf(stderr, "Trained %d iterations in %.1f s (%.0f images/s); final weights saved to %s\n", done, secs,
+                secs > 0 ? done * (double)imgs / secs : 0, final);
+    }
+    abc_stop_release(&guard);
+    if (res) {
+        res->seconds = secs;
+        res->iterations = done;
+        res->images_per_s = secs > 0 ? done * (double)imgs / secs : 0;
+        snprintf(res->final_path, sizeof res->final_path, "%s", rc ? ckpt : final);
+    }
+    free(base);
+    return rc;
+}
