@@ -1,6 +1,6 @@
 # ./darknet for binary networks, built on Debian's libdarknet.so.
 #   make          build ./darknet           make deps   install Debian packages (as root)
-#   make data     Fashion-MNIST -> data/    make demo   train + evaluate a small model
+#   make data     the data sets -> data/    make demo   train + evaluate a small model
 #   make test     unit + integration tests  make test-san   the same under ASan+UBSan
 #   make bench    throughput benchmarks     make clean
 CC          ?= cc
@@ -8,16 +8,18 @@ BUILD       ?= build
 DARKNET_LIB ?= /usr/lib/darknet
 SAN         ?= 0
 
-DEB_PKGS = darknet libopenblas-dev check pkg-config ffmpeg dataset-fashion-mnist zlib1g-dev libsubunit-dev
+DEB_PKGS = darknet libopenblas-dev check pkg-config ffmpeg dataset-fashion-mnist zlib1g-dev libsubunit-dev libcairo2-dev fonts-dejavu-core
 
 # Recursive (=) so that pkg-config is only asked once the packages exist.
 BLAS_CFLAGS = $(shell pkg-config --cflags openblas)
 BLAS_LIBS   = $(shell pkg-config --libs openblas)
 CHECK_LIBS  = $(shell pkg-config --libs check)
+CAIRO_CFLAGS = $(shell pkg-config --cflags cairo)
+CAIRO_LIBS   = $(shell pkg-config --libs cairo)
 
 WARN   = -Wall -Wextra -Wshadow -Wno-unused-parameter
-CFLAGS = -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) -isystem $(DARKNET_LIB)/include -I. -Isrc -Isrc/abc $(BLAS_CFLAGS)
-LDLIBS = -L$(DARKNET_LIB) -Wl,-rpath,$(DARKNET_LIB) -ldarknet $(BLAS_LIBS) -lz -lpthread -lm -ldl
+CFLAGS = -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) -isystem $(DARKNET_LIB)/include -I. -Isrc -Isrc/abc $(BLAS_CFLAGS) $(CAIRO_CFLAGS)
+LDLIBS = -L$(DARKNET_LIB) -Wl,-rpath,$(DARKNET_LIB) -ldarknet $(BLAS_LIBS) $(CAIRO_LIBS) -lz -lpthread -lm -ldl
 ifeq ($(SAN),1)
   BUILD   = build-san
   CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -74,6 +76,7 @@ deps:
 data: deps
 	@$(MAKE) --no-print-directory $(DARKNET)
 	./$(DARKNET) data fashion-mnist
+	./$(DARKNET) data fmnist-detect
 
 demo: deps
 	@$(MAKE) --no-print-directory $(DARKNET)

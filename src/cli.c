@@ -184,6 +184,11 @@ static void take_option(const abc_cli *a, const abc_opt *o, int argc, char **arg
     if (o->kind == ABC_OPT_INT && parse_long(v, o->min, o->max, &n))
         abc_die("%s%s: '%s' is not a number from %ld to %ld", prefix(a->path, pre, sizeof pre), o->name, v, o->min,
                 o->max);
+    char *end;
+    double x = o->kind == ABC_OPT_REAL ? strtod(v, &end) : 0;
+    if (o->kind == ABC_OPT_REAL && (end == v || *end || !(x >= o->min / 1e3 && x <= o->max / 1e3)))
+        abc_die("%s%s: '%s' is not a number from %g to %g", prefix(a->path, pre, sizeof pre), o->name, v, o->min / 1e3,
+                o->max / 1e3);
     *slot = v;
 }
 
@@ -319,6 +324,13 @@ long abc_cli_int(const abc_cli *a, const char *name, long dflt)
     const abc_opt *o;
     const char *v = value_of(a, name, &o);
     return v && o->kind == ABC_OPT_INT ? strtol(v, NULL, 10) : dflt;
+}
+
+double abc_cli_real(const abc_cli *a, const char *name, double dflt)
+{
+    const abc_opt *o;
+    const char *v = value_of(a, name, &o);
+    return v && o->kind == ABC_OPT_REAL ? strtod(v, NULL) : dflt;
 }
 
 const char *abc_cli_str(const abc_cli *a, const char *name, const char *dflt)

@@ -14,14 +14,15 @@
 typedef enum {
     ABC_OPT_FLAG, /* -quick */
     ABC_OPT_INT,  /* -rounds N: a whole number from min to max */
-    ABC_OPT_STR   /* -out DIR */
+    ABC_OPT_STR,  /* -out DIR */
+    ABC_OPT_REAL  /* -thresh X: a number from min / 1000 to max / 1000 */
 } abc_opt_kind;
 
 typedef struct {
     const char *name;  /* "-rounds"; a table ends with a zeroed row */
     abc_opt_kind kind;
     const char *arg;   /* the value's name in the usage ("N", "DIR"); NULL for a flag */
-    long min, max;     /* ABC_OPT_INT */
+    long min, max;     /* ABC_OPT_INT; ABC_OPT_REAL in thousandths */
     const char *help;  /* one line */
 } abc_opt;
 
@@ -63,6 +64,7 @@ abc_cli abc_cli_parse(const abc_cmd *root, int argc, char **argv);
 int abc_cli_given(const abc_cli *a, const char *name);
 int abc_cli_flag(const abc_cli *a, const char *name);
 long abc_cli_int(const abc_cli *a, const char *name, long dflt);
+double abc_cli_real(const abc_cli *a, const char *name, double dflt);
 const char *abc_cli_str(const abc_cli *a, const char *name, const char *dflt);
 
 /* One error line naming the command and pointing at its usage; exits 1. */

@@ -1,0 +1,124 @@
+/* detector test: the detections of one image (or of each path read from
+ * stdin) drawn into a PNG, printed as darknet prints them ("name: 87%"),
+ * with -ext_output their boxes, with -out a JSON file. */
+#include "detector_cmds.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "abc/base/files.h"
+#include "abc/base/util.h"
+#include "data_file.h"
+#include "detector.h"
+#include "detector_common.h"
+#include "draw.h"
+#include "weights-tools/summary.h"
+
+/* s as a JSON string body into fp. */
+static void json_str(FILE *fp, const char *s)
+{
+    for (; *s; ++s) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') fprintf(fp, "\\%c", c);
+        else if (c < 0x20) fprintf(fp, "\\u%04x", c);
+        else fputc(c, fp);
+    }
+}
+
+typedef struct {
+    network *net;
+    const abc_strs *names;
+    const abc_det_test_opts *o;
+    FILE *json;
+    int images;
+} test_ctx;
+
+static void test_one(test_ctx *t, const char *path)
+{
+    abc_check_image_file(path);
+    image im = load_image_color((char *)path, 0, 0);
+    abc_det_map_opts mo = abc_det_map_default_opts();
+    mo.thresh = t->o->thresh;
+    abc_det *d = NULL;
+    int n = 0, cap = 0;
+    double t0 = abc_now();
+    abc_det_image(t->net, im, t->images, &mo, &d, &n, &cap);
+    printf("%s: Predicted in %.2f milli-seconds.\n", path, 1e3 * (abc_now() - t0));
+    abc_draw_box *boxes = abc_xcalloc((size_t)(n ? n : 1), sizeof *boxes);
+    for (int i = 0; i < n; ++i) {
+        const abc_det *e = &d[i];
+        printf("%s: %.0f%%", t->names->v[e->cls], 100 * e->score);
+        if (t->o->ext_output)
+            printf("\t(left_x: %4.0f   top_y: %4.0f   width: %4.0f   height: %4.0f)", e->box.x0, e->box.y0,
+                   e->box.x1 - e->box.x0, e->box.y1 - e->box.y0);
+        printf("\n");
+        abc_draw_box b = {e->box.x0, e->box.y0, e->box.x1, e->box.y1, e->cls, e->score};
+        boxes[i] = b;
+    }
+    char png[4400], err[512];
+    if (t->images) snprintf(png, sizeof png, "%s_%d.png", t->o->out_prefix, t->images);
+    else snprintf(png, sizeof png, "%s.png", t->o->out_prefix);
+    if (abc_draw_detections_png(png, im.data, im.w, im.h, im.c, boxes, n, (const char *const *)t->names->v,
+                                t->names->n, err, sizeof err))
+        abc_die("%s", err);
+    if (t->json) {
+        fprintf(t->json, "%s{\"image\": \"", t->images ? ",\n" : "");
+        json_str(t->json, path);
+        fprintf(t->json, "\", \"width\": %d, \"height\": %d, \"picture\": \"", im.w, im.h);
+        json_str(t->json, png);
+        fprintf(t->json, "\", \"objects\": [");
+        for (int i = 0; i < n; ++i) {
+            fprintf(t->json, "%s{\"class_id\": %d, \"name\": \"", i ? ", " : "", d[i].cls);
+            json_str(t->json, t->names->v[d[i].cls]);
+            fprintf(t->json, "\", \"confidence\": %.6f, \"left_x\": %.2f, \"top_y\": %.2f, \"width\": %.2f, "
+                    "\"height\": %.2f}", d[i].score, d[i].box.x0, d[i].box.y0, d[i].box.x1 - d[i].box.x0,
+                    d[i].box.y1 - d[i].box.y0);
+        }
+        fprintf(t->json, "]}");
+    }
+    fflush(stdout);
+    ++t->images;
+    free(boxes);
+    free(d);
+    free_image(im);
+}
+
+int abc_detector_test(const char *datafile, const char *cfg, const char *weights, const char *image,
+                      const abc_det_test_opts *o)
+{
+    abc_data_cfg d = abc_data_cfg_read(datafile);
+    abc_strs names = abc_det_names_load(&d);
+    network *net = load_network((char *)cfg, (char *)weights, 0);
+    abc_print_model_summary(net, stderr);
+    abc_det_check_net(net, cfg, &d);
+    set_batch_network(net, 1);
+    test_ctx t = {net, &names, o, NULL, 0};
+    abc_atomic_file jf;
+    if (o->out_json) {
+        if (abc_atomic_open(&jf, o->out_json)) abc_die("cannot write '%s': %s", o->out_json, strerror(errno));
+        t.json = jf.fp;
+        fputs("[\n", t.json);
+    }
+    if (image) {
+        test_one(&t, image);
+    } else {
+        char *line = NULL;
+        size_t lcap = 0;
+        ssize_t len;
+        while ((len = getline(&line, &lcap, stdin)) >= 0) {
+            while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r' || line[len - 1] == ' ')) line[--len] = 0;
+            if (len) test_one(&t, line);
+        }
+        free(line);
+    }
+    if (t.json) {
+        fputs("\n]\n", t.json);
+        if (abc_atomic_commit(&jf)) abc_die("writing '%s' failed (disk full?)", o->out_json);
+    }
+    free_network(net);
+    abc_strs_free(&names);
+    abc_data_cfg_free(&d);
+    return 0;
+}
