@@ -16,7 +16,7 @@ float abc_scene_uniform(uint64_t *state) { return (float)(abc_scene_rand(state) 
 abc_scene_limits abc_scene_default_limits(int w, int h)
 {
     float side = (float)(w < h ? w : h);
-    abc_scene_limits l = {1, ABC_SCENE_MAX_ITEMS, 24.f, fminf(160.f, 0.6f * side), 0.25f, 0.4f};
+    abc_scene_limits l = {1, ABC_SCENE_MAX_ITEMS, 32.f, fminf(160.f, 0.6f * side), 0.25f, 0.4f};
     if (l.max_size < l.min_size) l.min_size = l.max_size;
     return l;
 }
@@ -94,7 +94,7 @@ void abc_scene_random(abc_scene *s, const abc_scene_pool *pool, int w, int h, co
         for (int k = 0; k < 3; ++k) s->c1[k] = 0.5f * (s->c0[k] + s->c1[k]);
     s->angle = 6.2831853f * abc_scene_uniform(&r);
     s->freq = 6.2831853f / (8.f + 40.f * abc_scene_uniform(&r));
-    s->noise = s->background == ABC_SCENE_NOISE ? 0.08f + 0.14f * abc_scene_uniform(&r) : 0.05f * abc_scene_uniform(&r);
+    s->noise = s->background == ABC_SCENE_NOISE ? 0.06f + 0.08f * abc_scene_uniform(&r) : 0.04f * abc_scene_uniform(&r);
     s->noise_seed = abc_scene_rand(&r);
     int want = lim->min_items + (int)(abc_scene_rand(&r) % (uint64_t)(lim->max_items - lim->min_items + 1));
     float lmin = logf(lim->min_size), lmax = logf(lim->max_size);

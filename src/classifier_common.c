@@ -40,20 +40,9 @@ int abc_label_of(const char *path, const abc_strs *labels)
 
 abc_strs abc_list_load(const abc_data_cfg *d, const char *key, const abc_strs *labels, int limit, int *listed)
 {
+    abc_strs s = abc_image_list_load(d, key, limit, listed);
     const char *file = !strcmp(key, "train") ? d->train : d->valid;
-    if (!file) abc_die("data file '%s': missing key '%s'", d->path, key);
-    abc_strs s = abc_read_lines(file, "image list");
-    if (s.n == 0) abc_die("image list '%s' (%s= in '%s') is empty", file, key, d->path);
-    if (listed) *listed = s.n;
-    if (limit > 0 && limit < s.n) {
-        for (int i = limit; i < s.n; ++i) free(s.v[i]);
-        s.n = limit;
-    }
     for (int i = 0; i < s.n; ++i) {
-        struct stat st;
-        if (stat(s.v[i], &st) != 0 || !S_ISREG(st.st_mode))
-            abc_die("image list '%s', image %d: cannot open '%s': %s", file, i + 1, s.v[i],
-                    errno ? strerror(errno) : "not a file");
         int lab = abc_label_of(s.v[i], labels);
         if (lab == -1)
             abc_die("image list '%s', image %d: path '%s' contains none of the %d labels of '%s'", file, i + 1,

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "abc/base/util.h"
 
@@ -110,6 +111,29 @@ void abc_data_cfg_free(abc_data_cfg *d)
     free(d->labels);
     free(d->backup);
     memset(d, 0, sizeof *d);
+}
+
+abc_strs abc_image_list_load(const abc_data_cfg *d, const char *key, int limit, int *listed)
+{
+    const char *file = !strcmp(key, "train") ? d->train : d->valid;
+    if (!file) abc_die("data file '%s': missing key '%s'", d->path, key);
+    abc_strs s = abc_read_lines(file, "image list");
+    if (s.n == 0) abc_die("image list '%s' (%s= in '%s') is empty", file, key, d->path);
+    if (listed) *listed = s.n;
+    if (limit > 0 && limit < s.n) {
+        for (int i = limit; i < s.n; ++i) free(s.v[i]);
+        s.n = limit;
+    }
+    for (int i = 0; i < s.n; ++i) {
+        struct stat st;
+        errno = 0;
+        if (stat(s.v[i], &st) != 0 || !S_ISREG(st.st_mode))
+            abc_die("image list '%s', image %d: cannot open '%s': %s", file, i + 1, s.v[i],
+                    errno ? strerror(errno) : "not a file");
+        /* libdarknet trains or evaluates on a black 10x10 image when it cannot read one */
+        abc_check_image_file(s.v[i]);
+    }
+    return s;
 }
 
 void abc_check_image_file(const char *path)

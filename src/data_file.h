@@ -28,6 +28,11 @@ void abc_data_cfg_free(abc_data_cfg *d);
 abc_strs abc_read_lines(const char *path, const char *what);
 void abc_strs_free(abc_strs *s);
 
+/* The image list under key ("train" or "valid") of d: non-empty lines, each an existing regular file and an
+ * image (abc_check_image_file). limit > 0: only its first limit images are kept and checked; *listed (if not
+ * NULL) gets the list's length. Dies with one line naming the list and the image. */
+abc_strs abc_image_list_load(const abc_data_cfg *d, const char *key, int limit, int *listed);
+
 /* Checks by its first bytes that the file is an image libdarknet can read
  * (PNG, JPEG, BMP, GIF, PNM, TIFF, WebP); dies naming it otherwise. */
 void abc_check_image_file(const char *path);

@@ -38,7 +38,9 @@ typedef struct {
 } abc_det_map_summary;
 
 /* The network (any batch; run at batch 1, inference) over the images of paths (labels checked by
- * abc_det_list_load): detections against the labels. full (may be NULL) gets the whole result (abc_map_free). */
+ * abc_det_list_load): detections against the labels. full (may be NULL) gets the whole result (abc_map_free).
+ * A stop signal caught (progress.h) ends it after the current image: s->images < paths->n, the figures over the
+ * images done. */
 void abc_det_map_run(network *net, const abc_data_cfg *d, const abc_strs *paths, const abc_det_map_opts *o,
                      abc_det_map_summary *s, abc_map_result *full);
 

@@ -1,5 +1,6 @@
 #include "detector_common.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -51,8 +52,14 @@ int abc_det_read_labels(const char *path, int classes, abc_label **out)
         if (got != 5)
             abc_die("label file '%s' line %d: expected 'class x_center y_center width height', got '%.60s'", path,
                     lineno, strtok(line, "\r\n") ? line : "");
-        if (l.cls < 0 || l.cls >= classes)
-            abc_die("label file '%s' line %d: class %d is not in 0..%d (classes=%d)", path, lineno, l.cls, classes - 1,
+        /* "%d" would read "1.0" as class 1 and a shifted box, and an overflowing id as any int */
+        char *end;
+        long cls = strtol(line, &end, 10);
+        if (!isspace((unsigned char)*end))
+            abc_die("label file '%s' line %d: class '%.*s' is not a whole number", path, lineno,
+                    (int)strcspn(line, " \t\r\n"), line);
+        if (cls < 0 || cls >= classes)
+            abc_die("label file '%s' line %d: class %ld is not in 0..%d (classes=%d)", path, lineno, cls, classes - 1,
                     classes);
         if (!isfinite(l.cx) || !isfinite(l.cy) || !isfinite(l.w) || !isfinite(l.h) || l.cx < 0 || l.cx > 1 ||
             l.cy < 0 || l.cy > 1 || !(l.w > 0) || l.w > 1 || !(l.h > 0) || l.h > 1)
@@ -83,23 +90,15 @@ abc_strs abc_det_names_load(const abc_data_cfg *d)
 
 abc_strs abc_det_list_load(const abc_data_cfg *d, const char *key, int limit, int *listed)
 {
+    abc_strs s = abc_image_list_load(d, key, limit, listed);
     const char *file = !strcmp(key, "train") ? d->train : d->valid;
-    if (!file) abc_die("data file '%s': missing key '%s'", d->path, key);
-    abc_strs s = abc_read_lines(file, "image list");
-    if (s.n == 0) abc_die("image list '%s' (%s= in '%s') is empty", file, key, d->path);
-    if (listed) *listed = s.n;
-    if (limit > 0 && limit < s.n) {
-        for (int i = limit; i < s.n; ++i) free(s.v[i]);
-        s.n = limit;
-    }
     for (int i = 0; i < s.n; ++i) {
         struct stat st;
-        if (stat(s.v[i], &st) != 0 || !S_ISREG(st.st_mode))
-            abc_die("image list '%s', image %d: cannot open '%s': %s", file, i + 1, s.v[i],
-                    errno ? strerror(errno) : "not a file");
         char lp[4096];
         abc_det_label_path(s.v[i], lp, sizeof lp);
-        if (!strcmp(lp, s.v[i]))
+        /* the extension rule replaces the first of these anywhere in the path ("x/images/a.bmp" gets a label
+         * path, "x/labels/a.bmp", that is no label file either) */
+        if (!strstr(s.v[i], ".jpg") && !strstr(s.v[i], ".png") && !strstr(s.v[i], ".JPG") && !strstr(s.v[i], ".JPEG"))
             abc_die("image list '%s', image %d: '%s' does not end in .jpg, .png, .JPG or .JPEG, so libdarknet finds "
                     "no label file for it", file, i + 1, s.v[i]);
         if (stat(lp, &st) != 0)

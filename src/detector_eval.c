@@ -95,7 +95,8 @@ void abc_det_map_run(network *net, const abc_data_cfg *d, const abc_strs *paths,
     abc_gt *gts = NULL;
     int nd = 0, cd = 0, ng = 0, cg = 0;
     double *ms = abc_xmalloc((size_t)paths->n * sizeof *ms), t0 = abc_now(), last = t0;
-    for (int i = 0; i < paths->n; ++i) {
+    int done = 0;
+    for (int i = 0; i < paths->n && !abc_stop_signal(); ++i, ++done) {
         image im = load_image_color(paths->v[i], 0, 0);
         double ts = abc_now();
         abc_det_image(net, im, i, o, &dets, &nd, &cd);
@@ -114,11 +115,11 @@ void abc_det_map_run(network *net, const abc_data_cfg *d, const abc_strs *paths,
     abc_map_result r;
     if (abc_map_compute(dets, nd, gts, ng, d->classes, o->iou_thresh, o->conf_thresh, &r))
         abc_die("map: the detections or the labels hold values the evaluation cannot take (NaN boxes?)");
-    qsort(ms, (size_t)paths->n, sizeof *ms, cmp_double);
+    qsort(ms, (size_t)done, sizeof *ms, cmp_double);
     s->map = r.map;
     s->map_coco = r.map_coco;
-    s->forward_ms = paths->n ? ms[paths->n / 2] : 0;
-    s->images = paths->n;
+    s->forward_ms = done ? ms[done / 2] : 0;
+    s->images = done;
     if (full) *full = r;
     else abc_map_free(&r);
     free(ms);

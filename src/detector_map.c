@@ -15,6 +15,7 @@
 #include "abc/registry.h"
 #include "detector.h"
 #include "detector_common.h"
+#include "progress.h"
 #include "weights-tools/summary.h"
 
 static int has_binary_layers(const network *net)
@@ -45,8 +46,11 @@ int abc_detector_map(const char *datafile, const char *cfg, const char *weights,
     o.quiet = c->json;
     abc_det_map_summary s, sim = {0};
     abc_map_result r;
+    abc_stop_guard guard;
+    abc_stop_catch(&guard);
     abc_det_map_run(net, &d, &paths, &o, &s, &r);
-    int compare = has_binary_layers(net) && abc_mode_choice(ABC_MODE_INFERENCE) != ABC_INFERENCE_SIM;
+    int sig = abc_stop_signal();
+    int compare = !sig && has_binary_layers(net) && abc_mode_choice(ABC_MODE_INFERENCE) != ABC_INFERENCE_SIM;
     if (compare) {
         abc_mode_set(ABC_MODE_INFERENCE, "sim");
         o.quiet = 1;
@@ -57,6 +61,7 @@ int abc_detector_map(const char *datafile, const char *cfg, const char *weights,
     if (c->json) {
         abc_map_print_json(stdout, &r, nv);
     } else {
+        if (sig) printf("interrupted by %s after %d of %d images, partial result:\n", abc_stop_name(sig), s.images, paths.n);
         abc_map_print(stdout, &r, nv);
         printf("%d images%s, forward %.2f ms an image (median, letterbox and NMS included, %d x %d, batch 1)\n",
                s.images, paths.n < listed ? " (-limit)" : "", s.forward_ms, net->w, net->h);
@@ -67,12 +72,30 @@ int abc_detector_map(const char *datafile, const char *cfg, const char *weights,
                    100 * sim.map_coco);
     }
     fflush(stdout);
+    abc_stop_release(&guard);
     abc_map_free(&r);
     free_network(net);
     abc_strs_free(&paths);
     abc_strs_free(&names);
     abc_data_cfg_free(&d);
-    return 0;
+    return sig ? 128 + sig : 0;
+}
+
+/* COCO's image ids are numbers: a file name of digits is written as its number, any other as a string. */
+static void print_image_id(FILE *fp, const char *id)
+{
+    if (*id && strspn(id, "0123456789") == strlen(id) && strlen(id) < 16) {
+        fprintf(fp, "%lld", strtoll(id, NULL, 10));
+        return;
+    }
+    fputc('"', fp);
+    for (; *id; ++id) {
+        unsigned char c = (unsigned char)*id;
+        if (c == '"' || c == '\\') fprintf(fp, "\\%c", c);
+        else if (c < 0x20) fprintf(fp, "\\u%04x", c);
+        else fputc(c, fp);
+    }
+    fputc('"', fp);
 }
 
 /* "…/dir/000123.png" -> "000123" */
@@ -84,6 +107,32 @@ static void stem(const char *path, char *out, size_t n)
     snprintf(out, n, "%.*s", (int)(dot ? dot - b : (long)strlen(b)), b);
 }
 
+/* A result file, kept in memory until the end and then written atomically, one file at a time: an error or a
+ * signal on the way leaves no temporary files behind (with every file open at once there would be classes + 1
+ * of them, more than the 8 that base/files.c removes on a signal). */
+typedef struct {
+    char path[4400];
+    char *buf;
+    size_t len;
+    FILE *fp;
+} result_file;
+
+static void result_open(result_file *r)
+{
+    r->fp = open_memstream(&r->buf, &r->len);
+    if (!r->fp) abc_die("out of memory (results)");
+}
+
+static void result_write(result_file *r)
+{
+    if (fclose(r->fp)) abc_die("out of memory (results)");
+    abc_atomic_file f;
+    if (abc_atomic_open(&f, r->path)) abc_die("cannot write '%s': %s", r->path, strerror(errno));
+    if (r->len) fwrite(r->buf, 1, r->len, f.fp);
+    if (abc_atomic_commit(&f)) abc_die("writing '%s' failed (disk full?)", r->path);
+    free(r->buf);
+}
+
 int abc_detector_valid(const char *datafile, const char *cfg, const char *weights, const char *out_dir)
 {
     abc_data_cfg d = abc_data_cfg_read(datafile);
@@ -92,16 +141,17 @@ int abc_detector_valid(const char *datafile, const char *cfg, const char *weight
     network *net = load_for_eval(cfg, weights, &d);
     set_batch_network(net, 1);
     if (abc_mkdirs(out_dir)) abc_die("cannot create output directory '%s': %s", out_dir, strerror(errno));
-    abc_atomic_file *per = abc_xcalloc((size_t)d.classes, sizeof *per), coco;
+    result_file *per = abc_xcalloc((size_t)d.classes + 1, sizeof *per), *coco = &per[d.classes];
     for (int c = 0; c < d.classes; ++c) {
-        char p[4400];
-        snprintf(p, sizeof p, "%s/comp4_det_test_%s.txt", out_dir, names.v[c]);
-        if (abc_atomic_open(&per[c], p)) abc_die("cannot write '%s': %s", p, strerror(errno));
+        snprintf(per[c].path, sizeof per[c].path, "%s/comp4_det_test_%s.txt", out_dir, names.v[c]);
+        result_open(&per[c]);
     }
-    char cp[4400];
-    snprintf(cp, sizeof cp, "%s/coco_results.json", out_dir);
-    if (abc_atomic_open(&coco, cp)) abc_die("cannot write '%s': %s", cp, strerror(errno));
-    fputs("[", coco.fp);
+    snprintf(coco->path, sizeof coco->path, "%s/coco_results.json", out_dir);
+    result_open(coco);
+    abc_atomic_file probe; /* the directory is writable: said now, not after the run */
+    if (abc_atomic_open(&probe, coco->path)) abc_die("cannot write '%s': %s", coco->path, strerror(errno));
+    abc_atomic_abort(&probe);
+    fputs("[", coco->fp);
     abc_det_map_opts o = abc_det_map_default_opts();
     abc_det *dets = NULL;
     int nd = 0, cap = 0, first = 1;
@@ -118,8 +168,10 @@ int abc_detector_valid(const char *datafile, const char *cfg, const char *weight
             float x0 = e->box.x0 < 0 ? 0 : e->box.x0, y0 = e->box.y0 < 0 ? 0 : e->box.y0;
             float x1 = e->box.x1 > im.w ? (float)im.w : e->box.x1, y1 = e->box.y1 > im.h ? (float)im.h : e->box.y1;
             fprintf(per[e->cls].fp, "%s %f %f %f %f %f\n", id, e->score, x0 + 1, y0 + 1, x1 + 1, y1 + 1);
-            fprintf(coco.fp, "%s\n{\"image_id\": \"%s\", \"category_id\": %d, \"bbox\": [%.3f, %.3f, %.3f, %.3f], "
-                    "\"score\": %.6f}", first ? "" : ",", id, e->cls, x0, y0, x1 - x0, y1 - y0, e->score);
+            fprintf(coco->fp, "%s\n{\"image_id\": ", first ? "" : ",");
+            print_image_id(coco->fp, id);
+            fprintf(coco->fp, ", \"category_id\": %d, \"bbox\": [%.3f, %.3f, %.3f, %.3f], \"score\": %.6f}", e->cls,
+                    x0, y0, x1 - x0, y1 - y0, e->score);
             first = 0;
         }
         free_image(im);
@@ -129,11 +181,9 @@ int abc_detector_valid(const char *datafile, const char *cfg, const char *weight
             last = now;
         }
     }
-    fputs("\n]\n", coco.fp);
-    for (int c = 0; c < d.classes; ++c)
-        if (abc_atomic_commit(&per[c])) abc_die("writing the results of class %s failed (disk full?)", names.v[c]);
-    if (abc_atomic_commit(&coco)) abc_die("writing '%s' failed (disk full?)", cp);
-    printf("%d images: results in %s/comp4_det_test_<class>.txt and %s (%.1f s)\n", paths.n, out_dir, cp,
+    fputs("\n]\n", coco->fp);
+    for (int c = 0; c <= d.classes; ++c) result_write(&per[c]);
+    printf("%d images: results in %s/comp4_det_test_<class>.txt and %s (%.1f s)\n", paths.n, out_dir, coco->path,
            abc_now() - t0);
     free(per);
     free(dets);

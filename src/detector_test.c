@@ -33,6 +33,7 @@ typedef struct {
     const abc_det_test_opts *o;
     FILE *json;
     int images;
+    int numbered; /* paths from stdin: every picture is <prefix>_<n>.png */
 } test_ctx;
 
 static void test_one(test_ctx *t, const char *path)
@@ -58,7 +59,7 @@ static void test_one(test_ctx *t, const char *path)
         boxes[i] = b;
     }
     char png[4400], err[512];
-    if (t->images) snprintf(png, sizeof png, "%s_%d.png", t->o->out_prefix, t->images);
+    if (t->numbered) snprintf(png, sizeof png, "%s_%d.png", t->o->out_prefix, t->images);
     else snprintf(png, sizeof png, "%s.png", t->o->out_prefix);
     if (abc_draw_detections_png(png, im.data, im.w, im.h, im.c, boxes, n, (const char *const *)t->names->v,
                                 t->names->n, err, sizeof err))
@@ -94,11 +95,17 @@ int abc_detector_test(const char *datafile, const char *cfg, const char *weights
     abc_print_model_summary(net, stderr);
     abc_det_check_net(net, cfg, &d);
     set_batch_network(net, 1);
-    test_ctx t = {net, &names, o, NULL, 0};
-    abc_atomic_file jf;
+    test_ctx t = {net, &names, o, NULL, 0, !image};
+    /* the JSON in memory, written at the end: a bad path on stdin or an unwritable picture stops the command
+     * without leaving a temporary file (abc_die does not remove it) */
+    char *jbuf = NULL;
+    size_t jlen = 0;
     if (o->out_json) {
-        if (abc_atomic_open(&jf, o->out_json)) abc_die("cannot write '%s': %s", o->out_json, strerror(errno));
-        t.json = jf.fp;
+        abc_atomic_file probe; /* writable: said now */
+        if (abc_atomic_open(&probe, o->out_json)) abc_die("cannot write '%s': %s", o->out_json, strerror(errno));
+        abc_atomic_abort(&probe);
+        t.json = open_memstream(&jbuf, &jlen);
+        if (!t.json) abc_die("out of memory (JSON)");
         fputs("[\n", t.json);
     }
     if (image) {
@@ -115,7 +122,12 @@ int abc_detector_test(const char *datafile, const char *cfg, const char *weights
     }
     if (t.json) {
         fputs("\n]\n", t.json);
+        if (fclose(t.json)) abc_die("out of memory (JSON)");
+        abc_atomic_file jf;
+        if (abc_atomic_open(&jf, o->out_json)) abc_die("cannot write '%s': %s", o->out_json, strerror(errno));
+        fwrite(jbuf, 1, jlen, jf.fp);
         if (abc_atomic_commit(&jf)) abc_die("writing '%s' failed (disk full?)", o->out_json);
+        free(jbuf);
     }
     free_network(net);
     abc_strs_free(&names);

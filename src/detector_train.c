@@ -89,6 +89,7 @@ static void evaluate(train_ctx *t, network *net, int it)
     abc_det_map_summary s;
     abc_det_map_run(net, t->d, t->valid, &o, &s, NULL);
     if (w != net->w || h != net->h) resize_network(net, w, h);
+    if (s.images < t->valid->n) return; /* stopped: the loop saves the checkpoint and ends */
     printf("mAP@0.5 at iteration %d: %.2f%% (mAP@[.5:.95] %.2f%%; %d valid images)%s\n", it, 100 * s.map,
            100 * s.map_coco, t->valid->n, s.map > t->best_map ? ", the best so far" : "");
     if (t->nmap < (int)(sizeof t->map_it / sizeof t->map_it[0])) {

@@ -154,6 +154,30 @@ START_TEST(float_family_model_starts_every_binary_row)
 }
 END_TEST
 
+/* The float yolov3-tiny-fmnist model loads into each binary twin: as the ABC layers' shadow weights, and as is
+ * into the HadaNet twin (whose records are the float layers'). */
+START_TEST(float_yolo_starts_every_binary_twin)
+{
+    const char *dir = abc_test_tmpdir();
+    network *f = load_network(CFG_DIR "/yolov3-tiny-fmnist.cfg", NULL, 0);
+    char w[4096];
+    snprintf(w, sizeof w, "%s/yolo-float.weights", dir);
+    save_weights(f, w);
+    free_network(f);
+    const char *twins[] = {"xnor", "abc33", "hada16-2"};
+    for (int i = 0; i < 3; ++i) {
+        char args[8192];
+        snprintf(args, sizeof args, "abc check %s/yolov3-tiny-fmnist-%s.cfg %s", CFG_DIR, twins[i], w);
+        abc_run_result r = abc_test_run_darknet(args);
+        int abc = strncmp(twins[i], "hada", 4) != 0;
+        ck_assert_msg(r.status == 0 && strstr(r.out, "model parameters:") &&
+                          (!abc || strstr(r.out, "the shadow weights of the 10 binary layers")),
+                      "%s: %s", twins[i], r.out);
+        abc_run_free(&r);
+    }
+}
+END_TEST
+
 /* HadaNet ResNet-18's parameters, packed as the summary counts them, against the float ResNet-18 of the same
  * topology as its weights file holds them: at least the paper's 7.43x smaller. */
 START_TEST(hada_resnet18_is_743x_smaller_than_float)
@@ -192,6 +216,7 @@ static Suite *suite_model_cfgs(void)
     tcase_add_test(tc, hada_resnet18_is_743x_smaller_than_float);
     tcase_add_loop_test(tc, resnet18_cfgs_train, 0, (int)(sizeof resnets / sizeof resnets[0]));
     tcase_add_test(tc, float_family_model_starts_every_binary_row);
+    tcase_add_test(tc, float_yolo_starts_every_binary_twin);
     suite_add_tcase(s, tc);
     return s;
 }

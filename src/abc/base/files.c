@@ -11,14 +11,21 @@
 
 #include "util.h"
 
-/* Temp files of atomic writes in progress, removed if a signal ends us. */
-#define ABC_MAX_PENDING 8
+/* Temp files of atomic writes in progress, removed if a signal or an exit (abc_die) ends us first. */
+#define ABC_MAX_PENDING 64
 static char *volatile pending_tmp[ABC_MAX_PENDING];
+static pid_t pending_owner; /* a forked child's exit must not remove the writer's files */
+
+static void remove_pending(void)
+{
+    if (getpid() != pending_owner) return;
+    for (int i = 0; i < ABC_MAX_PENDING; ++i)
+        if (pending_tmp[i]) unlink(pending_tmp[i]);
+}
 
 static void remove_pending_and_reraise(int sig)
 {
-    for (int i = 0; i < ABC_MAX_PENDING; ++i)
-        if (pending_tmp[i]) unlink(pending_tmp[i]);
+    remove_pending();
     signal(sig, SIG_DFL);
     raise(sig);
 }
@@ -28,6 +35,8 @@ static void track_pending(char *tmp, int add)
     static int handlers_installed;
     if (!handlers_installed) {
         handlers_installed = 1;
+        pending_owner = getpid();
+        atexit(remove_pending);
         int sigs[] = {SIGINT, SIGTERM, SIGHUP};
         for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; ++i) {
             struct sigaction old;
@@ -39,6 +48,7 @@ static void track_pending(char *tmp, int add)
         if (add && !pending_tmp[i]) { pending_tmp[i] = tmp; return; }
         if (!add && pending_tmp[i] == tmp) { pending_tmp[i] = NULL; return; }
     }
+    if (add) abc_die("more than %d files being written at once", ABC_MAX_PENDING);
 }
 
 int abc_atomic_open(abc_atomic_file *f, const char *path)

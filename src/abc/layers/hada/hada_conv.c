@@ -164,7 +164,9 @@ static void describe(const layer *l, char *buf, size_t n, size_t *packed_bytes, 
              st->connected ? "consecutive inputs" : "input channels per tap", st->taps * st->sw, path);
 }
 
+/* The record is the float layer's, so the float form reads the same way (it matters in a network that mixes
+ * HadaNet layers with others whose record differs from the float layer's: a float model of it loads). */
 const abc_layer_type hada_conv_type = {"hada_convolutional", conv_keys, conv_parse, abc_float_record_floats, load, save,
-                                       hada_conv_resize,     NULL,      NULL,       describe};
+                                       hada_conv_resize,     abc_float_record_floats, load, describe};
 const abc_layer_type hada_connected_type = {"hada_connected", conn_keys, conn_parse, abc_float_record_floats, load, save,
-                                            conn_resize,      NULL,      NULL,       describe};
+                                            conn_resize,      abc_float_record_floats, load, describe};
