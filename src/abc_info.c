@@ -12,6 +12,7 @@
 #include "abc/kernels/select.h"
 #include "abc/kernels/sgemm.h"
 #include "commands.h"
+#include "json.h"
 
 #define ALL_FEATURES ((1u << ABC_CPU_NFEATURES) - 1)
 #if defined(__clang__)
@@ -139,17 +140,7 @@ typedef struct {
     int count[8]; /* members written at each depth */
 } json;
 
-static void json_string(const char *s)
-{
-    if (!s) { fputs("null", stdout); return; }
-    putchar('"');
-    for (const unsigned char *p = (const unsigned char *)s; *p; ++p) {
-        if (*p == '"' || *p == '\\') printf("\\%c", *p);
-        else if (*p < 0x20) printf("\\u%04x", *p);
-        else putchar(*p);
-    }
-    putchar('"');
-}
+static void json_string(const char *s) { abc_json_string(stdout, s); }
 
 /* The separator and "key": of the next member (key NULL in an array). */
 static void json_next(json *j, const char *key)

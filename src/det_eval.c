@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
+
 #include "abc/base/util.h"
 
 float abc_box_iou(abc_box a, abc_box b)
@@ -295,23 +297,6 @@ void abc_map_free(abc_map_result *r)
     memset(r, 0, sizeof *r);
 }
 
-static void json_string(FILE *fp, const char *s)
-{
-    if (!s) {
-        fputs("null", fp);
-        return;
-    }
-    fputc('"', fp);
-    for (const unsigned char *p = (const unsigned char *)s; *p; ++p) {
-        if (*p == '"' || *p == '\\') fprintf(fp, "\\%c", *p);
-        else if (*p == '\n') fputs("\\n", fp);
-        else if (*p == '\t') fputs("\\t", fp);
-        else if (*p == '\r') fputs("\\r", fp);
-        else if (*p < 0x20) fprintf(fp, "\\u%04x", *p);
-        else fputc(*p, fp);
-    }
-    fputc('"', fp);
-}
 
 static void json_num_or_null(FILE *fp, int present, double v)
 {
@@ -339,7 +324,7 @@ void abc_map_print_json(FILE *fp, const abc_map_result *r, const char *const *na
     for (int c = 0; c < r->classes; ++c) {
         const abc_class_eval *pc = &r->per_class[c];
         fprintf(fp, "%s{\"id\": %d, \"name\": ", c ? ", " : "", c);
-        json_string(fp, names ? names[c] : NULL);
+        abc_json_string(fp, names ? names[c] : NULL);
         fprintf(fp, ", \"gt\": %d, \"dets\": %d, \"in_map\": %s, \"ap\": ", pc->gt, pc->dets, pc->gt ? "true" : "false");
         json_num_or_null(fp, pc->gt > 0, pc->ap);
         fputs(", \"ap_coco\": ", fp);

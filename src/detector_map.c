@@ -15,6 +15,7 @@
 #include "abc/registry.h"
 #include "detector.h"
 #include "detector_common.h"
+#include "json.h"
 #include "progress.h"
 #include "weights-tools/summary.h"
 
@@ -88,14 +89,7 @@ static void print_image_id(FILE *fp, const char *id)
         fprintf(fp, "%lld", strtoll(id, NULL, 10));
         return;
     }
-    fputc('"', fp);
-    for (; *id; ++id) {
-        unsigned char c = (unsigned char)*id;
-        if (c == '"' || c == '\\') fprintf(fp, "\\%c", c);
-        else if (c < 0x20) fprintf(fp, "\\u%04x", c);
-        else fputc(c, fp);
-    }
-    fputc('"', fp);
+    abc_json_string(fp, id);
 }
 
 /* "…/dir/000123.png" -> "000123" */

@@ -14,18 +14,9 @@
 #include "detector.h"
 #include "detector_common.h"
 #include "draw.h"
+#include "json.h"
 #include "weights-tools/summary.h"
 
-/* s as a JSON string body into fp. */
-static void json_str(FILE *fp, const char *s)
-{
-    for (; *s; ++s) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') fprintf(fp, "\\%c", c);
-        else if (c < 0x20) fprintf(fp, "\\u%04x", c);
-        else fputc(c, fp);
-    }
-}
 
 typedef struct {
     network *net;
@@ -65,15 +56,15 @@ static void test_one(test_ctx *t, const char *path)
                                 t->names->n, err, sizeof err))
         abc_die("%s", err);
     if (t->json) {
-        fprintf(t->json, "%s{\"image\": \"", t->images ? ",\n" : "");
-        json_str(t->json, path);
-        fprintf(t->json, "\", \"width\": %d, \"height\": %d, \"picture\": \"", im.w, im.h);
-        json_str(t->json, png);
-        fprintf(t->json, "\", \"objects\": [");
+        fprintf(t->json, "%s{\"image\": ", t->images ? ",\n" : "");
+        abc_json_string(t->json, path);
+        fprintf(t->json, ", \"width\": %d, \"height\": %d, \"picture\": ", im.w, im.h);
+        abc_json_string(t->json, png);
+        fprintf(t->json, ", \"objects\": [");
         for (int i = 0; i < n; ++i) {
-            fprintf(t->json, "%s{\"class_id\": %d, \"name\": \"", i ? ", " : "", d[i].cls);
-            json_str(t->json, t->names->v[d[i].cls]);
-            fprintf(t->json, "\", \"confidence\": %.6f, \"left_x\": %.2f, \"top_y\": %.2f, \"width\": %.2f, "
+            fprintf(t->json, "%s{\"class_id\": %d, \"name\": ", i ? ", " : "", d[i].cls);
+            abc_json_string(t->json, t->names->v[d[i].cls]);
+            fprintf(t->json, ", \"confidence\": %.6f, \"left_x\": %.2f, \"top_y\": %.2f, \"width\": %.2f, "
                     "\"height\": %.2f}", d[i].score, d[i].box.x0, d[i].box.y0, d[i].box.x1 - d[i].box.x0,
                     d[i].box.y1 - d[i].box.y0);
         }
