@@ -33,6 +33,8 @@ static int fmnist_detect_run(const abc_cli *a)
     o.valid = (int)abc_cli_int(a, "-valid", o.valid);
     o.size = (int)abc_cli_int(a, "-size", o.size);
     o.seed = (uint64_t)abc_cli_int(a, "-seed", (long)o.seed);
+    o.video_frames = (int)abc_cli_int(a, "-video_frames", o.video_frames);
+    o.video_size = (int)abc_cli_int(a, "-video_size", o.video_size);
     abc_fmnist_detect_prepare(abc_cli_str(a, "-out", ABC_DETECT_DIR), &o);
     return 0;
 }
@@ -44,15 +46,19 @@ static const abc_opt fmnist_detect_opts[] = {
     {"-valid", ABC_OPT_INT, "N", 1, 1000000, "validation canvases (default 1000), drawn from its test images"},
     {"-size", ABC_OPT_INT, "S", 64, 4096, "canvas side in pixels (default 256)"},
     {"-seed", ABC_OPT_INT, "K", 0, 2147483647, "random seed (default 1): the same seed gives the same files"},
+    {"-video_frames", ABC_OPT_INT, "N", 0, 1000000, "frames of the test video at 30 fps (default 900; 0: none)"},
+    {"-video_size", ABC_OPT_INT, "S", 64, 4096, "the test video's side in pixels (default 416)"},
     {0},
 };
 
 static const abc_cmd fmnist_detect_cmd = {
     .name = "fmnist-detect",
     .what = "a detection set from Fashion-MNIST: canvases of 1-8 items with darknet labels, lists, names, .data",
-    .notes = "Items of 24-160 px (at most 60% of the canvas), tinted, on gradient, noisy or textured backgrounds,\n"
-             "overlapping little; labels beside the images (class cx cy w h). Built atomically; the same request\n"
-             "twice leaves the set alone.",
+    .notes = "Items of 32-160 px (at most 60% of the canvas), tinted, on gradient, noisy or textured backgrounds,\n"
+             "overlapping little; labels beside the images (class cx cy w h). Then a test video in <out>-video/:\n"
+             "items of the test images moving across one scene, entering, leaving and passing over each other\n"
+             "(H.264 MP4, encoded by ffmpeg), with its truth as one JSON line per frame. Each built atomically;\n"
+             "the same request twice leaves them alone.",
     .opts = fmnist_detect_opts,
     .run = fmnist_detect_run,
 };

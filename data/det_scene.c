@@ -122,6 +122,34 @@ void abc_scene_random(abc_scene *s, const abc_scene_pool *pool, int w, int h, co
     }
 }
 
+int abc_scene_random_item(const abc_scene *s, const abc_scene_pool *pool, const abc_scene_limits *lim,
+                          uint64_t *rng, abc_scene_item *it)
+{
+    it->src = (int)(abc_scene_rand(rng) % (uint64_t)pool->n);
+    it->cls = pool->labels[it->src];
+    float lmin = logf(lim->min_size), lmax = logf(lim->max_size);
+    it->scale = expf(lmin + (lmax - lmin) * abc_scene_uniform(rng)) / ABC_SCENE_SRC;
+    tint_for(s, rng, it->rgb);
+    int x0, y0, x1, y1;
+    if (!abc_scene_src_box(pool->pixels + (size_t)it->src * ABC_SCENE_SRC * ABC_SCENE_SRC, &x0, &y0, &x1, &y1)) return 0;
+    it->x = it->y = 0;
+    it->box[0] = (float)x0 * it->scale;
+    it->box[1] = (float)y0 * it->scale;
+    it->box[2] = (float)x1 * it->scale;
+    it->box[3] = (float)y1 * it->scale;
+    return 1;
+}
+
+void abc_scene_move_item(abc_scene_item *it, float dx, float dy)
+{
+    it->x += dx;
+    it->y += dy;
+    it->box[0] += dx;
+    it->box[2] += dx;
+    it->box[1] += dy;
+    it->box[3] += dy;
+}
+
 /* A value in [-0.5, 0.5) fixed by (seed, x, y). */
 static float pixel_noise(uint64_t seed, int x, int y)
 {

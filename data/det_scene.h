@@ -54,6 +54,13 @@ abc_scene_limits abc_scene_default_limits(int w, int h);
 void abc_scene_random(abc_scene *s, const abc_scene_pool *pool, int w, int h, const abc_scene_limits *lim,
                       uint64_t seed);
 
+/* One random item for scene s (a video's newcomer): source, class, size and a tint that stands out from s's
+ * background, its source's top-left corner at (0, 0). Returns 0 when the source drawn is empty. */
+int abc_scene_random_item(const abc_scene *s, const abc_scene_pool *pool, const abc_scene_limits *lim,
+                          uint64_t *rng, abc_scene_item *it);
+/* Moves an item (its position and box) by (dx, dy) pixels. */
+void abc_scene_move_item(abc_scene_item *it, float dx, float dy);
+
 /* The scene as darknet's image layout: 3 planes of w*h floats in [0, 1] (R, G, B). */
 void abc_scene_render(const abc_scene *s, const abc_scene_pool *pool, float *rgb);
 

@@ -12,6 +12,7 @@
 #include "darknet.h"
 #include "dataset_dir.h"
 #include "det_scene.h"
+#include "det_video.h"
 #include "fmnist.h"
 #include "idx.h"
 
@@ -21,7 +22,7 @@
 
 abc_detect_opts abc_detect_default_opts(void)
 {
-    abc_detect_opts o = {6000, 1000, 256, 1};
+    abc_detect_opts o = {6000, 1000, 256, 1, 900, 416};
     return o;
 }
 
@@ -145,6 +146,37 @@ static void load_set(det_set *s)
     s->pool.n = s->im.n;
 }
 
+/* The test video beside the set: <out>-video/video.mp4 and truth.jsonl, from the test images. */
+static void prepare_video(const char *out, const abc_detect_opts *o, det_set *valid)
+{
+    char *dir = abc_dataset_printf("%s-video", out);
+    char *params = abc_dataset_printf("version=1 frames=%d fps=30 size=%d seed=%llu", o->video_frames, o->video_size,
+                                      (unsigned long long)o->seed);
+    abc_dataset_dir d;
+    if (abc_dataset_begin(&d, dir, params)) {
+        printf("%s is complete (%d frames of %dx%d): nothing to do\n", dir, o->video_frames, o->video_size,
+               o->video_size);
+    } else {
+        fprintf(stderr, "rendering the test video into %s: %d frames of %dx%d at 30 fps\n", dir, o->video_frames,
+                o->video_size, o->video_size);
+        double t0 = abc_now();
+        load_set(valid);
+        char *video = abc_dataset_printf("%s/video.mp4", d.tmp), *truth = abc_dataset_printf("%s/truth.jsonl", d.tmp);
+        abc_video_opts vo = {o->video_size, o->video_size, o->video_frames, 30, o->seed ^ 0x766964656full};
+        abc_video_render(&valid->pool, abc_fmnist_names, &vo, video, truth);
+        abc_idx_free(&valid->im);
+        abc_idx_free(&valid->lab);
+        free(video);
+        free(truth);
+        abc_dataset_commit(&d);
+        printf("test video ready: %s/video.mp4 (%d frames, %.1f s to render), truth %s/truth.jsonl\n", dir,
+               o->video_frames, abc_now() - t0, dir);
+    }
+    abc_dataset_free(&d);
+    free(params);
+    free(dir);
+}
+
 int abc_fmnist_detect_ready(void)
 {
     return abc_file_exists(ABC_DETECT_DATA) && abc_dataset_complete(ABC_DETECT_DIR, NULL);
@@ -210,4 +242,5 @@ void abc_fmnist_detect_prepare(const char *out, const abc_detect_opts *o)
     }
     abc_dataset_free(&d);
     free(params);
+    if (o->video_frames > 0) prepare_video(out, o, &sets[1]);
 }

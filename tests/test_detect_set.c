@@ -131,7 +131,7 @@ START_TEST(command_writes_a_set_darknet_reads)
 {
     char out[4200], args[4400];
     snprintf(out, sizeof out, "%s/det1", abc_test_tmpdir());
-    snprintf(args, sizeof args, "data fmnist-detect -out %s -n 30 -valid 12 -size 96 -seed 7", out);
+    snprintf(args, sizeof args, "data fmnist-detect -out %s -n 30 -valid 12 -size 96 -seed 7 -video_frames 0", out);
     abc_run_result r = abc_test_run_darknet(args);
     ck_assert_msg(r.status == 0, "%s", r.out);
     abc_run_free(&r);
@@ -181,11 +181,11 @@ START_TEST(command_writes_a_set_darknet_reads)
     char out2[4300], out3[4300];
     snprintf(out2, sizeof out2, "%s/det2", abc_test_tmpdir());
     snprintf(out3, sizeof out3, "%s/det3", abc_test_tmpdir());
-    snprintf(args, sizeof args, "data fmnist-detect -out %s -n 30 -valid 12 -size 96 -seed 7", out2);
+    snprintf(args, sizeof args, "data fmnist-detect -out %s -n 30 -valid 12 -size 96 -seed 7 -video_frames 0", out2);
     r = abc_test_run_darknet(args);
     ck_assert_msg(r.status == 0, "%s", r.out);
     abc_run_free(&r);
-    snprintf(args, sizeof args, "data fmnist-detect -out %s -n 30 -valid 12 -size 96 -seed 8", out3);
+    snprintf(args, sizeof args, "data fmnist-detect -out %s -n 30 -valid 12 -size 96 -seed 8 -video_frames 0", out3);
     r = abc_test_run_darknet(args);
     ck_assert_msg(r.status == 0, "%s", r.out);
     abc_run_free(&r);
@@ -204,6 +204,47 @@ START_TEST(command_writes_a_set_darknet_reads)
     ck_assert_int_eq(same, 12);
     ck_assert_int_lt(other, 2);
     free(train), free(valid), free(names), free(data);
+}
+END_TEST
+
+/* The test video: as many frames as asked at 30 fps, one truth line per frame with boxes inside the frame, the
+ * same truth for the same seed; items move (the truth changes from frame to frame). */
+START_TEST(command_renders_the_test_video)
+{
+    char out[4200], args[4400], path[4600];
+    snprintf(out, sizeof out, "%s/vid", abc_test_tmpdir());
+    snprintf(args, sizeof args, "data fmnist-detect -out %s -n 4 -valid 4 -size 64 -video_frames 45 -video_size 128", out);
+    abc_run_result r = abc_test_run_darknet(args);
+    ck_assert_msg(r.status == 0, "%s", r.out);
+    abc_run_free(&r);
+    snprintf(path, sizeof path, "ffprobe -v error -count_frames -select_streams v:0 -show_entries "
+             "stream=nb_read_frames,width,height,r_frame_rate -of csv=p=0 %s-video/video.mp4", out);
+    r = abc_test_run(path);
+    ck_assert_msg(r.status == 0 && strstr(r.out, "128,128,30/1,45"), "ffprobe: %s", r.out);
+    abc_run_free(&r);
+    snprintf(path, sizeof path, "%s-video/truth.jsonl", out);
+    char *truth = abc_test_slurp(path);
+    ck_assert_int_eq(count_lines(truth), 45);
+    int frame = 0, boxes = 0, changes = 0;
+    char prev[4096] = "";
+    for (char *line = strtok(truth, "\n"); line; line = strtok(NULL, "\n"), ++frame) {
+        int f;
+        ck_assert_msg(sscanf(line, "{\"frame\": %d, ", &f) == 1 && f == frame, "line %d: %.80s", frame, line);
+        const char *b = strstr(line, "\"boxes\": [");
+        ck_assert(b && !strcmp(line + strlen(line) - 2, "]}"));
+        changes += strcmp(prev, b) != 0;
+        snprintf(prev, sizeof prev, "%s", b);
+        for (const char *p = strstr(b, "\"x0\": "); p; p = strstr(p + 1, "\"x0\": ")) {
+            float x0, y0, x1, y1;
+            ck_assert(sscanf(p, "\"x0\": %f, \"y0\": %f, \"x1\": %f, \"y1\": %f", &x0, &y0, &x1, &y1) == 4);
+            ck_assert_msg(x0 >= 0 && y0 >= 0 && x1 <= 128 && y1 <= 128 && x1 > x0 && y1 > y0, "frame %d: %g %g %g %g",
+                          frame, x0, y0, x1, y1);
+            ++boxes;
+        }
+    }
+    ck_assert_int_gt(boxes, 45);
+    ck_assert_int_gt(changes, 40);
+    free(truth);
 }
 END_TEST
 
@@ -232,6 +273,7 @@ static Suite *suite_detect_set(void)
     TCase *tcmd = tcase_create("command");
     tcase_set_timeout(tcmd, 120);
     tcase_add_test(tcmd, command_writes_a_set_darknet_reads);
+    tcase_add_test(tcmd, command_renders_the_test_video);
     tcase_add_test(tcmd, bad_requests_are_one_line);
     suite_add_tcase(s, tcmd);
     return s;

@@ -502,7 +502,7 @@ static void setup_set(void)
     free(opts);
     free(supp);
     /* 200 training and 50 valid canvases of 64x64, 1-8 items of 10 classes each */
-    abc_run_result r = run("data fmnist-detect -out %s/set -n 200 -valid 50 -size 64 -seed 1", root);
+    abc_run_result r = run("data fmnist-detect -out %s/set -n 200 -valid 50 -size 64 -seed 1 -video_frames 0", root);
     ck_assert_msg(r.status == 0, "data fmnist-detect failed:\n%s", r.out);
     abc_run_free(&r);
     char *tl = path_in("set/train.list"), *vl = path_in("set/valid.list"), *nm = path_in("set/fmnist-detect.names");
