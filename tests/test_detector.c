@@ -484,6 +484,8 @@ static void rm_root(void)
     root[0] = 0;
 }
 
+static char *saved_asan; /* ASAN_OPTIONS before setup_set added the suppressions */
+
 static void setup_set(void)
 {
     const char *base = getenv("TMPDIR");
@@ -497,6 +499,8 @@ static void setup_set(void)
      * place); suppressed for the programs this suite runs. No effect on other builds. */
     char *supp = abc_test_write(root, "asan.supp", "interceptor_via_fun:fill_truth_detection\n"), *opts;
     const char *old = getenv("ASAN_OPTIONS");
+    free(saved_asan);
+    saved_asan = old ? strdup(old) : NULL;
     ck_assert(asprintf(&opts, "%s%ssuppressions=%s", old ? old : "", old && *old ? ":" : "", supp) > 0);
     setenv("ASAN_OPTIONS", opts, 1);
     free(opts);
@@ -523,7 +527,15 @@ static void setup_set(void)
     fprintf(stderr, "detector: the tiny float model trained in %.1f s (status %d)\n", train_seconds, st);
 }
 
-static void teardown_set(void) { rm_root(); }
+/* The suppressions file goes with root: the suites after this one must not be pointed at it. */
+static void teardown_set(void)
+{
+    if (saved_asan) setenv("ASAN_OPTIONS", saved_asan, 1);
+    else unsetenv("ASAN_OPTIONS");
+    free(saved_asan);
+    saved_asan = NULL;
+    rm_root();
+}
 
 static void need_fixture(void)
 {
