@@ -6,12 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "abc/base/files.h"
 #include "abc/base/util.h"
 #include "json.h"
+#include "video_pipe.h"
 
 /* An item on the move: its velocity in pixels a frame. */
 typedef struct {
@@ -74,39 +74,6 @@ static void write_truth(FILE *fp, const abc_scene *s, const char *const *names, 
     fprintf(fp, "]}\n");
 }
 
-/* ffmpeg encoding raw RGB frames from its stdin into path. */
-static FILE *start_encoder(const abc_video_opts *o, const char *path, pid_t *pid)
-{
-    int fds[2];
-    if (pipe(fds)) abc_die("cannot create a pipe for ffmpeg: %s", strerror(errno));
-    char size[32], rate[16];
-    snprintf(size, sizeof size, "%dx%d", o->w, o->h);
-    snprintf(rate, sizeof rate, "%d", o->fps);
-    *pid = fork();
-    if (*pid < 0) abc_die("cannot start ffmpeg: %s", strerror(errno));
-    if (*pid == 0) {
-        dup2(fds[0], 0);
-        close(fds[0]);
-        close(fds[1]);
-        execlp("ffmpeg", "ffmpeg", "-loglevel", "error", "-nostdin", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24",
-               "-s", size, "-r", rate, "-i", "pipe:0", "-c:v", "libx264", "-preset", "medium", "-crf", "18",
-               "-pix_fmt", "yuv420p", "-f", "mp4", path, (char *)NULL);
-        fprintf(stderr, "darknet: error: cannot run ffmpeg: %s (install it: make deps)\n", strerror(errno));
-        _exit(127);
-    }
-    close(fds[0]);
-    FILE *fp = fdopen(fds[1], "wb");
-    if (!fp) abc_die("cannot write to ffmpeg: %s", strerror(errno));
-    return fp;
-}
-
-static int finish_encoder(FILE *fp, pid_t pid)
-{
-    int bad = fclose(fp) != 0, st = 0;
-    if (waitpid(pid, &st, 0) != pid) return -1;
-    return bad || !WIFEXITED(st) || WEXITSTATUS(st) ? -1 : 0;
-}
-
 void abc_video_render(const abc_scene_pool *pool, const char *const *names, const abc_video_opts *o,
                       const char *video_path, const char *truth_path)
 {
@@ -126,8 +93,10 @@ void abc_video_render(const abc_scene_pool *pool, const char *const *names, cons
     abc_atomic_file truth;
     if (abc_atomic_open(&truth, truth_path)) abc_die("cannot write '%s': %s", truth_path, strerror(errno));
     void (*old_pipe)(int) = signal(SIGPIPE, SIG_IGN); /* a dead ffmpeg is an error here, not a signal */
-    pid_t pid;
-    FILE *enc = start_encoder(o, tmp_video, &pid);
+    abc_video_pipe enc;
+    char rate[16], err[512];
+    snprintf(rate, sizeof rate, "%d", o->fps);
+    if (abc_video_encode_open(&enc, tmp_video, "mp4", o->w, o->h, rate, 18, err, sizeof err)) abc_die("%s", err);
     size_t plane = (size_t)o->w * o->h;
     float *rgb = abc_xmalloc(3 * plane * sizeof *rgb);
     unsigned char *bytes = abc_xmalloc(3 * plane);
@@ -137,7 +106,7 @@ void abc_video_render(const abc_scene_pool *pool, const char *const *names, cons
         abc_scene_render(&s, pool, rgb);
         for (size_t p = 0; p < plane; ++p)
             for (int k = 0; k < 3; ++k) bytes[3 * p + (size_t)k] = (unsigned char)(255.f * rgb[(size_t)k * plane + p] + 0.5f);
-        failed = fwrite(bytes, 1, 3 * plane, enc) != 3 * plane;
+        failed = abc_video_write(&enc, bytes, 3 * plane) != 0;
         for (int i = 0; i < s.n; ++i) {
             abc_scene_move_item(&s.item[i], mv[i].vx, mv[i].vy);
             if (!outside(&s, &s.item[i])) continue;
@@ -147,10 +116,12 @@ void abc_video_render(const abc_scene_pool *pool, const char *const *names, cons
             s.item[i] = it;
         }
     }
-    if (finish_encoder(enc, pid) || failed) {
+    char first[300] = "";
+    if (abc_video_close(&enc, NULL, first, sizeof first) || failed) {
         unlink(tmp_video);
         abc_atomic_abort(&truth);
-        abc_die("ffmpeg could not encode '%s' (is ffmpeg with libx264 installed? make deps)", video_path);
+        abc_die("ffmpeg could not encode '%s'%s%s (is ffmpeg with libx264 installed? make deps)", video_path,
+                first[0] ? ": " : "", first);
     }
     signal(SIGPIPE, old_pipe);
     if (rename(tmp_video, video_path)) abc_die("cannot rename '%s' to '%s': %s", tmp_video, video_path, strerror(errno));

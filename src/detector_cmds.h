@@ -25,4 +25,17 @@ int abc_detector_test(const char *datafile, const char *cfg, const char *weights
 /* k-means anchors over the training labels at the network size w x h. */
 int abc_detector_calc_anchors(const char *datafile, int clusters, int w, int h, unsigned long seed);
 
+typedef struct {
+    float thresh;          /* boxes drawn and written: score at or above it */
+    const char *out_video; /* -out_filename: the annotated video, or NULL */
+    const char *json;      /* -json: one JSON line per frame, or NULL */
+    const char *truth;     /* -truth: score against these per-frame boxes, or NULL */
+    int benchmark;         /* no output files */
+    int frames;            /* stop after this many frames (0: all) */
+} abc_det_demo_opts;
+
+/* Detection on a video file or /dev/videoN (detector_demo.c). */
+int abc_detector_demo(const char *datafile, const char *cfg, const char *weights, const char *video,
+                      const abc_det_demo_opts *o);
+
 #endif

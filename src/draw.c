@@ -203,38 +203,10 @@ static void set_rgb(cairo_t *cr, const unsigned char c[3])
     cairo_set_source_rgb(cr, c[0] / 255.0, c[1] / 255.0, c[2] / 255.0);
 }
 
-int abc_draw_detections_png(const char *path, const float *chw, int w, int h, int c, const abc_draw_box *boxes,
-                            int n, const char *const *names, int classes, char *err, size_t errn)
+/* The boxes and their labels drawn on cr's w x h picture (abc_draw_detections_png's rules). */
+static void draw_boxes(cairo_t *cr, int w, int h, const abc_draw_box *boxes, int n, const char *const *names,
+                       int classes)
 {
-    if (!path || !*path) return fail(err, errn, "detections: no output path");
-    if (w < 1 || h < 1 || w > ABC_DRAW_MAX_SIDE || h > ABC_DRAW_MAX_SIDE)
-        return fail(err, errn, "image '%s': size %dx%d is out of range (1..%d per side)", path, w, h,
-                    ABC_DRAW_MAX_SIDE);
-    if (c != 1 && c != 3) return fail(err, errn, "image '%s': %d channels (must be 1 or 3)", path, c);
-    if (!chw) return fail(err, errn, "image '%s': no pixels", path);
-    if (n < 0 || (n > 0 && !boxes)) return fail(err, errn, "image '%s': %d boxes at %p", path, n, (const void *)boxes);
-
-    cairo_t *cr = new_canvas(w, h, "image", path, err, errn);
-    if (!cr) return -1;
-    cairo_surface_t *s = cairo_get_target(cr);
-    cairo_surface_flush(s);
-    unsigned char *data = cairo_image_surface_get_data(s);
-    int stride = cairo_image_surface_get_stride(s);
-    size_t plane = (size_t)w * (size_t)h;
-    for (int y = 0; y < h; ++y) {
-        unsigned *row = (unsigned *)(data + (size_t)y * (size_t)stride);
-        for (int x = 0; x < w; ++x) {
-            unsigned v[3];
-            for (int k = 0; k < 3; ++k) {
-                float f = chw[(size_t)(c == 3 ? k : 0) * plane + (size_t)y * (size_t)w + (size_t)x];
-                f = f >= 0 ? (f <= 1 ? f : 1) : 0; /* NaN too */
-                v[k] = (unsigned)(f * 255.0f + 0.5f);
-            }
-            row[x] = 0xFF000000u | v[0] << 16 | v[1] << 8 | v[2];
-        }
-    }
-    cairo_surface_mark_dirty(s);
-
     int line, font_px;
     abc_draw_detection_sizes(w, h, &line, &font_px);
     cairo_set_antialias(cr, CAIRO_ANTIALIAS_NONE);
@@ -291,8 +263,82 @@ int abc_draw_detections_png(const char *path, const float *chw, int w, int h, in
         text_at(cr, label, lx + padx, ly + pady + fe.ascent, 0);
         cairo_restore(cr);
     }
+}
+
+int abc_draw_detections_png(const char *path, const float *chw, int w, int h, int c, const abc_draw_box *boxes,
+                            int n, const char *const *names, int classes, char *err, size_t errn)
+{
+    if (!path || !*path) return fail(err, errn, "detections: no output path");
+    if (w < 1 || h < 1 || w > ABC_DRAW_MAX_SIDE || h > ABC_DRAW_MAX_SIDE)
+        return fail(err, errn, "image '%s': size %dx%d is out of range (1..%d per side)", path, w, h,
+                    ABC_DRAW_MAX_SIDE);
+    if (c != 1 && c != 3) return fail(err, errn, "image '%s': %d channels (must be 1 or 3)", path, c);
+    if (!chw) return fail(err, errn, "image '%s': no pixels", path);
+    if (n < 0 || (n > 0 && !boxes)) return fail(err, errn, "image '%s': %d boxes at %p", path, n, (const void *)boxes);
+
+    cairo_t *cr = new_canvas(w, h, "image", path, err, errn);
+    if (!cr) return -1;
+    cairo_surface_t *s = cairo_get_target(cr);
+    cairo_surface_flush(s);
+    unsigned char *data = cairo_image_surface_get_data(s);
+    int stride = cairo_image_surface_get_stride(s);
+    size_t plane = (size_t)w * (size_t)h;
+    for (int y = 0; y < h; ++y) {
+        unsigned *row = (unsigned *)(data + (size_t)y * (size_t)stride);
+        for (int x = 0; x < w; ++x) {
+            unsigned v[3];
+            for (int k = 0; k < 3; ++k) {
+                float f = chw[(size_t)(c == 3 ? k : 0) * plane + (size_t)y * (size_t)w + (size_t)x];
+                f = f >= 0 ? (f <= 1 ? f : 1) : 0; /* NaN too */
+                v[k] = (unsigned)(f * 255.0f + 0.5f);
+            }
+            row[x] = 0xFF000000u | v[0] << 16 | v[1] << 8 | v[2];
+        }
+    }
+    cairo_surface_mark_dirty(s);
+    draw_boxes(cr, w, h, boxes, n, names, classes);
     return finish(cr, path, "image", err, errn);
 }
+
+int abc_draw_detections_rgb(unsigned char *rgb, int w, int h, const abc_draw_box *boxes, int n,
+                            const char *const *names, int classes, char *err, size_t errn)
+{
+    if (w < 1 || h < 1 || w > ABC_DRAW_MAX_SIDE || h > ABC_DRAW_MAX_SIDE)
+        return fail(err, errn, "frame: size %dx%d is out of range (1..%d per side)", w, h, ABC_DRAW_MAX_SIDE);
+    if (!rgb) return fail(err, errn, "frame: no pixels");
+    if (n < 0 || (n > 0 && !boxes)) return fail(err, errn, "frame: %d boxes at %p", n, (const void *)boxes);
+    cairo_t *cr = new_canvas(w, h, "frame", "(memory)", err, errn);
+    if (!cr) return -1;
+    cairo_surface_t *s = cairo_get_target(cr);
+    cairo_surface_flush(s);
+    unsigned char *data = cairo_image_surface_get_data(s);
+    int stride = cairo_image_surface_get_stride(s);
+    for (int y = 0; y < h; ++y) {
+        unsigned *row = (unsigned *)(data + (size_t)y * (size_t)stride);
+        const unsigned char *p = rgb + (size_t)y * (size_t)w * 3;
+        for (int x = 0; x < w; ++x, p += 3) row[x] = 0xFF000000u | (unsigned)p[0] << 16 | (unsigned)p[1] << 8 | p[2];
+    }
+    cairo_surface_mark_dirty(s);
+    draw_boxes(cr, w, h, boxes, n, names, classes);
+    cairo_surface_flush(s);
+    cairo_status_t st = cairo_status(cr);
+    if (st != CAIRO_STATUS_SUCCESS) {
+        cairo_destroy(cr);
+        return fail(err, errn, "frame: drawing failed: %s", cairo_status_to_string(st));
+    }
+    for (int y = 0; y < h; ++y) {
+        const unsigned *row = (const unsigned *)(data + (size_t)y * (size_t)stride);
+        unsigned char *p = rgb + (size_t)y * (size_t)w * 3;
+        for (int x = 0; x < w; ++x, p += 3) {
+            p[0] = (unsigned char)(row[x] >> 16);
+            p[1] = (unsigned char)(row[x] >> 8);
+            p[2] = (unsigned char)row[x];
+        }
+    }
+    cairo_destroy(cr);
+    return 0;
+}
+
 
 /* ---- chart ---- */
 

@@ -70,4 +70,8 @@ void abc_draw_detection_sizes(int w, int h, int *line, int *font_px);
 int abc_draw_detections_png(const char *path, const float *chw, int w, int h, int c, const abc_draw_box *boxes,
                             int n, const char *const *names, int classes, char *err, size_t errn);
 
+/* The same drawing on a video frame in place: rgb is w x h pixels of 3 bytes (R, G, B), rows packed. */
+int abc_draw_detections_rgb(unsigned char *rgb, int w, int h, const abc_draw_box *boxes, int n,
+                            const char *const *names, int classes, char *err, size_t errn);
+
 #endif

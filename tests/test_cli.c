@@ -358,79 +358,25 @@ START_TEST(info_lists_families_and_switches)
 }
 END_TEST
 
-/* A small JSON checker: returns the end of the value at s, or NULL. */
-static const char *json_value(const char *s, int depth);
-
-static const char *json_ws(const char *s)
+START_TEST(json_checker_self_test)
 {
-    while (*s == ' ' || *s == '\n' || *s == '\t' || *s == '\r') ++s;
-    return s;
+    ck_assert(abc_test_json_valid("[]") && abc_test_json_valid(" {\"a\": [1, -2.5e3, \"x\\\"y\", true, null]}\n"));
+    ck_assert(abc_test_json_valid("{\"a\":[1,\"x\\\"y\",null,{}],\"b\":{\"c\":-2.5e3}}"));
+    ck_assert(!abc_test_json_valid("[1,]") && !abc_test_json_valid("{\"a\" 1}") && !abc_test_json_valid("[01]"));
+    ck_assert(!abc_test_json_valid("[nan]") && !abc_test_json_valid("[1] x") && !abc_test_json_valid("[\"a]"));
+    ck_assert(!abc_test_json_valid("") && !abc_test_json_valid("{\"a\":[1,}"));
 }
-
-static const char *json_string_end(const char *s)
-{
-    if (*s != '"') return NULL;
-    for (++s; *s && *s != '"'; ++s) {
-        if ((unsigned char)*s < 0x20) return NULL;
-        if (*s == '\\') {
-            ++s;
-            if (*s == 'u') {
-                for (int i = 1; i <= 4; ++i)
-                    if (!isxdigit((unsigned char)s[i])) return NULL;
-                s += 4;
-            } else if (!strchr("\"\\/bfnrt", *s) || !*s) {
-                return NULL;
-            }
-        }
-    }
-    return *s == '"' ? s + 1 : NULL;
-}
-
-static const char *json_members(const char *s, char close, int depth, int keyed)
-{
-    s = json_ws(s + 1);
-    if (*s == close) return s + 1;
-    for (;;) {
-        if (keyed) {
-            if (!(s = json_string_end(s))) return NULL;
-            s = json_ws(s);
-            if (*s++ != ':') return NULL;
-        }
-        if (!(s = json_value(json_ws(s), depth + 1))) return NULL;
-        s = json_ws(s);
-        if (*s == close) return s + 1;
-        if (*s++ != ',') return NULL;
-        s = json_ws(s);
-    }
-}
-
-static const char *json_value(const char *s, int depth)
-{
-    if (depth > 32) return NULL;
-    if (*s == '{') return json_members(s, '}', depth, 1);
-    if (*s == '[') return json_members(s, ']', depth, 0);
-    if (*s == '"') return json_string_end(s);
-    if (!strncmp(s, "null", 4)) return s + 4;
-    if (!strncmp(s, "true", 4)) return s + 4;
-    if (!strncmp(s, "false", 5)) return s + 5;
-    char *end;
-    strtod(s, &end);
-    return end > s ? end : NULL;
-}
+END_TEST
 
 START_TEST(info_json_is_one_object)
 {
-    ck_assert_ptr_nonnull(json_value("{\"a\":[1,\"x\\\"y\",null,{}],\"b\":{\"c\":-2.5e3}}", 0));
-    ck_assert_ptr_null(json_value("{\"a\":[1,}", 0));
-    ck_assert_ptr_null(json_value("{\"a\" 1}", 0));
-
     abc_run_result r = run_stdout("abc info -json");
     ck_assert_msg(r.status == 0, "%s", r.out);
-    const char *s = json_ws(r.out);
+    const char *s = abc_test_json_ws(r.out);
     ck_assert_msg(*s == '{', "not an object:\n%s", r.out);
-    const char *end = json_value(s, 0);
+    const char *end = abc_test_json_value(s, 0);
     ck_assert_msg(end != NULL, "not valid JSON:\n%s", r.out);
-    ck_assert_msg(*json_ws(end) == 0, "more than one value:\n%s", r.out);
+    ck_assert_msg(*abc_test_json_ws(end) == 0, "more than one value:\n%s", r.out);
     ck_assert_int_eq(abc_test_count_lines(r.out), 1);
     const char *keys[] = {"\"cpu\":{\"model\":", "\"features\":[", "\"missing\":[", "\"cores_online\":",
                           "\"threads\":", "\"kernels\":{", "\"float_gemm\":\"", "\"openblas_core\":\"",
@@ -453,8 +399,8 @@ START_TEST(info_json_is_one_object)
     snprintf(cmd, sizeof cmd, "( ABC_FLOAT=stock ABC_BGEMM=nosuch %s abc info -json 2>/dev/null )", abc_test_darknet_path());
     r = abc_test_run(cmd);
     ck_assert_msg(r.status == 0, "%s", r.out);
-    end = json_value(json_ws(r.out), 0);
-    ck_assert_msg(end && !*json_ws(end), "not one JSON value:\n%s", r.out);
+    end = abc_test_json_value(abc_test_json_ws(r.out), 0);
+    ck_assert_msg(end && !*abc_test_json_ws(end), "not one JSON value:\n%s", r.out);
     ck_assert_msg(strstr(r.out, "\"ABC_FLOAT\":{\"value\":\"stock\""), "%s", r.out);
     ck_assert_msg(strstr(r.out, "\"switch\":\"ABC_BGEMM\",\"chosen\":null,\"error\":\"ABC_BGEMM='nosuch'"), "%s", r.out);
     abc_run_free(&r);
@@ -478,6 +424,7 @@ static Suite *suite_cli(void)
     tcase_set_timeout(info, 60);
     tcase_add_test(info, info_lists_families_and_switches);
     tcase_add_test(info, info_json_is_one_object);
+    tcase_add_test(info, json_checker_self_test);
     suite_add_tcase(s, info);
     return s;
 }

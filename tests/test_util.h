@@ -32,6 +32,11 @@ abc_run_result abc_test_run(const char *cmdline);
 void abc_run_free(abc_run_result *r);
 /* Number of non-empty lines of s. */
 int abc_test_count_lines(const char *s);
+/* JSON (test_json.c): the end of the value at s (NULL if it is none), whitespace skipped, and whether the whole
+ * text is one value. */
+const char *abc_test_json_value(const char *s, int depth);
+const char *abc_test_json_ws(const char *s);
+int abc_test_json_valid(const char *text);
 const char *abc_test_darknet_path(void);
 
 /* Makes kernel family f (kernels/select.h) run its row i and returns it; NULL (and one line on stderr saying
