@@ -1,4 +1,4 @@
-/* ./darknet detector train|map|valid|test|demo|calc_anchors: darknet's commands
+/* ./darknet detector train|map|valid|test|demo|calc_anchors|bench: darknet's commands
  * and flags (AlexeyAB's -map, -ext_output, -num_of_clusters). */
 #include "detector.h"
 
@@ -122,10 +122,11 @@ static const abc_cmd anchors_cmd = {
     .opts = anchors_opts, .run = anchors_run, .notes = DATA_NOTE,
 };
 
-static const abc_cmd *const subs[] = {&train_cmd, &map_cmd, &valid_cmd, &test_cmd, &abc_detector_demo_cmd, &anchors_cmd, NULL};
+static const abc_cmd *const subs[] = {&train_cmd, &map_cmd, &valid_cmd, &test_cmd, &abc_detector_demo_cmd, &anchors_cmd,
+                                      &abc_detector_bench_cmd, NULL};
 
 const abc_cmd abc_detector_cmd = {
     .name = "detector",
-    .what = "darknet's detector commands: train, mAP, results files, test on images, demo on video, anchors",
+    .what = "darknet's detector commands: train, mAP, results files, test on images, demo on video, anchors, speed",
     .subs = subs,
 };

@@ -88,6 +88,9 @@ layer make_convolutional_layer(int batch, int h, int w, int c, int n, int groups
 layer make_connected_layer(int batch, int inputs, int outputs, ACTIVATION activation,
                            int batch_normalize, int adam);
 void resize_convolutional_layer(layer *l, int w, int h);
+layer make_maxpool_layer(int batch, int h, int w, int c, int size, int stride, int padding);
+void forward_maxpool_layer(layer l, network net);
+void calc_network_cost(network *net);
 void resize_crop_layer(layer *l, int w, int h);
 void resize_maxpool_layer(layer *l, int w, int h);
 void resize_region_layer(layer *l, int w, int h);

@@ -20,6 +20,10 @@ int abc_float_fast_use(layer *l)
         l->backward = abc_connected_fast_backward;
         return 1;
     }
+    if (l->type == MAXPOOL && (l->forward == forward_maxpool_layer || l->forward == abc_maxpool_fast_forward)) {
+        l->forward = abc_maxpool_fast_forward;
+        return 1;
+    }
     return 0;
 }
 

@@ -7,7 +7,7 @@
 #include "darknet.h"
 
 /* Replaces l->forward/backward of a stock CONVOLUTIONAL or CONNECTED layer
- * with the project's; other layers, and configurations the fast path does not
+ * with the project's (and the forward of a MAXPOOL layer); other layers, and configurations the fast path does not
  * cover (groups, binary, xnor, strided 1x1), keep darknet's own. Safe to call
  * again after a resize. ABC_FLOAT=stock keeps darknet's own everywhere. */
 void abc_float_fast_install(layer *l);

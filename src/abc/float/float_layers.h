@@ -1,5 +1,6 @@
 /* The fast forward/backward of stock [convolutional] and [connected]
- * layers (float_conv.c, float_connected.c); abc_float_fast_install puts them
+ * layers (float_conv.c, float_connected.c) and the fast inference forward of
+ * [maxpool] (float_maxpool.c); abc_float_fast_install puts them
  * into layers. Same signatures and results as libdarknet's. */
 #ifndef ABC_FLOAT_LAYERS_H
 #define ABC_FLOAT_LAYERS_H
@@ -15,6 +16,10 @@ void abc_conv_fast_backward(layer l, network net);
 int abc_connected_fast_supports(const layer *l);
 void abc_connected_fast_forward(layer l, network net);
 void abc_connected_fast_backward(layer l, network net);
+
+/* [maxpool]: at inference the max of each window as libdarknet takes it, without the argmax indexes, planes
+ * across the pool; in training libdarknet's own forward (its backward reads the indexes). */
+void abc_maxpool_fast_forward(layer l, network net);
 
 /* Tasks per image for a batch of `batch` so that `threads` threads stay busy. */
 int abc_float_parts_per_image(int batch, int threads, int max_parts);
