@@ -15,6 +15,7 @@
 #include "float_layers.h"
 #include "kernels/arena.h"
 #include "kernels/bn.h"
+#include "kernels/conv_direct.h"
 #include "kernels/im2col.h"
 #include "kernels/pool.h"
 #include "kernels/sgemm.h"
@@ -54,6 +55,7 @@ typedef struct {
     int m, k, n;
     double *stats; /* per image and channel: forward 2 sums, backward 3 */
     float *coef;   /* per channel: forward inv; backward k, kx, k0, mean */
+    float *wt;     /* forward by the direct kernel (few input channels): its weights; NULL: im2col + GEMM */
     char used[MAX_THREADS]; /* thread wrote its partial weight gradient */
 } conv_job;
 
@@ -95,10 +97,17 @@ static void forward_task(void *ctx, int task, int thread)
     int b = task / j->parts, r0, r1;
     abc_split_range(l->out_h, j->parts, task % j->parts, &r0, &r1);
     if (r1 <= r0) return;
-    int ldb;
-    const float *col = col_rows(j, b, r0, r1, thread, &ldb);
     int s0 = r0 * l->out_w, len = (r1 - r0) * l->out_w;
-    abc_sgemm1(0, 0, j->m, len, j->k, 1, l->weights, j->k, col, ldb, 0, l->output + (size_t)b * l->outputs + s0, j->n);
+    if (j->wt) {
+        float *scratch = abc_arena_floats(thread, SLOT_COL, abc_conv_direct_scratch(l->c, l->size, l->w, l->pad));
+        abc_conv_direct_rows(j->net->input + (size_t)b * l->c * l->h * l->w, l->c, l->h, l->w, j->wt, l->n, l->size,
+                             l->pad, l->out_h, r0, r1, l->output + (size_t)b * l->outputs, scratch);
+    } else {
+        int ldb;
+        const float *col = col_rows(j, b, r0, r1, thread, &ldb);
+        abc_sgemm1(0, 0, j->m, len, j->k, 1, l->weights, j->k, col, ldb, 0, l->output + (size_t)b * l->outputs + s0,
+                   j->n);
+    }
     for (int f = 0; f < l->n; ++f) {
         float *o = row(l, l->output, b, f) + s0;
         if (!l->batch_normalize) {
@@ -141,7 +150,12 @@ void abc_conv_fast_forward(layer l, network net)
     j.parts = abc_float_parts_per_image(l.batch, threads, l.out_h);
     int bn_train = l.batch_normalize && net.train;
     if (bn_train && j.parts == 1) j.stats = abc_xmalloc((size_t)l.batch * l.n * 2 * sizeof(double));
+    if (abc_conv_direct_suits(l.c, l.size, l.stride)) {
+        j.wt = abc_xmalloc(abc_conv_direct_weights_floats(l.n, l.c, l.size) * sizeof(float));
+        abc_conv_direct_weights(l.weights, l.n, l.c, l.size, j.wt);
+    }
     abc_pool_run(l.batch * j.parts, forward_task, &j);
+    free(j.wt);
     if (!bn_train) return;
     if (j.stats) {
         j.coef = abc_xmalloc((size_t)l.n * sizeof(float));
