@@ -95,6 +95,7 @@ bench: deps
 	@$(MAKE) --no-print-directory $(DARKNET)
 	./$(DARKNET) abc bench
 	bench/train_throughput.sh
+	bench/demo_vs_stock.sh
 
 clean:
 	rm -rf build build-san darknet
