@@ -11,6 +11,7 @@ extern const abc_cmd abc_classifier_cmd; /* classifier.c: train, valid, predict 
 extern const abc_cmd abc_detector_cmd;   /* detector.c: train, map, valid, test, demo, calc_anchors */
 extern const abc_cmd abc_detector_demo_cmd; /* detector_demo.c: detector demo */
 extern const abc_cmd abc_detector_bench_cmd; /* bench/detector_bench.c: detector bench */
+extern const abc_cmd abc_weights_cmd;   /* weights-tools/weights_cmd.c: weights convert */
 extern const abc_cmd abc_data_cmd;       /* data/data_cmd.c: dataset preparation */
 extern const abc_cmd abc_demo_cmd;       /* demo_cmd.c: make demo */
 extern const abc_cmd abc_abc_cmd;        /* abc_cmd.c: the project's tools, and selftest */

@@ -23,6 +23,14 @@ static int is_common_key(const char *k)
     return 0;
 }
 
+int abc_layer_accepts_key(const abc_layer_type *t, const char *key)
+{
+    if (is_common_key(key)) return 1;
+    for (const char *const *k = t->keys; *k; ++k)
+        if (!strcmp(*k, key)) return 1;
+    return 0;
+}
+
 static layer parse_stock(const abc_section *s, LAYER_TYPE t, size_params p, network *net)
 {
     list *o = s->options;

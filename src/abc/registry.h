@@ -18,4 +18,7 @@ int abc_registry_add(const abc_layer_type *t);
 int abc_registry_count(void);
 const abc_layer_type *abc_registry_at(int i);
 
+/* Whether a section of type t may hold key (its own keys, or those every layer takes: learning_rate, ...). */
+int abc_layer_accepts_key(const abc_layer_type *t, const char *key);
+
 #endif

@@ -31,6 +31,10 @@ typedef struct abc_layer_type {
      * into buf, and its inference-time parameter bytes (packed) and those of
      * the float layer it stands for. */
     void (*describe)(const layer *l, char *buf, size_t n, size_t *packed_bytes, size_t *float_bytes);
+    /* Optional: the weights the layer computes with, quantized from its
+     * shadow weights now (l->nweights floats, darknet's order), for reports
+     * such as `weights convert`'s quantization error. */
+    const float *(*quantized_weights)(layer *l);
 } abc_layer_type;
 
 #endif

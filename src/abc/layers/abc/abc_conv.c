@@ -209,6 +209,13 @@ int abc_conv_load_float(layer *l, FILE *fp, int connected_order)
 static int conv_load_float(layer *l, FILE *fp) { return abc_conv_load_float(l, fp, 0); }
 int abc_conv_save(const layer *l, FILE *fp) { return conv_io((layer *)l, fp, 1); }
 
+const float *abc_conv_quantized(layer *l)
+{
+    abc_conv_quantize_weights(l, 0);
+    return abc_conv_st(l)->wq;
+}
+
 const abc_layer_type abc_conv_type = {"abc_convolutional", conv_keys,     conv_parse,     abc_conv_weights_floats,
                                       abc_conv_load,       abc_conv_save, abc_conv_resize,
-                                      abc_float_record_floats, conv_load_float, abc_conv_describe};
+                                      abc_float_record_floats, conv_load_float, abc_conv_describe,
+                                      abc_conv_quantized};

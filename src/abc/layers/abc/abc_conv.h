@@ -81,6 +81,8 @@ void abc_conv_resize(layer *l, int w, int h);
 /* Quantizes the shadow weights into st->wq; refit = 1 re-solves alpha
  * (training), 0 keeps the frozen alpha. Invalidates the packing. */
 void abc_conv_quantize_weights(layer *l, int refit);
+/* abc_conv_quantize_weights(l, 0), then st->wq (the registry's quantized_weights). */
+const float *abc_conv_quantized(layer *l);
 /* Sign of a weight base element: W - mean + u std >= 0. */
 static inline int abc_conv_wbit(float w, float mean, float ustd) { return w - mean + ustd >= 0.f; }
 /* Activation base: +1 iff R >= 0.5 - v. */

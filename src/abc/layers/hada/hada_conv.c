@@ -166,7 +166,13 @@ static void describe(const layer *l, char *buf, size_t n, size_t *packed_bytes, 
 
 /* The record is the float layer's, so the float form reads the same way (it matters in a network that mixes
  * HadaNet layers with others whose record differs from the float layer's: a float model of it loads). */
+static const float *quantized(layer *l)
+{
+    hada_conv_quantize_weights(l);
+    return hada_conv_st(l)->wq;
+}
+
 const abc_layer_type hada_conv_type = {"hada_convolutional", conv_keys, conv_parse, abc_float_record_floats, load, save,
-                                       hada_conv_resize,     abc_float_record_floats, load, describe};
+                                       hada_conv_resize,     abc_float_record_floats, load, describe, quantized};
 const abc_layer_type hada_connected_type = {"hada_connected", conn_keys, conn_parse, abc_float_record_floats, load, save,
-                                            conn_resize,      abc_float_record_floats, load, describe};
+                                            conn_resize,      abc_float_record_floats, load, describe, quantized};

@@ -1,0 +1,250 @@
+/* weights convert: the rewritten cfg changes only the converted sections (header and keys; comments, order and
+ * the other sections kept), the first / last / detection-feeding layers stay float by default and -keep changes
+ * that, every family converts and its model loads with the float weights as shadow weights (biases and batch
+ * norm carried, the iteration count at 0) and runs; bad requests are one error line and leave no file. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "abc/registry.h"
+#include "test_util.h"
+
+static const char classifier_cfg[] =
+    "# a small classifier\n[net]\nbatch=1\nwidth=12\nheight=12\nchannels=3\n\n"
+    "[convolutional]\nbatch_normalize=1\nfilters=8\nsize=3\nstride=1\npad=1\nactivation=leaky\n\n"
+    "# the second conv\n[convolutional]\nbatch_normalize=1\nfilters=16\nsize=3\nstride=1\npad=1\n"
+    "activation=leaky\nlearning_rate=0.5\n\n"
+    "[maxpool]\nsize=2\nstride=2\n\n"
+    "[convolutional]\nfilters=16\nsize=3\nstride=1\npad=1\ngroups=2\nactivation=leaky\n\n"
+    "[connected]\noutput=32\nactivation=leaky\n\n"
+    "[connected]\noutput=5\nactivation=linear\n\n[softmax]\n";
+
+static const char detector_cfg[] =
+    "[net]\nbatch=1\nwidth=32\nheight=32\nchannels=3\n\n"
+    "[convolutional]\nbatch_normalize=1\nfilters=8\nsize=3\nstride=1\npad=1\nactivation=leaky\n\n"
+    "[maxpool]\nsize=2\nstride=2\n\n"
+    "[convolutional]\nbatch_normalize=1\nfilters=16\nsize=3\nstride=1\npad=1\nactivation=leaky\n\n"
+    "[convolutional]\nbatch_normalize=1\nfilters=16\nsize=3\nstride=1\npad=1\nactivation=leaky\n\n"
+    "[convolutional]\nfilters=24\nsize=1\nstride=1\npad=1\nactivation=linear\n\n"
+    "[yolo]\nmask=0,1,2\nanchors=10,14,  23,27,  37,58\nclasses=3\nnum=3\n";
+
+/* cfg text into dir/name.cfg and random float weights (rolling variances 1) into dir/name.weights. */
+static void make_model(const char *dir, const char *name, const char *text, char **cfg, char **weights)
+{
+    char file[300];
+    snprintf(file, sizeof file, "%s.cfg", name);
+    *cfg = abc_test_write(dir, file, text);
+    ck_assert(asprintf(weights, "%s/%s.weights", dir, name) > 0);
+    srand(3);
+    network *net = load_network(*cfg, NULL, 0);
+    for (int i = 0; i < net->n; ++i) {
+        layer *l = &net->layers[i];
+        if (l->batch_normalize)
+            for (int f = 0; f < l->out_c; ++f) l->rolling_variance[f] = 1, l->rolling_mean[f] = 0.01f * f;
+        for (int f = 0; f < l->n && (l->type == CONVOLUTIONAL || l->type == CONNECTED); ++f) l->biases[f] = 0.1f * f;
+    }
+    *net->seen = 12345;
+    save_weights(net, *weights);
+    free_network(net);
+}
+
+static abc_run_result convert(const char *cfg, const char *weights, const char *args)
+{
+    char cmd[9000];
+    snprintf(cmd, sizeof cmd, "weights convert %s %s %s", cfg, weights, args);
+    return abc_test_run_darknet(cmd);
+}
+
+/* Whether b is a with some sections converted: the same lines in the same order once comments and blank lines
+ * are dropped from both, the family's keys from b and its converted headers named back; returns how many
+ * headers were converted. */
+static int changed_sections(const char *a, const char *b)
+{
+    static const char *const family_keys[] = {"weight_bases=", "activation_bases=", "scale=channel"};
+    static const char *const back[][2] = {{"[abc_convolutional]", "[convolutional]"}, {"[abc_connected]", "[connected]"}};
+    char *x = strdup(a), *y = strdup(b), *sx = NULL, *sy = NULL, fa[4096] = "", fb[4096] = "";
+    int changed = 0;
+    for (char *l = strtok_r(x, "\n", &sx); l; l = strtok_r(NULL, "\n", &sx))
+        if (l[0] != '#') strcat(strcat(fa, l), "\n");
+    for (char *l = strtok_r(y, "\n", &sy); l; l = strtok_r(NULL, "\n", &sy)) {
+        int skip = l[0] == '#';
+        for (int k = 0; k < 3; ++k) skip |= !strncmp(l, family_keys[k], strlen(family_keys[k]));
+        if (skip) continue;
+        for (int k = 0; k < 2; ++k)
+            if (!strcmp(l, back[k][0])) l = (char *)back[k][1], ++changed;
+        strcat(strcat(fb, l), "\n");
+    }
+    ck_assert_msg(!strcmp(fa, fb), "the converted cfg differs beyond its converted sections:\n%s\n----\n%s", fa, fb);
+    free(x), free(y);
+    return changed;
+}
+
+START_TEST(abc33_rewrites_only_converted_sections_and_carries_weights)
+{
+    const char *dir = abc_test_tmpdir();
+    char *cfg, *w, out[4200], ocfg[4300], ow[4300];
+    make_model(dir, "cls", classifier_cfg, &cfg, &w);
+    snprintf(out, sizeof out, "%s/cls-abc33", dir);
+    char args[4400];
+    snprintf(args, sizeof args, "-to abc33 -out %s", out);
+    abc_run_result r = convert(cfg, w, args);
+    ck_assert_msg(r.status == 0, "%s", r.out);
+    /* layer 0 first (kept), 1 converted, 3 grouped (kept: no binary equivalent), 4 converted, 5 last (kept) */
+    ck_assert_msg(strstr(r.out, "    0  convolutional  -                      kept float: the first layer") &&
+                  strstr(r.out, "    1  convolutional  abc_convolutional") &&
+                  strstr(r.out, "    3  convolutional  -                      kept float: 'groups' has no") &&
+                  strstr(r.out, "    4  connected      abc_connected") &&
+                  strstr(r.out, "    5  connected      -                      kept float: the last layer"), "%s", r.out);
+    double e1 = -1, e4 = -1;
+    const char *q = strstr(r.out, "||W - Wq|| / ||W||");
+    ck_assert(q && sscanf(strstr(q, "\n    1  abc_convolutional"), "\n    1  abc_convolutional %lf", &e1) == 1 &&
+              sscanf(strstr(q, "\n    4  abc_connected"), "\n    4  abc_connected %lf", &e4) == 1);
+    ck_assert_msg(e1 > 0.01 && e1 < 0.8 && e4 > 0.01 && e4 < 0.8, "errors %g %g", e1, e4);
+    abc_run_free(&r);
+    snprintf(ocfg, sizeof ocfg, "%s.cfg", out);
+    snprintf(ow, sizeof ow, "%s.weights", out);
+    char *a = abc_test_slurp(cfg), *b = abc_test_slurp(ocfg);
+    ck_assert_int_eq(changed_sections(a, b), 2);
+    ck_assert_msg(strstr(b, "# a small classifier\n[net]") && strstr(b, "# the second conv\n[abc_convolutional]\n") &&
+                  strstr(b, "learning_rate=0.5\n# converted from [convolutional] by ./darknet weights convert -to "
+                            "abc33\nweight_bases=3\nactivation_bases=3\n\n[maxpool]") &&
+                  strstr(b, "[abc_connected]\noutput=32\n"), "%s", b);
+    /* the binary model: the float weights as its shadow weights, biases and batch norm carried, seen 0 */
+    network *f = load_network(cfg, w, 0), *n = load_network(ocfg, ow, 0);
+    ck_assert_int_eq((int)*n->seen, 0);
+    ck_assert(abc_registry_of(&n->layers[1]) && abc_registry_of(&n->layers[4]) && !abc_registry_of(&n->layers[3]));
+    for (int i = 0; i < f->n; ++i) {
+        layer *x = &f->layers[i], *y = &n->layers[i];
+        if (x->type != CONVOLUTIONAL && x->type != CONNECTED) continue;
+        ck_assert(!memcmp(x->weights, y->weights, sizeof(float) * x->nweights));
+        ck_assert(!memcmp(x->biases, y->biases, sizeof(float) * x->n));
+        if (x->batch_normalize) ck_assert(!memcmp(x->rolling_mean, y->rolling_mean, sizeof(float) * x->n));
+    }
+    /* it runs, packed and finite */
+    float in[12 * 12 * 3];
+    for (int i = 0; i < 12 * 12 * 3; ++i) in[i] = (float)(i % 7) / 7;
+    float *o = network_predict(n, in);
+    for (int i = 0; i < 5; ++i) ck_assert(isfinite(o[i]));
+    free_network(f), free_network(n);
+    free(a), free(b), free(cfg), free(w);
+}
+END_TEST
+
+START_TEST(every_family_converts_and_runs)
+{
+    const char *fams[] = {"xnor", "bwn", "abc11", "abc52", "hada4-2", "hada16-16", "hbwn4"};
+    const char *keys[] = {"weight_bases=1\nactivation_bases=1\nscale=channel\n",
+                          "weight_bases=1\nactivation_bases=0\nscale=channel\n",
+                          "weight_bases=1\nactivation_bases=1\n", "weight_bases=5\nactivation_bases=2\n",
+                          "weight_segment=4\nactivation_segment=2\n", "weight_segment=16\nactivation_segment=16\n",
+                          "weight_segment=4\nactivation_segment=1\n"};
+    const char *dir = abc_test_tmpdir();
+    char *cfg, *w;
+    make_model(dir, "fam", classifier_cfg, &cfg, &w);
+    for (int k = 0; k < 7; ++k) {
+        char args[4400], ocfg[4400], ow[4400];
+        snprintf(args, sizeof args, "-to %s -out %s/fam-%s", fams[k], dir, fams[k]);
+        abc_run_result r = convert(cfg, w, args);
+        ck_assert_msg(r.status == 0, "%s: %s", fams[k], r.out);
+        abc_run_free(&r);
+        snprintf(ocfg, sizeof ocfg, "%s/fam-%s.cfg", dir, fams[k]);
+        snprintf(ow, sizeof ow, "%s/fam-%s.weights", dir, fams[k]);
+        char *text = abc_test_slurp(ocfg);
+        ck_assert_msg(strstr(text, keys[k]) && strstr(text, fams[k][0] == 'h' ? "[hada_convolutional]" :
+                                                                               "[abc_convolutional]"), "%s", text);
+        free(text);
+        network *n = load_network(ocfg, ow, 0);
+        float in[12 * 12 * 3];
+        for (int i = 0; i < 12 * 12 * 3; ++i) in[i] = (float)(i % 5) / 5;
+        float *o = network_predict(n, in);
+        for (int i = 0; i < 5; ++i) ck_assert_msg(isfinite(o[i]), "%s: output %d", fams[k], i);
+        free_network(n);
+    }
+    free(cfg), free(w);
+}
+END_TEST
+
+START_TEST(keep_and_detection_layers)
+{
+    const char *dir = abc_test_tmpdir();
+    char *cfg, *w, args[4400];
+    make_model(dir, "det", detector_cfg, &cfg, &w);
+    snprintf(args, sizeof args, "-to xnor -out %s/det-xnor", dir);
+    abc_run_result r = convert(cfg, w, args);
+    ck_assert_msg(r.status == 0 && strstr(r.out, "    4  convolutional  -                      kept float: it feeds a "
+                                                 "detection layer") &&
+                  strstr(r.out, "    2  convolutional  abc_convolutional") &&
+                  strstr(r.out, "    3  convolutional  abc_convolutional") &&
+                  strstr(r.out, "fine-tune: ./darknet detector train <data>"), "%s", r.out);
+    abc_run_free(&r);
+    /* -keep none: every conv, the first and the detection one too; -keep 2: only layer 2 stays */
+    snprintf(args, sizeof args, "-to xnor -keep none -out %s/det-all", dir);
+    r = convert(cfg, w, args);
+    ck_assert_msg(r.status == 0 && strstr(r.out, "4 layers converted"), "%s", r.out);
+    abc_run_free(&r);
+    snprintf(args, sizeof args, "-to xnor -keep 2 -out %s/det-2", dir);
+    r = convert(cfg, w, args);
+    ck_assert_msg(r.status == 0 && strstr(r.out, "    2  convolutional  -                      kept float (-keep)") &&
+                  strstr(r.out, "3 layers converted"), "%s", r.out);
+    abc_run_free(&r);
+    free(cfg), free(w);
+}
+END_TEST
+
+START_TEST(bad_requests_are_one_line)
+{
+    const char *dir = abc_test_tmpdir();
+    char *cfg, *w, *dcfg, *dw;
+    make_model(dir, "bad", classifier_cfg, &cfg, &w);
+    make_model(dir, "badd", detector_cfg, &dcfg, &dw);
+    char *bin = abc_test_write(dir, "bin.cfg", "[net]\nbatch=1\nwidth=8\nheight=8\nchannels=3\n[abc_convolutional]\n"
+                                               "filters=4\nsize=3\npad=1\nactivation=leaky\n");
+    struct {
+        char args[4400];
+        const char *says;
+    } c[9];
+    int n = 0;
+    snprintf(c[n].args, sizeof c[n].args, "%s %s -to abc -out %s/o1", cfg, w, dir), c[n++].says = "unknown family 'abc'";
+    snprintf(c[n].args, sizeof c[n].args, "%s %s -to hada16 -out %s/o2", cfg, w, dir), c[n++].says = "'hada16'";
+    snprintf(c[n].args, sizeof c[n].args, "%s %s -to xnor", cfg, w), c[n++].says = "-out is required";
+    snprintf(c[n].args, sizeof c[n].args, "%s %s -out %s/o3", cfg, w, dir), c[n++].says = "-to is required";
+    snprintf(c[n].args, sizeof c[n].args, "%s %s -to xnor -out %s/o4", cfg, dw, dir), c[n++].says = dw;
+    snprintf(c[n].args, sizeof c[n].args, "%s %s -to xnor -out %s/nodir/o5", cfg, w, dir), c[n++].says = "nodir/o5";
+    snprintf(c[n].args, sizeof c[n].args, "%s %s -to xnor -keep 99 -out %s/o6", cfg, w, dir), c[n++].says = "layer 99";
+    snprintf(c[n].args, sizeof c[n].args, "%s %s -to xnor -keep 0,1,4,5 -out %s/o7", cfg, w, dir),
+        c[n++].says = "nothing to convert";
+    snprintf(c[n].args, sizeof c[n].args, "%s %s -to xnor -out %s/o8", bin, w, dir), c[n++].says = "bin.cfg";
+    for (int i = 0; i < n; ++i) {
+        char cmd[4600];
+        snprintf(cmd, sizeof cmd, "weights convert %.4400s", c[i].args);
+        abc_run_result r = abc_test_run_darknet(cmd);
+        const char *e = strstr(r.out, "darknet: error:");
+        ck_assert_msg(r.status != 0 && e && !strstr(e + 1, "darknet: error:") && strstr(e, c[i].says), "%s:\n%s",
+                      cmd, r.out);
+        abc_run_free(&r);
+        char path[4400];
+        snprintf(path, sizeof path, "%s/o%d.cfg", dir, i + 1);
+        ck_assert_msg(access(path, F_OK) != 0, "%s left behind", path);
+        snprintf(path, sizeof path, "%s/o%d.weights", dir, i + 1);
+        ck_assert_msg(access(path, F_OK) != 0, "%s left behind", path);
+    }
+    free(cfg), free(w), free(dcfg), free(dw), free(bin);
+}
+END_TEST
+
+static Suite *suite_weights_convert(void)
+{
+    Suite *s = suite_create("weights_convert");
+    TCase *tc = tcase_create("convert");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, abc33_rewrites_only_converted_sections_and_carries_weights);
+    tcase_add_test(tc, every_family_converts_and_runs);
+    tcase_add_test(tc, keep_and_detection_layers);
+    tcase_add_test(tc, bad_requests_are_one_line);
+    suite_add_tcase(s, tc);
+    return s;
+}
+ABC_TEST_SUITE(suite_weights_convert)

@@ -1,0 +1,279 @@
+/* weights convert: a float darknet model (cfg + weights) into a binary one of the same topology. The cfg is
+ * rewritten section by section (only the converted sections change: their header, and the family's keys
+ * appended; comments and every other line kept); the weights are the float ones loaded into the binary layers
+ * as their shadow weights (alphas and magnitudes fitted, batch norm carried), saved in the binary layers'
+ * records with the iteration count at 0, ready to fine-tune. */
+#include "convert.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "abc/base/files.h"
+#include "abc/base/util.h"
+#include "abc/registry.h"
+#include "summary.h"
+
+/* A binary family: what -to names, the sections it writes and their keys. */
+typedef struct {
+    char name[32];
+    const char *conv, *connected; /* section names */
+    char keys[160];               /* lines appended to a converted section */
+} family;
+
+static int parse_family(const char *to, family *f)
+{
+    int a, b;
+    char tail;
+    memset(f, 0, sizeof *f);
+    snprintf(f->name, sizeof f->name, "%s", to);
+    f->conv = "abc_convolutional", f->connected = "abc_connected";
+    if (!strcmp(to, "xnor")) {
+        snprintf(f->keys, sizeof f->keys, "weight_bases=1\nactivation_bases=1\nscale=channel\n");
+    } else if (!strcmp(to, "bwn")) {
+        snprintf(f->keys, sizeof f->keys, "weight_bases=1\nactivation_bases=0\nscale=channel\n");
+    } else if (strlen(to) == 5 && sscanf(to, "abc%1d%1d%c", &a, &b, &tail) == 2 && a >= 1 && b >= 0) {
+        snprintf(f->keys, sizeof f->keys, "weight_bases=%d\nactivation_bases=%d\n", a, b);
+    } else if (sscanf(to, "hada%d-%d%c", &a, &b, &tail) == 2 && a >= 1 && a <= 4096 && b >= 1 && b <= 4096) {
+        f->conv = "hada_convolutional", f->connected = "hada_connected";
+        snprintf(f->keys, sizeof f->keys, "weight_segment=%d\nactivation_segment=%d\n", a, b);
+    } else if (sscanf(to, "hbwn%d%c", &a, &tail) == 1 && a >= 1 && a <= 4096) {
+        f->conv = "hada_convolutional", f->connected = "hada_connected";
+        snprintf(f->keys, sizeof f->keys, "weight_segment=%d\nactivation_segment=1\n", a);
+    } else {
+        return -1;
+    }
+    return 0;
+}
+
+/* The cfg's text by section: sec[k] is the line where section k starts (its [header]); sec[nsec] = nlines. */
+typedef struct {
+    char **line;
+    int nlines, nsec, *sec;
+} cfg_text;
+
+static cfg_text read_text(const char *path)
+{
+    FILE *fp = fopen(path, "r");
+    if (!fp) abc_die("cannot open cfg file '%s': %s", path, strerror(errno));
+    cfg_text t = {0};
+    int cap = 0, scap = 0;
+    char *buf = NULL;
+    size_t bcap = 0;
+    while (getline(&buf, &bcap, fp) >= 0) {
+        if (t.nlines == cap) t.line = realloc(t.line, (size_t)(cap = cap ? 2 * cap : 256) * sizeof *t.line);
+        if (!t.line) abc_die("out of memory (cfg)");
+        t.line[t.nlines] = abc_xstrdup(buf);
+        const char *p = buf + strspn(buf, " \t");
+        if (*p == '[') {
+            if (t.nsec + 1 >= scap) t.sec = realloc(t.sec, (size_t)(scap = scap ? 2 * scap : 64) * sizeof *t.sec);
+            if (!t.sec) abc_die("out of memory (cfg)");
+            t.sec[t.nsec++] = t.nlines;
+        }
+        ++t.nlines;
+    }
+    free(buf);
+    fclose(fp);
+    if (!t.nsec) abc_die("cfg file '%s' has no sections", path);
+    t.sec = realloc(t.sec, (size_t)(t.nsec + 1) * sizeof *t.sec);
+    t.sec[t.nsec] = t.nlines;
+    return t;
+}
+
+/* The key of a "key=value" line into k (empty for comments, blank lines and headers). */
+static void key_of(const char *line, char *k, size_t n)
+{
+    const char *p = line + strspn(line, " \t");
+    k[0] = 0;
+    if (*p == '#' || *p == ';' || *p == '[' || !strchr(p, '=')) return;
+    size_t len = strcspn(p, "= \t");
+    if (len >= n) len = n - 1;
+    memcpy(k, p, len);
+    k[len] = 0;
+}
+
+/* Why layer i cannot become type t (a key t does not take), or NULL. */
+static const char *refuse(const cfg_text *t, int i, const abc_layer_type *type, char *why, size_t n)
+{
+    for (int l = t->sec[i + 1] + 1; l < t->sec[i + 2]; ++l) {
+        char k[64];
+        key_of(t->line[l], k, sizeof k);
+        if (!k[0] || abc_layer_accepts_key(type, k)) continue;
+        const char *v = strchr(t->line[l], '=') + 1;
+        while (*v == ' ' || *v == '\t') ++v;
+        /* a key at its float default is harmless: dropped from the converted section */
+        if ((!strcmp(k, "groups") || !strcmp(k, "dilation")) && atoi(v) == 1) continue;
+        if ((!strcmp(k, "binary") || !strcmp(k, "xnor") || !strcmp(k, "flipped")) && atoi(v) == 0) continue;
+        snprintf(why, n, "'%s' has no %s equivalent", k, type->name);
+        return why;
+    }
+    return NULL;
+}
+
+static int weighted(const layer *l) { return l->type == CONVOLUTIONAL || l->type == CONNECTED; }
+
+enum { KEEP_LISTED = 1, KEEP_FIRST, KEEP_LAST, KEEP_DETECT };
+static const char *const keep_why[] = {"", "kept float (-keep)", "kept float: the first layer",
+                                       "kept float: the last layer", "kept float: it feeds a detection layer"};
+
+/* The layers -keep names (keep[i] says why): "default" (the first and last weighted layers and the convs feeding a [yolo] or
+ * [region] layer), "first", "last", "detect", "none", a type ("convolutional", "connected") or a layer index. */
+static void keep_set(const network *net, const char *spec, char *keep)
+{
+    int first = -1, last = -1;
+    for (int i = 0; i < net->n; ++i)
+        if (weighted(&net->layers[i])) last = i, first = first < 0 ? i : first;
+    char *s = abc_xstrdup(spec && *spec ? spec : "default"), *save = NULL;
+    for (char *item = strtok_r(s, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        char *end;
+        long idx = strtol(item, &end, 10);
+        int all = !strcmp(item, "default");
+        if (!*end && end != item) {
+            if (idx < 0 || idx >= net->n) abc_die("-keep: layer %ld does not exist (the network has %d)", idx, net->n);
+            keep[idx] = KEEP_LISTED;
+        } else if (all || !strcmp(item, "first") || !strcmp(item, "last") || !strcmp(item, "detect")) {
+            if ((all || !strcmp(item, "first")) && first >= 0) keep[first] = KEEP_FIRST;
+            if ((all || !strcmp(item, "last")) && last >= 0) keep[last] = KEEP_LAST;
+            if (all || !strcmp(item, "detect"))
+                for (int i = 1; i < net->n; ++i)
+                    if ((net->layers[i].type == YOLO || net->layers[i].type == REGION) && weighted(&net->layers[i - 1]))
+                        keep[i - 1] = KEEP_DETECT;
+        } else if (!strcmp(item, "convolutional") || !strcmp(item, "connected")) {
+            for (int i = 0; i < net->n; ++i)
+                if (net->layers[i].type == (!strcmp(item, "connected") ? CONNECTED : CONVOLUTIONAL)) keep[i] = KEEP_LISTED;
+        } else if (strcmp(item, "none")) {
+            abc_die("-keep: unknown item '%s' (layer indices, default, first, last, detect, none, convolutional, "
+                    "connected)", item);
+        }
+    }
+    free(s);
+}
+
+static void write_cfg(const cfg_text *t, const char *const *becomes, const family *f, const char *path)
+{
+    abc_atomic_file out;
+    if (abc_atomic_open(&out, path)) abc_die("cannot write '%s': %s", path, strerror(errno));
+    for (int l = 0; l < t->sec[0]; ++l) fputs(t->line[l], out.fp); /* comments before [net] */
+    for (int k = 0; k < t->nsec; ++k) {
+        int i = k - 1, end = t->sec[k + 1];
+        if (k == 0 || !becomes[i]) {
+            for (int l = t->sec[k]; l < end; ++l) fputs(t->line[l], out.fp);
+            continue;
+        }
+        /* the section's own lines end at its last key; blank lines and comments after it stay after the keys */
+        int last = t->sec[k];
+        for (int l = t->sec[k] + 1; l < end; ++l) {
+            char key[64];
+            key_of(t->line[l], key, sizeof key);
+            if (key[0]) last = l;
+        }
+        fprintf(out.fp, "[%s]\n", becomes[i]);
+        const abc_layer_type *type = abc_registry_find(becomes[i]);
+        for (int l = t->sec[k] + 1; l <= last; ++l) {
+            char key[64];
+            key_of(t->line[l], key, sizeof key);
+            if (key[0] && !abc_layer_accepts_key(type, key)) continue; /* a float default refuse() let through */
+            fputs(t->line[l], out.fp);
+            if (l == last && t->line[l][strlen(t->line[l]) - 1] != '\n') fputc('\n', out.fp);
+        }
+        fprintf(out.fp, "# converted from [%s] by ./darknet weights convert -to %s\n%s",
+                strcmp(becomes[i], f->conv) ? "connected" : "convolutional", f->name, f->keys);
+        for (int l = last + 1; l < end; ++l) fputs(t->line[l], out.fp);
+    }
+    if (abc_atomic_commit(&out)) abc_die("writing '%s' failed (disk full?)", path);
+}
+
+/* ||a - b|| / ||a|| over n floats (0 for a zero a). */
+static double rel_error(const float *a, const float *b, int n)
+{
+    double d = 0, m = 0;
+    for (int i = 0; i < n; ++i) {
+        d += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
+        m += (double)a[i] * a[i];
+    }
+    return m > 0 ? sqrt(d / m) : 0;
+}
+
+static const char *type_word(const layer *l) { return l->type == CONNECTED ? "connected" : "convolutional"; }
+
+int abc_weights_convert(const char *cfg, const char *weights, const abc_convert_opts *o)
+{
+    family f;
+    if (parse_family(o->to, &f))
+        abc_die("-to: unknown family '%s' (xnor, bwn, abcMN such as abc33, hada<w>-<a> such as hada16-2, hbwn<w>)",
+                o->to);
+    network *net = load_network((char *)cfg, NULL, 0);
+    for (int i = 0; i < net->n; ++i)
+        if (abc_registry_of(&net->layers[i]))
+            abc_die("cfg '%s': layer %d is already [%s]: convert a float model", cfg, i,
+                    abc_registry_of(&net->layers[i])->name);
+    load_weights(net, (char *)weights);
+    cfg_text t = read_text(cfg);
+    if (t.nsec != net->n + 1) abc_die("cfg '%s': %d sections for %d layers", cfg, t.nsec, net->n);
+    char *keep = abc_xcalloc((size_t)net->n, 1);
+    keep_set(net, o->keep, keep);
+    const char **becomes = abc_xcalloc((size_t)net->n, sizeof *becomes);
+    int converted = 0;
+    printf("%5s  %-14s %-22s %s\n", "layer", "float", "becomes", "note");
+    for (int i = 0; i < net->n; ++i) {
+        const layer *l = &net->layers[i];
+        if (!weighted(l)) continue;
+        const char *to = l->type == CONNECTED ? f.connected : f.conv, *note = NULL;
+        char why[160], said[200];
+        if (keep[i]) note = keep_why[(int)keep[i]];
+        else if (l->type == CONVOLUTIONAL && (l->binary || l->xnor))
+            note = "kept float: darknet's own binary=1 / xnor=1 layers are not converted yet";
+        else if ((note = refuse(&t, i, abc_registry_find(to), why, sizeof why))) {
+            snprintf(said, sizeof said, "kept float: %s", note);
+            note = said;
+        } else {
+            becomes[i] = to;
+            ++converted;
+        }
+        printf("%5d  %-14s %-22s %s\n", i, type_word(l), becomes[i] ? becomes[i] : "-", note ? note : "");
+    }
+    if (!converted) abc_die("nothing to convert in '%s' (every weighted layer is kept float)", cfg);
+
+    char *out_cfg = abc_xmalloc(strlen(o->out) + 16), *out_w = abc_xmalloc(strlen(o->out) + 16);
+    sprintf(out_cfg, "%s.cfg", o->out);
+    sprintf(out_w, "%s.weights", o->out);
+    abc_atomic_file probe; /* the weights' path is writable: said before anything is written */
+    if (abc_atomic_open(&probe, out_w)) abc_die("cannot write '%s': %s", out_w, strerror(errno));
+    abc_atomic_abort(&probe);
+    write_cfg(&t, becomes, &f, out_cfg);
+    /* the float weights as the binary layers' starting point (the loader's fine-tuning path), saved in the
+     * binary model's own records */
+    network *bin = load_network(out_cfg, (char *)weights, 0);
+    *bin->seen = 0;
+    char *tmp_w = abc_xmalloc(strlen(out_w) + 32);
+    sprintf(tmp_w, "%s.tmp.%ld", out_w, (long)getpid());
+    save_weights(bin, tmp_w); /* written whole or the program ends with an error (the project's writer) */
+    if (rename(tmp_w, out_w)) {
+        unlink(tmp_w);
+        unlink(out_cfg);
+        abc_die("cannot rename '%s' to '%s': %s", tmp_w, out_w, strerror(errno));
+    }
+
+    printf("\nquantization error ||W - Wq|| / ||W|| of each converted layer (before fine-tuning):\n");
+    for (int i = 0; i < bin->n; ++i) {
+        layer *l = &bin->layers[i];
+        const abc_layer_type *ty = abc_registry_of(l);
+        if (!ty || !ty->quantized_weights) continue;
+        const float *wq = ty->quantized_weights(l);
+        printf("%5d  %-22s %8.4f\n", i, ty->name, rel_error(net->layers[i].weights, wq, l->nweights));
+    }
+    printf("\n");
+    abc_print_model_summary(bin, stdout);
+    printf("\n%d layers converted to %s: %s and %s\nfine-tune: ./darknet %s train <data> %s %s\n", converted, f.name,
+           out_cfg, out_w, net->layers[net->n - 1].type == YOLO || net->layers[net->n - 1].type == REGION ?
+           "detector" : "classifier", out_cfg, out_w);
+    free_network(bin);
+    free_network(net);
+    for (int i = 0; i < t.nlines; ++i) free(t.line[i]);
+    free(t.line), free(t.sec), free(keep), free(becomes), free(out_cfg), free(out_w), free(tmp_w);
+    return 0;
+}
