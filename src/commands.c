@@ -14,7 +14,7 @@ static const abc_opt global_opts[] = {
 };
 
 static const abc_cmd *const families[] = {&abc_classifier_cmd, &abc_detector_cmd, &abc_weights_cmd, &abc_data_cmd,
-                                           &abc_demo_cmd, &abc_abc_cmd, NULL};
+                                           &abc_partial_cmd, &abc_demo_cmd, &abc_abc_cmd, NULL};
 
 const abc_cmd abc_darknet_cmd = {
     .name = "darknet",

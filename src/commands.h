@@ -12,6 +12,7 @@ extern const abc_cmd abc_detector_cmd;   /* detector.c: train, map, valid, test,
 extern const abc_cmd abc_detector_demo_cmd; /* detector_demo.c: detector demo */
 extern const abc_cmd abc_detector_bench_cmd; /* bench/detector_bench.c: detector bench */
 extern const abc_cmd abc_weights_cmd;   /* weights-tools/weights_cmd.c: weights convert */
+extern const abc_cmd abc_partial_cmd;   /* weights-tools/partial_cmd.c: darknet's partial */
 extern const abc_cmd abc_data_cmd;       /* data/data_cmd.c: dataset preparation */
 extern const abc_cmd abc_demo_cmd;       /* demo_cmd.c: make demo */
 extern const abc_cmd abc_abc_cmd;        /* abc_cmd.c: the project's tools, and selftest */

@@ -235,6 +235,39 @@ START_TEST(bad_requests_are_one_line)
 }
 END_TEST
 
+/* darknet's partial: the first layers' records, iteration count 0; loads into the cfg (the rest stays random). */
+START_TEST(partial_keeps_the_first_layers)
+{
+    const char *dir = abc_test_tmpdir();
+    char *cfg, *w, cmd[4400], out[4300];
+    make_model(dir, "part", classifier_cfg, &cfg, &w);
+    snprintf(out, sizeof out, "%s/part.conv.2", dir);
+    snprintf(cmd, sizeof cmd, "partial %s %s %s 2", cfg, w, out);
+    abc_run_result r = abc_test_run_darknet(cmd);
+    ck_assert_msg(r.status == 0, "%s", r.out);
+    abc_run_free(&r);
+    network *full = load_network(cfg, w, 0), *part = load_network(cfg, out, 0);
+    ck_assert_int_eq((int)*part->seen, 0);
+    FILE *fp = fopen(out, "rb");
+    fseek(fp, 0, SEEK_END);
+    long size = ftell(fp);
+    fclose(fp);
+    long want = 20;
+    for (int i = 0; i < 2; ++i) {
+        layer *l = &full->layers[i];
+        want += 4L * (l->nweights + l->n + (l->batch_normalize ? 3 * l->n : 0));
+        ck_assert(!memcmp(l->weights, part->layers[i].weights, sizeof(float) * l->nweights));
+    }
+    ck_assert_int_eq(size, want);
+    free_network(full), free_network(part);
+    snprintf(cmd, sizeof cmd, "partial %s %s %s 9", cfg, w, out);
+    r = abc_test_run_darknet(cmd);
+    ck_assert_msg(r.status != 0 && strstr(r.out, "has 7 layers, not 9"), "%s", r.out);
+    abc_run_free(&r);
+    free(cfg), free(w);
+}
+END_TEST
+
 static Suite *suite_weights_convert(void)
 {
     Suite *s = suite_create("weights_convert");
@@ -244,6 +277,7 @@ static Suite *suite_weights_convert(void)
     tcase_add_test(tc, every_family_converts_and_runs);
     tcase_add_test(tc, keep_and_detection_layers);
     tcase_add_test(tc, bad_requests_are_one_line);
+    tcase_add_test(tc, partial_keeps_the_first_layers);
     suite_add_tcase(s, tc);
     return s;
 }

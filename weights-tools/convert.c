@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "abc/base/files.h"
 #include "abc/base/util.h"
@@ -249,14 +248,7 @@ int abc_weights_convert(const char *cfg, const char *weights, const abc_convert_
      * binary model's own records */
     network *bin = load_network(out_cfg, (char *)weights, 0);
     *bin->seen = 0;
-    char *tmp_w = abc_xmalloc(strlen(out_w) + 32);
-    sprintf(tmp_w, "%s.tmp.%ld", out_w, (long)getpid());
-    save_weights(bin, tmp_w); /* written whole or the program ends with an error (the project's writer) */
-    if (rename(tmp_w, out_w)) {
-        unlink(tmp_w);
-        unlink(out_cfg);
-        abc_die("cannot rename '%s' to '%s': %s", tmp_w, out_w, strerror(errno));
-    }
+    save_weights(bin, out_w); /* atomic: written whole under its name, or an error and nothing */
 
     printf("\nquantization error ||W - Wq|| / ||W|| of each converted layer (before fine-tuning):\n");
     for (int i = 0; i < bin->n; ++i) {
@@ -274,6 +266,6 @@ int abc_weights_convert(const char *cfg, const char *weights, const abc_convert_
     free_network(bin);
     free_network(net);
     for (int i = 0; i < t.nlines; ++i) free(t.line[i]);
-    free(t.line), free(t.sec), free(keep), free(becomes), free(out_cfg), free(out_w), free(tmp_w);
+    free(t.line), free(t.sec), free(keep), free(becomes), free(out_cfg), free(out_w);
     return 0;
 }
