@@ -268,6 +268,41 @@ START_TEST(partial_keeps_the_first_layers)
 }
 END_TEST
 
+/* inspect: each layer with parameters, its arrays' ranges, NaN and Inf counted; -json; convert refuses NaN. */
+START_TEST(inspect_reports_arrays_and_nan)
+{
+    const char *dir = abc_test_tmpdir();
+    char *cfg, *w, cmd[4400];
+    make_model(dir, "ins", classifier_cfg, &cfg, &w);
+    /* layer 1's biases: one NaN, one infinity */
+    network *net = load_network(cfg, w, 0);
+    net->layers[1].biases[2] = NAN;
+    net->layers[1].biases[5] = INFINITY;
+    char *bad;
+    ck_assert(asprintf(&bad, "%s/ins-nan.weights", dir) > 0);
+    save_weights(net, bad);
+    float b0 = net->layers[0].biases[3];
+    free_network(net);
+    snprintf(cmd, sizeof cmd, "weights inspect %s %s", cfg, bad);
+    abc_run_result r = abc_test_run_darknet(cmd);
+    ck_assert_msg(r.status == 0 && strstr(r.out, "layer 1 convolutional 12x12x8 -> 12x12x16 (3x3/1)") &&
+                  strstr(r.out, "NaN 1  Inf 1") && strstr(r.out, "layer 4 connected 576 -> 32") &&
+                  strstr(r.out, "total: "), "%s", r.out);
+    ck_assert(b0 == 0.3f);
+    abc_run_free(&r);
+    snprintf(cmd, sizeof cmd, "( %s weights inspect %s %s -json 2>/dev/null )", abc_test_darknet_path(), cfg, w);
+    r = abc_test_run(cmd);
+    ck_assert_msg(r.status == 0 && abc_test_json_valid(r.out) && strstr(r.out, "\"name\": \"rolling_variance\"") &&
+                  strstr(r.out, "\"ratio\": 1.000"), "%s", r.out);
+    abc_run_free(&r);
+    snprintf(cmd, sizeof cmd, "weights convert %s %s -to xnor -out %s/ins-x", cfg, bad, dir);
+    r = abc_test_run_darknet(cmd);
+    ck_assert_msg(r.status != 0 && strstr(r.out, "layer 1: biases holds 1 NaN and 1 infinite values"), "%s", r.out);
+    abc_run_free(&r);
+    free(cfg), free(w), free(bad);
+}
+END_TEST
+
 static Suite *suite_weights_convert(void)
 {
     Suite *s = suite_create("weights_convert");
@@ -278,6 +313,7 @@ static Suite *suite_weights_convert(void)
     tcase_add_test(tc, keep_and_detection_layers);
     tcase_add_test(tc, bad_requests_are_one_line);
     tcase_add_test(tc, partial_keeps_the_first_layers);
+    tcase_add_test(tc, inspect_reports_arrays_and_nan);
     suite_add_tcase(s, tc);
     return s;
 }

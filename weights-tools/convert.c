@@ -15,6 +15,7 @@
 #include "abc/base/files.h"
 #include "abc/base/util.h"
 #include "abc/registry.h"
+#include "inspect.h"
 #include "summary.h"
 
 /* A binary family: what -to names, the sections it writes and their keys. */
@@ -211,6 +212,7 @@ int abc_weights_convert(const char *cfg, const char *weights, const abc_convert_
             abc_die("cfg '%s': layer %d is already [%s]: convert a float model", cfg, i,
                     abc_registry_of(&net->layers[i])->name);
     load_weights(net, (char *)weights);
+    abc_check_finite(net, weights);
     cfg_text t = read_text(cfg);
     if (t.nsec != net->n + 1) abc_die("cfg '%s': %d sections for %d layers", cfg, t.nsec, net->n);
     char *keep = abc_xcalloc((size_t)net->n, 1);

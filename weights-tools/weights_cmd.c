@@ -5,6 +5,7 @@
 #include "abc/base/util.h"
 #include "commands.h"
 #include "convert.h"
+#include "inspect.h"
 
 static int convert_run(const abc_cli *a)
 {
@@ -33,10 +34,28 @@ static const abc_cmd convert_cmd = {
              "iteration count at 0. Prints what became what, each layer's quantization error and the sizes.",
 };
 
-static const abc_cmd *const subs[] = {&convert_cmd, NULL};
+static int inspect_run(const abc_cli *a)
+{
+    if (!abc_file_exists(a->pos[0])) abc_die("cannot open cfg file '%s'", a->pos[0]);
+    if (!abc_file_exists(a->pos[1])) abc_die("cannot open weights file '%s'", a->pos[1]);
+    return abc_weights_inspect(a->pos[0], a->pos[1], abc_cli_flag(a, "-json"));
+}
+
+static const abc_opt inspect_opts[] = {
+    {"-json", ABC_OPT_FLAG, NULL, 0, 0, "one JSON object on stdout"},
+    {0},
+};
+
+static const abc_cmd inspect_cmd = {
+    .name = "inspect", .args = "<cfg> <weights>", .min_args = 2, .max_args = 2,
+    .what = "per layer: type, what it computes with, shape, bytes (file and packed), each array's range and NaN/Inf",
+    .opts = inspect_opts, .run = inspect_run,
+};
+
+static const abc_cmd *const subs[] = {&convert_cmd, &inspect_cmd, NULL};
 
 const abc_cmd abc_weights_cmd = {
     .name = "weights",
-    .what = "weights tools: convert a float model to a binary one",
+    .what = "weights tools: convert a float model to a binary one, inspect a model",
     .subs = subs,
 };
