@@ -7,24 +7,13 @@
 #include <cairo.h>
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "abc/base/files.h"
+#include "abc/base/util.h"
 
-static int fail(char *err, size_t errn, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errn, const char *fmt, ...)
-{
-    if (err && errn) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errn, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 static double clampd(double v, double lo, double hi) { return v < lo ? lo : v > hi ? hi : v; }
 
@@ -102,15 +91,15 @@ static cairo_status_t write_fp(void *closure, const unsigned char *data, unsigne
 static int write_png(cairo_surface_t *s, const char *path, const char *what, char *err, size_t errn)
 {
     abc_atomic_file f;
-    if (abc_atomic_open(&f, path)) return fail(err, errn, "cannot write %s '%s': %s", what, path, strerror(errno));
+    if (abc_atomic_open(&f, path)) return abc_err(err, errn, "cannot write %s '%s': %s", what, path, strerror(errno));
     cairo_status_t st = cairo_surface_write_to_png_stream(s, write_fp, f.fp);
     if (st != CAIRO_STATUS_SUCCESS) {
         int e = errno;
         abc_atomic_abort(&f);
-        return fail(err, errn, "cannot write %s '%s': %s", what, path,
+        return abc_err(err, errn, "cannot write %s '%s': %s", what, path,
                     st == CAIRO_STATUS_WRITE_ERROR && e ? strerror(e) : cairo_status_to_string(st));
     }
-    if (abc_atomic_commit(&f)) return fail(err, errn, "cannot write %s '%s': %s", what, path, strerror(errno));
+    if (abc_atomic_commit(&f)) return abc_err(err, errn, "cannot write %s '%s': %s", what, path, strerror(errno));
     return 0;
 }
 
@@ -121,7 +110,7 @@ static cairo_t *new_canvas(int w, int h, const char *what, const char *path, cha
     cairo_status_t st = cairo_surface_status(s);
     if (st != CAIRO_STATUS_SUCCESS) {
         cairo_surface_destroy(s);
-        fail(err, errn, "%s '%s': cannot make a %dx%d picture: %s", what, path, w, h, cairo_status_to_string(st));
+        abc_err(err, errn, "%s '%s': cannot make a %dx%d picture: %s", what, path, w, h, cairo_status_to_string(st));
         return NULL;
     }
     cairo_t *cr = cairo_create(s);
@@ -129,7 +118,7 @@ static cairo_t *new_canvas(int w, int h, const char *what, const char *path, cha
     st = cairo_status(cr);
     if (st != CAIRO_STATUS_SUCCESS) {
         cairo_destroy(cr);
-        fail(err, errn, "%s '%s': %s", what, path, cairo_status_to_string(st));
+        abc_err(err, errn, "%s '%s': %s", what, path, cairo_status_to_string(st));
         return NULL;
     }
     return cr;
@@ -141,7 +130,7 @@ static int finish(cairo_t *cr, const char *path, const char *what, char *err, si
     cairo_status_t st = cairo_status(cr);
     cairo_surface_t *s = cairo_get_target(cr);
     cairo_surface_flush(s);
-    int r = st != CAIRO_STATUS_SUCCESS ? fail(err, errn, "%s '%s': drawing failed: %s", what, path,
+    int r = st != CAIRO_STATUS_SUCCESS ? abc_err(err, errn, "%s '%s': drawing failed: %s", what, path,
                                               cairo_status_to_string(st))
                                        : write_png(s, path, what, err, errn);
     cairo_destroy(cr);
@@ -268,13 +257,13 @@ static void draw_boxes(cairo_t *cr, int w, int h, const abc_draw_box *boxes, int
 int abc_draw_detections_png(const char *path, const float *chw, int w, int h, int c, const abc_draw_box *boxes,
                             int n, const char *const *names, int classes, char *err, size_t errn)
 {
-    if (!path || !*path) return fail(err, errn, "detections: no output path");
+    if (!path || !*path) return abc_err(err, errn, "detections: no output path");
     if (w < 1 || h < 1 || w > ABC_DRAW_MAX_SIDE || h > ABC_DRAW_MAX_SIDE)
-        return fail(err, errn, "image '%s': size %dx%d is out of range (1..%d per side)", path, w, h,
+        return abc_err(err, errn, "image '%s': size %dx%d is out of range (1..%d per side)", path, w, h,
                     ABC_DRAW_MAX_SIDE);
-    if (c != 1 && c != 3) return fail(err, errn, "image '%s': %d channels (must be 1 or 3)", path, c);
-    if (!chw) return fail(err, errn, "image '%s': no pixels", path);
-    if (n < 0 || (n > 0 && !boxes)) return fail(err, errn, "image '%s': %d boxes at %p", path, n, (const void *)boxes);
+    if (c != 1 && c != 3) return abc_err(err, errn, "image '%s': %d channels (must be 1 or 3)", path, c);
+    if (!chw) return abc_err(err, errn, "image '%s': no pixels", path);
+    if (n < 0 || (n > 0 && !boxes)) return abc_err(err, errn, "image '%s': %d boxes at %p", path, n, (const void *)boxes);
 
     cairo_t *cr = new_canvas(w, h, "image", path, err, errn);
     if (!cr) return -1;
@@ -304,9 +293,9 @@ int abc_draw_detections_rgb(unsigned char *rgb, int w, int h, const abc_draw_box
                             const char *const *names, int classes, char *err, size_t errn)
 {
     if (w < 1 || h < 1 || w > ABC_DRAW_MAX_SIDE || h > ABC_DRAW_MAX_SIDE)
-        return fail(err, errn, "frame: size %dx%d is out of range (1..%d per side)", w, h, ABC_DRAW_MAX_SIDE);
-    if (!rgb) return fail(err, errn, "frame: no pixels");
-    if (n < 0 || (n > 0 && !boxes)) return fail(err, errn, "frame: %d boxes at %p", n, (const void *)boxes);
+        return abc_err(err, errn, "frame: size %dx%d is out of range (1..%d per side)", w, h, ABC_DRAW_MAX_SIDE);
+    if (!rgb) return abc_err(err, errn, "frame: no pixels");
+    if (n < 0 || (n > 0 && !boxes)) return abc_err(err, errn, "frame: %d boxes at %p", n, (const void *)boxes);
     cairo_t *cr = new_canvas(w, h, "frame", "(memory)", err, errn);
     if (!cr) return -1;
     cairo_surface_t *s = cairo_get_target(cr);
@@ -324,7 +313,7 @@ int abc_draw_detections_rgb(unsigned char *rgb, int w, int h, const abc_draw_box
     cairo_status_t st = cairo_status(cr);
     if (st != CAIRO_STATUS_SUCCESS) {
         cairo_destroy(cr);
-        return fail(err, errn, "frame: drawing failed: %s", cairo_status_to_string(st));
+        return abc_err(err, errn, "frame: drawing failed: %s", cairo_status_to_string(st));
     }
     for (int y = 0; y < h; ++y) {
         const unsigned *row = (const unsigned *)(data + (size_t)y * (size_t)stride);
@@ -438,8 +427,8 @@ static void series_path(cairo_t *cr, const abc_series *s, const plot_map *m)
 static int check_series(const abc_series *s, const char *name, const char *path, char *err, size_t errn)
 {
     if (!s) return 0;
-    if (s->n < 0) return fail(err, errn, "chart '%s': %s series has %d points", path, name, s->n);
-    if (s->n > 0 && (!s->x || !s->y)) return fail(err, errn, "chart '%s': %s series has no x or y values", path, name);
+    if (s->n < 0) return abc_err(err, errn, "chart '%s': %s series has %d points", path, name, s->n);
+    if (s->n > 0 && (!s->x || !s->y)) return abc_err(err, errn, "chart '%s': %s series has no x or y values", path, name);
     return 0;
 }
 
@@ -465,9 +454,9 @@ static void legend_item(cairo_t *cr, double *x, double y, double fs, const doubl
 int abc_chart_png(const char *path, int width, int height, const char *title, int max_iter, const abc_series *loss,
                   const abc_series *loss_avg, const abc_series *map50, char *err, size_t errn)
 {
-    if (!path || !*path) return fail(err, errn, "chart: no output path");
+    if (!path || !*path) return abc_err(err, errn, "chart: no output path");
     if (width < 160 || height < 120 || width > ABC_DRAW_MAX_SIDE || height > ABC_DRAW_MAX_SIDE)
-        return fail(err, errn, "chart '%s': size %dx%d is out of range (160..%d wide, 120..%d high)", path, width,
+        return abc_err(err, errn, "chart '%s': size %dx%d is out of range (160..%d wide, 120..%d high)", path, width,
                     height, ABC_DRAW_MAX_SIDE, ABC_DRAW_MAX_SIDE);
     if (check_series(loss, "loss", path, err, errn) || check_series(loss_avg, "average loss", path, err, errn) ||
         check_series(map50, "mAP", path, err, errn))

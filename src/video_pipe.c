@@ -3,23 +3,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int fail(char *err, size_t errn, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errn, const char *fmt, ...)
-{
-    if (err && errn) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errn, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
+#include "abc/base/util.h"
+
 
 /* A temporary file for a child's messages (p->log); its descriptor, or -1. */
 static int open_log(abc_video_pipe *p)
@@ -35,18 +25,18 @@ static int spawn(abc_video_pipe *p, char *const argv[], int to_child, char *err,
 {
     memset(p, 0, sizeof *p);
     int fds[2], log = open_log(p);
-    if (log < 0) return fail(err, errn, "cannot create a temporary file for %s's messages: %s", argv[0], strerror(errno));
+    if (log < 0) return abc_err(err, errn, "cannot create a temporary file for %s's messages: %s", argv[0], strerror(errno));
     if (pipe(fds)) {
         close(log);
         unlink(p->log);
-        return fail(err, errn, "cannot create a pipe for %s: %s", argv[0], strerror(errno));
+        return abc_err(err, errn, "cannot create a pipe for %s: %s", argv[0], strerror(errno));
     }
     fflush(NULL);
     p->pid = fork();
     if (p->pid < 0) {
         close(log), close(fds[0]), close(fds[1]);
         unlink(p->log);
-        return fail(err, errn, "cannot start %s: %s", argv[0], strerror(errno));
+        return abc_err(err, errn, "cannot start %s: %s", argv[0], strerror(errno));
     }
     if (p->pid == 0) {
         dup2(to_child ? fds[0] : fds[1], to_child ? 0 : 1);
@@ -68,7 +58,7 @@ static int spawn(abc_video_pipe *p, char *const argv[], int to_child, char *err,
     if (!p->fp) {
         close(mine);
         abc_video_kill(p);
-        return fail(err, errn, "cannot open the pipe to %s", argv[0]);
+        return abc_err(err, errn, "cannot open the pipe to %s", argv[0]);
     }
     return 0;
 }
@@ -126,7 +116,7 @@ static int is_device(const char *path) { return !strncmp(path, "/dev/video", 10)
 int abc_video_probe(const char *path, abc_video_info *info, char *err, size_t errn)
 {
     memset(info, 0, sizeof *info);
-    if (!is_device(path) && access(path, R_OK)) return fail(err, errn, "cannot open video '%s': %s", path, strerror(errno));
+    if (!is_device(path) && access(path, R_OK)) return abc_err(err, errn, "cannot open video '%s': %s", path, strerror(errno));
     char *argv[16];
     int n = 0;
     argv[n++] = "ffprobe", argv[n++] = "-v", argv[n++] = "error", argv[n++] = "-select_streams", argv[n++] = "v:0";
@@ -155,9 +145,9 @@ int abc_video_probe(const char *path, abc_video_info *info, char *err, size_t er
     char first[300];
     int messages = 0, st = abc_video_close(&p, &messages, first, sizeof first);
     if (info->w <= 0 || info->h <= 0)
-        return fail(err, errn, "'%s' is not a video ffmpeg can read%s%s", path, messages ? ": " : "",
+        return abc_err(err, errn, "'%s' is not a video ffmpeg can read%s%s", path, messages ? ": " : "",
                     messages ? first : (st ? " (ffprobe failed)" : " (no video stream)"));
-    if (info->w > 16384 || info->h > 16384) return fail(err, errn, "video '%s': %dx%d is too large", path, info->w, info->h);
+    if (info->w > 16384 || info->h > 16384) return abc_err(err, errn, "video '%s': %dx%d is too large", path, info->w, info->h);
     const char *rate = parse_rate(avg) > 0 ? avg : parse_rate(real) > 0 ? real : "25/1";
     snprintf(info->rate, sizeof info->rate, "%s", rate);
     info->fps = parse_rate(rate);

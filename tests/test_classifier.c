@@ -356,41 +356,9 @@ static int count_temp_files(const char *d)
     return n;
 }
 
-/* Starts "darknet <words...>" (NULL-ended) with stdout and stderr into log; returns its pid. */
-static pid_t start_darknet(const char *log, const char *const *words)
-{
-    pid_t pid = fork();
-    ck_assert(pid >= 0);
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        char *argv[16] = {"darknet"};
-        for (int i = 0; words[i] && i < 14; ++i) argv[i + 1] = (char *)words[i];
-        execv(abc_test_darknet_path(), argv);
-        _exit(127);
-    }
-    return pid;
-}
 
-/* Waits (up to 30 s) until log has a line starting with prefix; if it never
- * comes, kills pid (it may run for hours) and returns 0. */
-static int wait_for_line(const char *log, const char *prefix, pid_t pid)
-{
-    for (int i = 0; i < 600; ++i) {
-        usleep(50000);
-        FILE *fp = fopen(log, "r");
-        if (!fp) continue;
-        char line[512];
-        int found = 0;
-        while (!found && fgets(line, sizeof line, fp)) found = !strncmp(line, prefix, strlen(prefix));
-        fclose(fp);
-        if (found) return 1;
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
-    return 0;
-}
+#define start_darknet abc_test_start_darknet
+#define wait_for_line(log, prefix, pid) abc_test_wait_for_line(log, prefix, pid, 30)
 
 /* Sends sig to pid; returns its exit status (-1 if it did not exit). */
 static int stop_with(pid_t pid, int sig)

@@ -395,18 +395,7 @@ static const char yolo_fmt[] = "[yolo]\nmask=0,1,2\nanchors=12,29,  29,14,  24,3
                                "ignore_thresh=.7\ntruth_thresh=1\nrandom=0\n%s";
 #define TRAIN_ITERS 300
 
-static char *path_in(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *path_in(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *name, *p;
-    ck_assert(vasprintf(&name, fmt, ap) > 0);
-    va_end(ap);
-    ck_assert(asprintf(&p, "%s/%s", root, name) > 0);
-    free(name);
-    return p;
-}
+#define path_in(...) abc_test_pathf(root, __VA_ARGS__)
 
 /* A detector cfg in root: conv2 / conv3 of the given sections (with their extra keys), classes, max_batches,
  * extra [yolo] keys; last: replaces the whole [yolo] section when not NULL. */
@@ -439,18 +428,7 @@ static char *write_data(const char *name, int classes, const char *train, const 
     return p;
 }
 
-static abc_run_result run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static abc_run_result run(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *args;
-    ck_assert(vasprintf(&args, fmt, ap) > 0);
-    va_end(ap);
-    abc_run_result r = abc_test_run_darknet(args);
-    free(args);
-    return r;
-}
+#define run abc_test_darknetf
 
 /* Runs darknet with its stdout alone into *out (malloc'd); r.out gets its stderr. */
 static abc_run_result run_split(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -947,40 +925,9 @@ END_TEST
  * Ctrl-C during training.
  * ------------------------------------------------------------------------------------------------------- */
 
-static pid_t start_darknet(const char *log, const char *const *words)
-{
-    pid_t pid = fork();
-    ck_assert(pid >= 0);
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        char *argv[16] = {"darknet"};
-        for (int i = 0; words[i] && i < 14; ++i) argv[i + 1] = (char *)words[i];
-        execv(abc_test_darknet_path(), argv);
-        _exit(127);
-    }
-    return pid;
-}
 
-/* Waits (up to 60 s) for a line of log starting with prefix; kills pid and returns 0 if none comes. */
-static int wait_for_line(const char *log, const char *prefix, pid_t pid)
-{
-    for (int i = 0; i < 1200; ++i) {
-        usleep(50000);
-        FILE *fp = fopen(log, "r");
-        if (!fp) continue;
-        char line[512];
-        int found = 0;
-        while (!found && fgets(line, sizeof line, fp)) found = !strncmp(line, prefix, strlen(prefix));
-        fclose(fp);
-        if (found) return 1;
-        if (waitpid(pid, NULL, WNOHANG) == pid) return 0;
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
-    return 0;
-}
+#define start_darknet abc_test_start_darknet
+#define wait_for_line(log, prefix, pid) abc_test_wait_for_line(log, prefix, pid, 60)
 
 START_TEST(sigint_saves_checkpoint)
 {

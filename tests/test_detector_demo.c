@@ -36,31 +36,9 @@ static const char cfg_text[] =
     "[yolo]\nmask=0,1,2\nanchors=12,29,  29,14,  24,30\nclasses=10\nnum=3\njitter=.1\nignore_thresh=.7\n"
     "truth_thresh=1\nrandom=0\n";
 
-static char *in_root(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *in_root(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *name, *p;
-    ck_assert(vasprintf(&name, fmt, ap) > 0);
-    va_end(ap);
-    ck_assert(asprintf(&p, "%s/%s", root, name) > 0);
-    free(name);
-    return p;
-}
+#define in_root(...) abc_test_pathf(root, __VA_ARGS__)
 
-static abc_run_result run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static abc_run_result run(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *cmd;
-    ck_assert(vasprintf(&cmd, fmt, ap) > 0);
-    va_end(ap);
-    abc_run_result r = abc_test_run(cmd);
-    free(cmd);
-    return r;
-}
+#define run abc_test_runf
 
 /* The demo on the fixture's model: "<darknet> detector demo <data> <cfg> <weights> <args>". */
 static abc_run_result run_demo(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

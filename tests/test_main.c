@@ -1,6 +1,7 @@
 /* Runs every registered Check suite. */
 #include <fcntl.h>
 #include <stdarg.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,6 +127,76 @@ abc_run_result abc_test_run_darknet(const char *args)
     abc_run_result r = abc_test_run(cmd);
     free(cmd);
     return r;
+}
+
+char *abc_test_pathf(const char *dir, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *name, *p;
+    if (vasprintf(&name, fmt, ap) < 0) abort();
+    va_end(ap);
+    if (asprintf(&p, "%s/%s", dir, name) < 0) abort();
+    free(name);
+    return p;
+}
+
+abc_run_result abc_test_runf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *cmd;
+    if (vasprintf(&cmd, fmt, ap) < 0) abort();
+    va_end(ap);
+    abc_run_result r = abc_test_run(cmd);
+    free(cmd);
+    return r;
+}
+
+abc_run_result abc_test_darknetf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *args;
+    if (vasprintf(&args, fmt, ap) < 0) abort();
+    va_end(ap);
+    abc_run_result r = abc_test_run_darknet(args);
+    free(args);
+    return r;
+}
+
+pid_t abc_test_start_darknet(const char *log, const char *const *words)
+{
+    pid_t pid = fork();
+    if (pid < 0) abort();
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        char *argv[16] = {"darknet"};
+        for (int i = 0; words[i] && i < 14; ++i) argv[i + 1] = (char *)words[i];
+        execv(abc_test_darknet_path(), argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+int abc_test_wait_for_line(const char *log, const char *prefix, pid_t pid, int seconds)
+{
+    for (int i = 0; i < 20 * seconds; ++i) {
+        usleep(50000);
+        FILE *fp = fopen(log, "r");
+        if (!fp) continue;
+        char line[512];
+        int found = 0;
+        while (!found && fgets(line, sizeof line, fp)) found = !strncmp(line, prefix, strlen(prefix));
+        fclose(fp);
+        if (found) return 1;
+        if (waitpid(pid, NULL, WNOHANG) == pid) return 0;
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    return 0;
 }
 
 void abc_run_free(abc_run_result *r)

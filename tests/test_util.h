@@ -4,6 +4,7 @@
 #define ABC_TEST_UTIL_H
 
 #include <check.h>
+#include <sys/types.h>
 
 #include "darknet.h"
 #include "kernels/select.h"
@@ -30,6 +31,15 @@ typedef struct {
 abc_run_result abc_test_run_darknet(const char *args);
 abc_run_result abc_test_run(const char *cmdline);
 void abc_run_free(abc_run_result *r);
+/* Starts "darknet <words...>" (NULL-ended) with stdout and stderr into log; returns its pid. */
+pid_t abc_test_start_darknet(const char *log, const char *const *words);
+/* Waits up to `seconds` for a line of log starting with prefix: 1; 0 when pid exits first or the time is up
+ * (then pid, which may run for hours, is killed). */
+int abc_test_wait_for_line(const char *log, const char *prefix, pid_t pid, int seconds);
+/* "dir/<formatted name>" (malloc'd); a shell command or darknet's arguments, formatted, then run as above. */
+char *abc_test_pathf(const char *dir, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+abc_run_result abc_test_runf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+abc_run_result abc_test_darknetf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Number of non-empty lines of s. */
 int abc_test_count_lines(const char *s);
 /* JSON (test_json.c): the end of the value at s (NULL if it is none), whitespace skipped, and whether the whole

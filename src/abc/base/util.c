@@ -68,3 +68,14 @@ double abc_now(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
+
+int abc_err(char *err, size_t errn, const char *fmt, ...)
+{
+    if (err && errn) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errn, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}

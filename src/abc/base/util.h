@@ -11,6 +11,9 @@ void abc_die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)
 void abc_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Set while stderr holds a partial line (a layer summary); errors then begin a new line. */
 void abc_stderr_midline(int on);
+/* For functions that report errors to their caller: the message into err (errn bytes; err may be NULL);
+ * returns -1. */
+int abc_err(char *err, size_t errn, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 void *abc_xcalloc(size_t n, size_t size);
 void *abc_xmalloc(size_t size);
