@@ -48,5 +48,8 @@ void abc_det_map_run(network *net, const abc_data_cfg *d, const abc_strs *paths,
  * each class whose probability is above o->thresh, per-class NMS. Appends to *v (count *n, capacity *cap),
  * with the given image id; returns how many it added. Set the network's batch to 1 first. */
 int abc_det_image(network *net, image im, int image_id, const abc_det_map_opts *o, abc_det **v, int *n, int *cap);
+/* The same from the image already letterboxed to the network's size (sized), the original being w x h. */
+int abc_det_letterboxed(network *net, image sized, int w, int h, int image_id, const abc_det_map_opts *o, abc_det **v,
+                        int *n, int *cap);
 
 #endif

@@ -1,5 +1,5 @@
 /* detector demo: detection on a video file or camera, headless. Three threads in a pipeline: one reads frames
- * from an ffmpeg decoder, the caller runs the network on each, one draws the boxes and feeds an ffmpeg encoder
+ * from an ffmpeg decoder and letterboxes them, the caller runs the network on each, one draws the boxes and feeds an ffmpeg encoder
  * and writes a JSON line per frame; slots of frames go round between them, so that decoding and encoding
  * overlap the network. -truth scores the detections (mAP@0.5 over every frame). */
 #include "detector_cmds.h"
@@ -70,6 +70,7 @@ static void q_free(queue *q)
 
 typedef struct {
     unsigned char *rgb;
+    image im, sized; /* the frame as floats, and letterboxed to the network (made by the reader) */
     abc_det *d;
     int n, cap, frame;
 } slot;
@@ -77,6 +78,7 @@ typedef struct {
 typedef struct {
     const abc_det_demo_opts *o;
     const abc_strs *names;
+    int net_w, net_h;
     abc_video_info info;
     size_t bytes;
     slot s[SLOTS];
@@ -89,6 +91,14 @@ typedef struct {
     int json_open;
 } demo_run_state;
 
+/* The frame's pixels as a darknet image (3 planes of floats in [0, 1]). */
+static void to_image(const unsigned char *rgb, image *im)
+{
+    size_t plane = (size_t)im->w * (size_t)im->h;
+    for (size_t p = 0; p < plane; ++p)
+        for (int c = 0; c < 3; ++c) im->data[(size_t)c * plane + p] = rgb[3 * p + (size_t)c] * (1.0f / 255.0f);
+}
+
 static void *reader(void *arg)
 {
     demo_run_state *m = arg;
@@ -98,7 +108,11 @@ static void *reader(void *arg)
             q_push(&m->empty, i);
             break;
         }
-        m->s[i].frame = f;
+        slot *s = &m->s[i];
+        s->frame = f;
+        to_image(s->rgb, &s->im);
+        free_image(s->sized);
+        s->sized = letterbox_image(s->im, m->net_w, m->net_h);
         q_push(&m->decoded, i);
     }
     q_push(&m->decoded, -1);
@@ -157,13 +171,6 @@ static void *writer(void *arg)
     return NULL;
 }
 
-/* The frame's pixels as a darknet image (3 planes of floats in [0, 1]). */
-static void to_image(const unsigned char *rgb, image *im)
-{
-    size_t plane = (size_t)im->w * (size_t)im->h;
-    for (size_t p = 0; p < plane; ++p)
-        for (int c = 0; c < 3; ++c) im->data[(size_t)c * plane + p] = rgb[3 * p + (size_t)c] * (1.0f / 255.0f);
-}
 
 /* Boxes cut to the frame, as the truth's boxes are (what of an object is visible). */
 static void clip_boxes(abc_det *d, int n, float w, float h)
@@ -231,8 +238,10 @@ int abc_detector_demo(const char *datafile, const char *cfg, const char *weights
     open_outputs(&m);
     if (abc_video_decode_open(&m.dec, video, &m.info, err, sizeof err)) abc_die("%s", err);
     q_init(&m.empty), q_init(&m.decoded), q_init(&m.detected);
+    m.net_w = net->w, m.net_h = net->h;
     for (int i = 0; i < SLOTS; ++i) {
         m.s[i].rgb = abc_xmalloc(m.bytes);
+        m.s[i].im = make_image(m.info.w, m.info.h, 3);
         q_push(&m.empty, i);
     }
     abc_stop_guard guard;
@@ -243,7 +252,6 @@ int abc_detector_demo(const char *datafile, const char *cfg, const char *weights
 
     abc_det_map_opts mo = abc_det_map_default_opts();
     mo.thresh = o->truth ? MAP_THRESH : o->thresh;
-    image im = make_image(m.info.w, m.info.h, 3);
     abc_det *all = NULL;
     int nall = 0, call = 0, frames = 0;
     size_t ms_cap = 1024;
@@ -252,10 +260,9 @@ int abc_detector_demo(const char *datafile, const char *cfg, const char *weights
         int i = q_pop(&m.decoded);
         if (i < 0) break;
         slot *s = &m.s[i];
-        to_image(s->rgb, &im);
         double ts = abc_now();
         s->n = 0;
-        abc_det_image(net, im, s->frame, &mo, &s->d, &s->n, &s->cap);
+        abc_det_letterboxed(net, s->sized, m.info.w, m.info.h, s->frame, &mo, &s->d, &s->n, &s->cap);
         clip_boxes(s->d, s->n, (float)m.info.w, (float)m.info.h);
         if ((size_t)frames == ms_cap) ms = realloc(ms, (ms_cap *= 2) * sizeof *ms);
         if (!ms) abc_die("out of memory (timings)");
@@ -330,12 +337,11 @@ int abc_detector_demo(const char *datafile, const char *cfg, const char *weights
                frames, 100 * r.map, 100 * r.map_coco, r.precision, r.recall, (double)o->thresh);
         abc_map_free(&r);
     }
-    for (int i = 0; i < SLOTS; ++i) free(m.s[i].rgb), free(m.s[i].d);
+    for (int i = 0; i < SLOTS; ++i) free(m.s[i].rgb), free(m.s[i].d), free_image(m.s[i].im), free_image(m.s[i].sized);
     q_free(&m.empty), q_free(&m.decoded), q_free(&m.detected);
     free(ms);
     free(all);
     free(gts);
-    free_image(im);
     free_network(net);
     abc_strs_free(&names);
     abc_data_cfg_free(&d);

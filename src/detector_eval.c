@@ -22,8 +22,16 @@ abc_det_map_opts abc_det_map_default_opts(void)
 int abc_det_image(network *net, image im, int image_id, const abc_det_map_opts *o, abc_det **v, int *n, int *cap)
 {
     image sized = letterbox_image(im, net->w, net->h);
-    network_predict(net, sized.data);
+    int kept = abc_det_letterboxed(net, sized, im.w, im.h, image_id, o, v, n, cap);
     free_image(sized);
+    return kept;
+}
+
+int abc_det_letterboxed(network *net, image sized, int w, int h, int image_id, const abc_det_map_opts *o, abc_det **v,
+                        int *n, int *cap)
+{
+    image im = {w, h, 3, NULL}; /* only its size is read below */
+    network_predict(net, sized.data);
     int nb = 0;
     detection *dets = get_network_boxes(net, im.w, im.h, o->thresh, 0.5f, NULL, 1, &nb);
     int classes = net->layers[net->n - 1].classes, first = *n;
