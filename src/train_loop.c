@@ -82,7 +82,9 @@ int abc_train_loop(network *net, load_args args, const abc_train_setup *s, const
         if (hooks->reshape) hooks->reshape(hooks->ctx, net, &args, start_iter);
         loader = load_data(args);
     } else {
-        fprintf(stderr, "%s: already trained to iteration %d of %d\n", s->cfg, start_iter, max_b);
+        fprintf(stderr, "%s: already trained to iteration %d of %d (to start from these weights at iteration 0, as "
+                "when fine-tuning from a float model whose file has the same layout, give -clear)\n", s->cfg,
+                start_iter, max_b);
     }
 
     while ((int)get_current_batch(net) < max_b && !abc_stop_signal()) {
