@@ -2,11 +2,11 @@
 # detector demo end to end on the generated test video: ./darknet (float and binary cfgs, writing the annotated
 # video, and -benchmark) against the stock /usr/bin/darknet's headless demo (-prefix: a JPEG per frame) on the
 # float cfg, taking turns; prints frames per second (whole runs, start-up included) and the ratios.
-#   bench/demo_vs_stock.sh [-frames N] [-rounds R]
+#   bench/demo_vs_stock.sh [-frames N] [-rounds R]   (default: the whole 900-frame video, one round: about 2.5 min)
 # Needs trained weights in backup/ (the README's detection commands); a cfg without them is skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-frames=150 rounds=3
+frames=900 rounds=1
 while [[ $# -gt 0 ]]; do
   case $1 in
     -frames) frames=$2; shift 2 ;;
@@ -38,7 +38,11 @@ for ((r = 0; r < rounds; ++r)); do
     name=${run%%|*} cmd=${run#*|}
     rm -f "$tmp"/stock_*.jpg
     t0=$(date +%s.%N)
-    $cmd > "$tmp/log" 2>&1 || { echo "$name failed:"; tail -3 "$tmp/log"; exit 1; }
+    rc=0
+    $cmd > "$tmp/log" 2>&1 || rc=$?
+    # the stock demo ends every video with SIGFPE (status 136) after its last frame: count its pictures instead
+    if [[ $name == stock* && $rc == 136 ]] && (( $(ls "$tmp" | grep -c '^stock_.*\.jpg$') >= frames )); then rc=0; fi
+    (( rc == 0 )) || { echo "$name failed (status $rc):"; tail -3 "$tmp/log"; exit 1; }
     secs[$name]+="$(awk -v a="$(date +%s.%N)" -v b="$t0" 'BEGIN {print a - b}') "
   done
 done

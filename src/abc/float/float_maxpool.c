@@ -19,21 +19,47 @@ typedef struct {
  * and on signed zeros; this is that instruction, so that both give the same bits. */
 static inline float max_as_darknet(float m, float v) { return _mm_cvtss_f32(_mm_max_ss(_mm_set_ss(m), _mm_set_ss(v))); }
 
-static void plane_any(const layer *l, const float *in, float *out)
+/* One output of a window as libdarknet takes it. */
+static inline float window(const layer *l, const float *in, int i, int j)
 {
     int off = -l->pad / 2;
-    for (int i = 0; i < l->out_h; ++i)
-        for (int j = 0; j < l->out_w; ++j) {
-            float m = -FLT_MAX;
-            for (int n = 0; n < l->size; ++n) {
-                int y = off + i * l->stride + n;
-                for (int k = 0; k < l->size; ++k) {
-                    int x = off + j * l->stride + k;
-                    m = max_as_darknet(m, y >= 0 && y < l->h && x >= 0 && x < l->w ? in[y * l->w + x] : -FLT_MAX);
-                }
-            }
-            out[i * l->out_w + j] = m;
+    float m = -FLT_MAX;
+    for (int n = 0; n < l->size; ++n) {
+        int y = off + i * l->stride + n;
+        for (int k = 0; k < l->size; ++k) {
+            int x = off + j * l->stride + k;
+            m = max_as_darknet(m, y >= 0 && y < l->h && x >= 0 && x < l->w ? in[y * l->w + x] : -FLT_MAX);
         }
+    }
+    return m;
+}
+
+static void plane_any(const layer *l, const float *in, float *out)
+{
+    for (int i = 0; i < l->out_h; ++i)
+        for (int j = 0; j < l->out_w; ++j) out[i * l->out_w + j] = window(l, in, i, j);
+}
+
+/* size 2, stride 1, windows from (0, 0) (yolov3-tiny's 13x13 pool, padding 1): four outputs at a time inside,
+ * the last row and column (whose windows reach past the input) one by one. */
+static void plane_2x2_s1(const layer *l, const float *in, float *out)
+{
+    const __m128 lowest = _mm_set1_ps(-FLT_MAX);
+    for (int i = 0; i < l->out_h; ++i) {
+        float *o = out + (size_t)i * l->out_w;
+        int j = 0;
+        if (i + 1 < l->h) {
+            const float *r0 = in + (size_t)i * l->w, *r1 = r0 + l->w;
+            for (; j + 4 < l->w; j += 4) { /* j + 4 < w: every window of the four inside */
+                __m128 m = _mm_max_ps(lowest, _mm_loadu_ps(r0 + j));
+                m = _mm_max_ps(m, _mm_loadu_ps(r0 + j + 1));
+                m = _mm_max_ps(m, _mm_loadu_ps(r1 + j));
+                m = _mm_max_ps(m, _mm_loadu_ps(r1 + j + 1));
+                _mm_storeu_ps(o + j, m);
+            }
+        }
+        for (; j < l->out_w; ++j) o[j] = window(l, in, i, j);
+    }
 }
 
 /* size 2, stride 2, windows from (0, 0) (darknet's default padding of size - 1 = 1 shifts them by -1/2 = 0)
@@ -70,11 +96,13 @@ static void task(void *ctx, int t, int thread)
     const layer *l = j->l;
     int p0, p1, planes = l->batch * l->c;
     abc_split_range(planes, j->parts, t, &p0, &p1);
-    int fast = l->size == 2 && l->stride == 2 && l->pad / 2 == 0 && 2 * l->out_w <= l->w && 2 * l->out_h <= l->h;
+    int s2 = l->size == 2 && l->stride == 2 && l->pad / 2 == 0 && 2 * l->out_w <= l->w && 2 * l->out_h <= l->h;
+    int s1 = l->size == 2 && l->stride == 1 && l->pad / 2 == 0;
     for (int p = p0; p < p1; ++p) {
         const float *in = j->in + (size_t)p * l->h * l->w;
         float *out = l->output + (size_t)p * l->out_h * l->out_w;
-        if (fast) plane_2x2(l, in, out);
+        if (s2) plane_2x2(l, in, out);
+        else if (s1) plane_2x2_s1(l, in, out);
         else plane_any(l, in, out);
     }
 }
