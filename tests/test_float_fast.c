@@ -209,6 +209,8 @@ static const conv_case conv_cases[] = {
     {6, 6, 2, 3, 3, 1, 1, 2, 1, PLSE},     {6, 6, 2, 3, 3, 1, 1, 2, 0, LHTAN},
     {6, 6, 2, 3, 3, 1, 1, 2, 1, SELU},     {6, 6, 2, 3, 3, 1, 1, 2, 0, STAIR},
     {9, 9, 5, 6, 3, 2, 1, 6, 0, LEAKY},    {8, 8, 4, 6, 1, 1, 0, 4, 0, RELU},
+    /* batch 1, more filters than pixels: inference splits by filters */
+    {5, 5, 8, 40, 3, 1, 1, 1, 1, LEAKY},   {4, 3, 6, 37, 1, 1, 0, 1, 0, LINEAR}, {6, 5, 5, 33, 3, 2, 1, 1, 1, RELU},
 };
 
 START_TEST(conv_matches_stock)

@@ -56,6 +56,7 @@ typedef struct {
     double *stats; /* per image and channel: forward 2 sums, backward 3 */
     float *coef;   /* per channel: forward inv; backward k, kx, k0, mean */
     float *wt;     /* forward by the direct kernel (few input channels): its weights; NULL: im2col + GEMM */
+    const float *col; /* filters_task: the image's column matrix */
     char used[MAX_THREADS]; /* thread wrote its partial weight gradient */
 } conv_job;
 
@@ -123,6 +124,30 @@ static void forward_task(void *ctx, int task, int thread)
     }
 }
 
+/* Inference at batch 1 of a layer whose weights outweigh its image (13x13x512 -> 1024: 18.9 MB of weights, a
+ * 3 MB column matrix): split by filters, so that each thread streams its share of the weights once (split by
+ * rows, every task would stream all of them). j->col: the whole image's column matrix. */
+static void filters_task(void *ctx, int task, int thread)
+{
+    (void)thread;
+    const conv_job *j = ctx;
+    const layer *l = j->l;
+    int f0, f1;
+    abc_split_range(l->n, j->parts, task, &f0, &f1);
+    if (f1 <= f0) return;
+    abc_sgemm1(0, 0, f1 - f0, j->n, j->k, 1, l->weights + (size_t)f0 * j->k, j->k, j->col, j->n, 0,
+               l->output + (size_t)f0 * j->n, j->n);
+    for (int f = f0; f < f1; ++f) {
+        float *o = l->output + (size_t)f * j->n;
+        if (!l->batch_normalize) {
+            abc_bias_act_row(o, j->n, l->biases[f], l->activation);
+        } else {
+            float k = l->scales[f] / (sqrtf(l->rolling_variance[f]) + .000001f);
+            abc_bn_infer_row(o, l->x + (size_t)f * j->n, j->n, l->rolling_mean[f], k, l->biases[f], l->activation);
+        }
+    }
+}
+
 static void bn_train_image_task(void *ctx, int b, int thread)
 {
     (void)thread;
@@ -153,6 +178,17 @@ void abc_conv_fast_forward(layer l, network net)
     if (abc_conv_direct_suits(l.c, l.size, l.stride)) {
         j.wt = abc_xmalloc(abc_conv_direct_weights_floats(l.n, l.c, l.size) * sizeof(float));
         abc_conv_direct_weights(l.weights, l.n, l.c, l.size, j.wt);
+    } else if (!net.train && l.batch == 1 && threads > 1 && l.n >= 16 * threads && j.m > j.n) {
+        if (direct(&l)) {
+            j.col = net.input;
+        } else {
+            float *col = abc_arena_floats(0, SLOT_COL, (size_t)j.k * j.n); /* the caller is the pool's thread 0 */
+            abc_im2col(net.input, l.c, l.h, l.w, l.size, l.stride, l.pad, l.out_w, 0, l.out_h, col);
+            j.col = col;
+        }
+        j.parts = abc_float_channel_parts(l.n, threads);
+        abc_pool_run(j.parts, filters_task, &j);
+        return;
     }
     abc_pool_run(l.batch * j.parts, forward_task, &j);
     free(j.wt);
