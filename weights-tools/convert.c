@@ -5,7 +5,6 @@
  * records with the iteration count at 0, ready to fine-tune. */
 #include "convert.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
