@@ -37,7 +37,7 @@ DARKNET  = $(if $(filter 1,$(SAN)),$(BUILD)/darknet,darknet)
 
 # The only libdarknet exports ./darknet may replace (the hooks), plus the linker's
 # section markers and the copy-relocated gpu_index global.
-HOOKS = __bss_start _edata _end forward_network gemm gpu_index load_weights_upto parse_network_cfg resize_network save_weights_upto
+HOOKS = __bss_start _edata _end gemm gpu_index load_weights_upto parse_network_cfg resize_network save_weights_upto
 
 .PHONY: all deps data demo test test-san bench clean check-symbols
 all: $(DARKNET) check-symbols

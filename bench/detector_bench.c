@@ -1,7 +1,7 @@
 /* ./darknet detector bench <cfg> [-compare other.cfg] [-rounds R] [-width W -height H] [-json]: the whole forward
  * of a network at batch 1 (inference, random weights and input), layer by layer, at 1 and 2 threads.
  *
- * Each round runs the forward pass network_predict runs (abc_forward_network), timing each layer.
+ * Each round runs the forward pass the project's commands run (abc_forward_network), timing each layer.
  * The settings (1 thread, 2 threads; each cfg) take turns within every round, so that a noisy neighbour hits
  * them alike; the figures are medians over the rounds, and a network's total is the sum of its rows. */
 #include <math.h>
@@ -37,7 +37,7 @@ typedef struct {
     double total[SETTINGS];
 } netbench;
 
-/* One forward as network_predict runs it (the project's forward_network), each layer timed. */
+/* One forward as the project's inference commands run it (abc_network_predict), each layer timed. */
 static void forward_rows(network *netp, const float *input, double *ms)
 {
     network *net = netp;
@@ -172,7 +172,7 @@ static int bench_run(const abc_cli *a)
         input[k] = abc_xmalloc(sz * sizeof(float));
         unsigned seed = 7;
         for (size_t i = 0; i < sz; ++i) input[k][i] = (float)((seed = seed * 1103515245u + 12345u) >> 8) / 16777216.0f;
-        network_predict(b[k].net, input[k]); /* warm-up: packs weights, touches buffers */
+        abc_network_predict(b[k].net, input[k]); /* warm-up: packs weights, touches buffers */
     }
     char machine[512];
     if (!json) printf("%s\n%d rounds, medians; 1 and 2 threads taking turns%s\n", abc_bench_machine(machine, sizeof machine),
@@ -221,6 +221,6 @@ const abc_cmd abc_detector_bench_cmd = {
     .name = "bench", .args = "<cfg>", .min_args = 1, .max_args = 1,
     .what = "the whole forward of a cfg at batch 1, layer by layer, 1 and 2 threads (random weights and input)",
     .opts = bench_opts, .run = bench_run,
-    .notes = "Rows: each layer's forward as network_predict runs it; the total is the sum of the rows'\n"
+    .notes = "Rows: each layer's forward as the project's commands run it; the total is the sum of the rows'\n"
              "medians. Any cfg works, classifier too.",
 };

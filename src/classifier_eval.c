@@ -6,6 +6,7 @@
 
 #include "abc/base/mode.h"
 #include "abc/base/util.h"
+#include "abc/forward.h"
 #include "abc/registry.h"
 #include "classifier_common.h"
 #include "classifier_train.h"
@@ -178,7 +179,7 @@ static void predict_one(network *net, const abc_strs *labels, int k, int *idx, c
     abc_check_image_file(path);
     image im = load_image_color((char *)path, net->w, net->h);
     double t = abc_now();
-    float *p = network_predict(net, im.data);
+    float *p = abc_network_predict(net, im.data);
     printf("%s: Predicted in %f seconds.\n", path, abc_now() - t);
     top_k(p, labels->n, k, idx);
     for (int i = 0; i < k; ++i) printf("%5.2f%%: %s\n", 100.0 * p[idx[i]], labels->v[idx[i]]);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "abc/base/util.h"
+#include "abc/forward.h"
 #include "detector_common.h"
 #include "progress.h"
 
@@ -31,7 +32,7 @@ int abc_det_letterboxed(network *net, image sized, int w, int h, int image_id, c
                         int *n, int *cap)
 {
     image im = {w, h, 3, NULL}; /* only its size is read below */
-    network_predict(net, sized.data);
+    abc_network_predict(net, sized.data);
     int nb = 0;
     detection *dets = get_network_boxes(net, im.w, im.h, o->thresh, 0.5f, NULL, 1, &nb);
     int classes = net->layers[net->n - 1].classes, first = *n;

@@ -18,3 +18,16 @@ void abc_forward_network(network *netp, double *layer_ms)
     }
     calc_network_cost(netp);
 }
+
+float *abc_network_predict(network *net, float *input)
+{
+    network keep = *net;
+    net->input = input;
+    net->truth = 0;
+    net->train = 0;
+    net->delta = 0;
+    abc_forward_network(net, NULL);
+    float *out = net->output;
+    *net = keep;
+    return out;
+}

@@ -1,4 +1,4 @@
-/* A network's forward pass, behind the forward_network hook (hooks.c) and the whole-network benchmark. */
+/* A network's forward pass for the project's inference commands and the whole-network benchmark. */
 #ifndef ABC_FORWARD_H
 #define ABC_FORWARD_H
 
@@ -9,5 +9,9 @@
  * them, and libdarknet's clearing of them all costs as much as a binary network's convolutions. layer_ms (may be
  * NULL; net->n entries) gets each layer's forward time in milliseconds. */
 void abc_forward_network(network *net, double *layer_ms);
+
+/* libdarknet's network_predict on abc_forward_network: the commands' inference calls this (libdarknet's own
+ * forward_network is not replaced: only the five hooks of hooks.c are). Returns the network's output. */
+float *abc_network_predict(network *net, float *input);
 
 #endif

@@ -1,7 +1,6 @@
 /* The ONLY place that replaces libdarknet functions. The executable defines
  * these names; libdarknet.so calls them through its PLT (load_network ->
- * parse_network_cfg, save_weights -> save_weights_upto, conv layers -> gemm, network_predict and
- * train_network -> forward_network),
+ * parse_network_cfg, save_weights -> save_weights_upto, conv layers -> gemm),
  * so the library's own callers see plugin layers and the project's GEMM
  * (OpenBLAS, or the AVX-512 kernel, split across the pool; see kernels/sgemm.h).
  * This file must not be built with -fvisibility=hidden, LTO or -Bsymbolic. */
@@ -18,7 +17,6 @@
 #include "base/darknet_private.h"
 #include "base/util.h"
 #include "float/float_fast.h"
-#include "forward.h"
 #include "kernels/sgemm.h"
 #include "netio.h"
 
@@ -50,12 +48,6 @@ int resize_network(network *net, int w, int h)
     return abc_resize_network(net, w, h);
 }
 
-void forward_network(network *net)
-{
-    __atomic_add_fetch(&counts.forward, 1, __ATOMIC_RELAXED);
-    abc_forward_network(net, NULL);
-}
-
 /* darknet: C = ALPHA*op(A)*op(B) + BETA*C, row major, same as cblas. */
 void gemm(int TA, int TB, int M, int N, int K, float ALPHA, float *A, int lda, float *B, int ldb,
           float BETA, float *C, int ldc)
@@ -81,9 +73,9 @@ const char *abc_hooks_selftest(void)
 {
     static char why[256];
     const char *names[] = {"parse_network_cfg", "load_weights_upto", "save_weights_upto",
-                           "resize_network", "gemm", "forward_network"};
+                           "resize_network", "gemm"};
     void *ours[] = {(void *)parse_network_cfg, (void *)load_weights_upto,
-                    (void *)save_weights_upto, (void *)resize_network, (void *)gemm, (void *)forward_network};
+                    (void *)save_weights_upto, (void *)resize_network, (void *)gemm};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; ++i) {
         if (dlsym(RTLD_DEFAULT, names[i]) != ours[i]) {
             snprintf(why, sizeof why, "hook %s is not the one the process resolves (libdarknet's own "
@@ -113,7 +105,6 @@ const char *abc_hooks_selftest(void)
     copy.input = net->input;
     copy.train = 0;
     forward_convolutional_layer(conv, copy); /* libdarknet's own: calls gemm@plt */
-    network_predict(net, net->input);        /* libdarknet's own: calls forward_network@plt */
     free_network(net);
     fflush(stderr);
     if (saved_err >= 0) { dup2(saved_err, 2); close(saved_err); }
@@ -126,7 +117,6 @@ const char *abc_hooks_selftest(void)
     if (counts.save == before.save) return "libdarknet's save_weights did not call our save_weights_upto";
     if (counts.load == before.load) return "libdarknet's load_weights did not call our load_weights_upto";
     if (counts.gemm == before.gemm) return "libdarknet's convolution did not call our gemm";
-    if (counts.forward == before.forward) return "libdarknet's network_predict did not call our forward_network";
     return NULL;
 }
 
