@@ -19,6 +19,7 @@
 #include "abc/float/float_layers.h"
 #include "abc/kernels/sgemm.h"
 #include "abc/registry.h"
+#include "abc/netio.h"
 #include "bench_util.h"
 #include "commands.h"
 #include "darknet.h"
@@ -94,6 +95,7 @@ static void load(netbench *b, const char *cfg, int w, int h, int rounds)
 {
     b->cfg = cfg;
     if (!abc_file_exists(cfg)) abc_die("cannot open cfg file '%s'", cfg);
+    abc_parse_set_batch(1);
     b->net = parse_network_cfg((char *)cfg);
     set_batch_network(b->net, 1);
     if ((w || h) && resize_network(b->net, w ? w : b->net->w, h ? h : b->net->h))

@@ -3,6 +3,7 @@
 
 #include "classifier_common.h"
 #include "classifier_train.h"
+#include "train_loop.h"
 #include "commands.h"
 
 #define DATA_NOTES \
@@ -11,6 +12,7 @@
 
 static int train_run(const abc_cli *a)
 {
+    for (int i = 0; i < a->npos; ++i) abc_train_refuse_packed(a->pos[i]);
     abc_cls_args c = abc_cls_args_parse(a, 0, 0);
     int rc = abc_classifier_train(c.data, c.cfg, c.weights, abc_cli_flag(a, "-clear"), NULL);
     free(c.data);

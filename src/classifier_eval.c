@@ -164,6 +164,7 @@ int abc_classifier_valid(const char *datafile, const char *cfg, const char *weig
         res->k = t.k;
         res->top1 = 100.0 * t.hit1 / t.done;
         res->topk = 100.0 * t.hitk / t.done;
+        res->top1_sim = compare ? 100.0 * t.hit1_sim / t.done : -1;
         res->images_per_s = t.done / (t.secs > 1e-9 ? t.secs : 1e-9);
     }
     free(idx);

@@ -19,6 +19,7 @@ typedef struct {
     int images;     /* evaluated */
     int k;          /* top-k reported */
     double top1, topk; /* percent */
+    double top1_sim;   /* binary models: top-1 through the training path's float simulation; else -1 */
     double images_per_s;
 } abc_valid_result;
 

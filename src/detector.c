@@ -8,6 +8,7 @@
 #include "abc/base/util.h"
 #include "commands.h"
 #include "detector_cmds.h"
+#include "train_loop.h"
 
 #define DATA_NOTE "data: a darknet .data file (classes, train, valid, names, backup); `make data` builds\n" \
                   "cfg/fmnist-detect.data (./darknet data fmnist-detect)."
@@ -25,6 +26,7 @@ static int train_run(const abc_cli *a)
 {
     check_files(a, 0);
     abc_det_train_opts o = {abc_cli_flag(a, "-clear"), abc_cli_flag(a, "-map")};
+    if (a->npos > 2) abc_train_refuse_packed(a->pos[2]);
     return abc_detector_train(a->pos[0], a->pos[1], a->npos > 2 ? a->pos[2] : NULL, &o, NULL);
 }
 

@@ -15,6 +15,7 @@
 
 #include "abc/base/files.h"
 #include "abc/base/util.h"
+#include "abc/netio.h"
 #include "commands.h"
 #include "data_file.h"
 #include "det_truth.h"
@@ -224,6 +225,7 @@ int abc_detector_demo(const char *datafile, const char *cfg, const char *weights
     abc_gt *gts = NULL;
     int ng = 0, truth_frames = 0;
     if (o->truth) abc_det_truth_read(o->truth, names.n, &gts, &ng, &truth_frames);
+    abc_parse_set_batch(1);
     network *net = load_network((char *)cfg, (char *)weights, 0);
     abc_print_model_summary(net, stderr);
     abc_det_check_net(net, cfg, &d);

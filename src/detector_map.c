@@ -13,6 +13,7 @@
 #include "abc/base/mode.h"
 #include "abc/base/util.h"
 #include "abc/registry.h"
+#include "abc/netio.h"
 #include "detector.h"
 #include "detector_common.h"
 #include "json.h"
@@ -28,6 +29,7 @@ static int has_binary_layers(const network *net)
 
 static network *load_for_eval(const char *cfg, const char *weights, const abc_data_cfg *d)
 {
+    abc_parse_set_batch(1);
     network *net = load_network((char *)cfg, (char *)weights, 0);
     abc_print_model_summary(net, stderr);
     abc_det_check_net(net, cfg, d);

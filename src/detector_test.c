@@ -10,6 +10,7 @@
 
 #include "abc/base/files.h"
 #include "abc/base/util.h"
+#include "abc/netio.h"
 #include "data_file.h"
 #include "detector.h"
 #include "detector_common.h"
@@ -82,6 +83,7 @@ int abc_detector_test(const char *datafile, const char *cfg, const char *weights
 {
     abc_data_cfg d = abc_data_cfg_read(datafile);
     abc_strs names = abc_det_names_load(&d);
+    abc_parse_set_batch(1);
     network *net = load_network((char *)cfg, (char *)weights, 0);
     abc_print_model_summary(net, stderr);
     abc_det_check_net(net, cfg, &d);

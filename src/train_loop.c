@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "abc/base/files.h"
+#include "abc/packfile.h"
 #include "abc/base/util.h"
 #include "progress.h"
 
@@ -151,4 +152,11 @@ int abc_train_loop(network *net, load_args args, const abc_train_setup *s, const
     }
     free(base);
     return rc;
+}
+
+void abc_train_refuse_packed(const char *weights)
+{
+    if (weights && *weights && abc_packfile_is(weights))
+        abc_die("'%s' is a packed deployment file (weights pack): it has no shadow weights to train; train from the "
+                ".weights it was packed from", weights);
 }

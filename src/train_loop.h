@@ -33,6 +33,9 @@ typedef struct {
     int images;             /* in the list: epochs = seen / images */
 } abc_train_setup;
 
+/* Dies with one line when weights (may be NULL) is a packed deployment file: it has no shadow weights. */
+void abc_train_refuse_packed(const char *weights);
+
 /* Trains net to its max_batches on batches from args (args.n = batch * subdivisions). Returns 0 when
  * max_batches is reached, or 128 + signal when stopped. */
 int abc_train_loop(network *net, load_args args, const abc_train_setup *s, const abc_train_hooks *hooks,

@@ -199,7 +199,7 @@ static double rel_error(const float *a, const float *b, int n)
 
 static const char *type_word(const layer *l) { return l->type == CONNECTED ? "connected" : "convolutional"; }
 
-int abc_weights_convert(const char *cfg, const char *weights, const abc_convert_opts *o)
+int abc_weights_convert(const char *cfg, const char *weights, abc_convert_opts *o)
 {
     family f;
     if (parse_family(o->to, &f))
@@ -261,9 +261,9 @@ int abc_weights_convert(const char *cfg, const char *weights, const abc_convert_
     }
     printf("\n");
     abc_print_model_summary(bin, stdout);
+    o->detector = net->layers[net->n - 1].type == YOLO || net->layers[net->n - 1].type == REGION;
     printf("\n%d layers converted to %s: %s and %s\nfine-tune: ./darknet %s train <data> %s %s\n", converted, f.name,
-           out_cfg, out_w, net->layers[net->n - 1].type == YOLO || net->layers[net->n - 1].type == REGION ?
-           "detector" : "classifier", out_cfg, out_w);
+           out_cfg, out_w, o->detector ? "detector" : "classifier", out_cfg, out_w);
     free_network(bin);
     free_network(net);
     for (int i = 0; i < t.nlines; ++i) free(t.line[i]);

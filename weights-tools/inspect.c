@@ -6,9 +6,11 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "abc/base/util.h"
 #include "abc/netio.h"
+#include "abc/packfile.h"
 #include "abc/registry.h"
 #include "json.h"
 
@@ -70,7 +72,8 @@ static const char *type_name(const layer *l)
 int abc_weights_inspect(const char *cfg, const char *weights, int json)
 {
     network *net = load_network((char *)cfg, (char *)weights, 0);
-    size_t disk = 20, packed = 0, flt = 0;
+    int packfile = abc_packfile_is(weights); /* binary layers hold their quantized weights, not shadow ones */
+    size_t disk = packfile ? 48 : 20, packed = 0, flt = 0;
     if (json) {
         printf("{\"cfg\": ");
         abc_json_string(stdout, cfg);
@@ -90,7 +93,11 @@ int abc_weights_inspect(const char *cfg, const char *weights, int json)
         char what[400] = "float";
         const abc_layer_type *t = abc_registry_of(l);
         if (t && t->describe) t->describe(l, what, sizeof what, &pb, &fb);
-        disk += bytes, packed += pb, flt += fb;
+        if (packfile && t) {
+            bytes = pb;
+            if (t->quantized_weights) a[0] = (abc_layer_array){"quantized_weights", t->quantized_weights(l), l->nweights};
+        }
+        disk += bytes + (packfile ? 16 : 0), packed += pb, flt += fb;
         char shape[96];
         if (l->type == CONNECTED || (t && l->out_w == 1 && l->out_h == 1 && l->size == 0))
             snprintf(shape, sizeof shape, "%d -> %d", l->inputs, l->outputs);
@@ -123,6 +130,8 @@ int abc_weights_inspect(const char *cfg, const char *weights, int json)
         if (json) printf("]}");
         first = 0;
     }
+    struct stat sb;
+    if (packfile && !stat(weights, &sb)) disk = (size_t)sb.st_size; /* float16 records are half what is counted */
     if (json)
         printf("], \"file_bytes\": %zu, \"packed_bytes\": %zu, \"float_bytes\": %zu, \"ratio\": %.3f}\n", disk, packed,
                flt, packed ? (double)flt / packed : 0);

@@ -4,6 +4,7 @@
 
 #include "abc/base/files.h"
 #include "abc/base/util.h"
+#include "abc/packfile.h"
 #include "commands.h"
 #include "darknet.h"
 
@@ -11,6 +12,8 @@ static int partial_run(const abc_cli *a)
 {
     if (!abc_file_exists(a->pos[0])) abc_die("cannot open cfg file '%s'", a->pos[0]);
     if (!abc_file_exists(a->pos[1])) abc_die("cannot open weights file '%s'", a->pos[1]);
+    if (abc_packfile_is(a->pos[1]))
+        abc_die("'%s' is a packed deployment file: partial takes the .weights it was packed from", a->pos[1]);
     char *end;
     long n = strtol(a->pos[3], &end, 10);
     if (*end || end == a->pos[3] || n < 1) abc_cli_fail(a, "layers: '%s' is not a number of layers (1 or more)", a->pos[3]);

@@ -3,18 +3,34 @@
 
 #include "abc/base/files.h"
 #include "abc/base/util.h"
+#include "classifier_train.h"
+#include "detector_cmds.h"
 #include "commands.h"
 #include "convert.h"
 #include "inspect.h"
+#include "pack.h"
 
 static int convert_run(const abc_cli *a)
 {
     if (!abc_file_exists(a->pos[0])) abc_die("cannot open cfg file '%s'", a->pos[0]);
     if (!abc_file_exists(a->pos[1])) abc_die("cannot open weights file '%s'", a->pos[1]);
-    abc_convert_opts o = {abc_cli_str(a, "-to", NULL), abc_cli_str(a, "-keep", NULL), abc_cli_str(a, "-out", NULL)};
+    abc_convert_opts o = {abc_cli_str(a, "-to", NULL), abc_cli_str(a, "-keep", NULL), abc_cli_str(a, "-out", NULL), 0};
+    const char *data = abc_cli_str(a, "-data", NULL);
+    int valid = abc_cli_flag(a, "-valid");
     if (!o.to) abc_cli_fail(a, "-to is required (xnor, bwn, abcMN, hada<w>-<a>, hbwn<w>)");
     if (!o.out) abc_cli_fail(a, "-out is required (writes <out>.cfg and <out>.weights)");
-    return abc_weights_convert(a->pos[0], a->pos[1], &o);
+    if (valid && !data) abc_cli_fail(a, "-valid needs -data <data file> (its valid list)");
+    if (data && !abc_file_exists(data)) abc_die("cannot open data file '%s'", data);
+    int rc = abc_weights_convert(a->pos[0], a->pos[1], &o);
+    if (rc || !valid) return rc;
+    char cfg[4200], w[4200];
+    snprintf(cfg, sizeof cfg, "%s.cfg", o.out);
+    snprintf(w, sizeof w, "%s.weights", o.out);
+    printf("\nthe converted model before any fine-tuning, on the valid list of %s:\n", data);
+    fflush(stdout);
+    if (!o.detector) return abc_classifier_valid(data, cfg, w, NULL, NULL);
+    abc_det_map_cmd_opts m = {0.25f, 0.5f, 0, 0};
+    return abc_detector_map(data, cfg, w, &m);
 }
 
 static const abc_opt convert_opts[] = {
@@ -22,6 +38,9 @@ static const abc_opt convert_opts[] = {
     {"-keep", ABC_OPT_STR, "LIST", 0, 0, "layers that stay float: default (first, last, convs feeding [yolo]), "
                                          "first, last, detect, none, a type, layer indices; comma-separated"},
     {"-out", ABC_OPT_STR, "PREFIX", 0, 0, "writes PREFIX.cfg and PREFIX.weights"},
+    {"-data", ABC_OPT_STR, "FILE", 0, 0, "a darknet .data file, for -valid"},
+    {"-valid", ABC_OPT_FLAG, NULL, 0, 0, "then the converted model's accuracy (classifier) or mAP (detector) on the "
+                                         "data's valid list, before any fine-tuning"},
     {0},
 };
 
@@ -52,10 +71,36 @@ static const abc_cmd inspect_cmd = {
     .opts = inspect_opts, .run = inspect_run,
 };
 
-static const abc_cmd *const subs[] = {&convert_cmd, &inspect_cmd, NULL};
+static int pack_run(const abc_cli *a)
+{
+    if (!abc_file_exists(a->pos[0])) abc_die("cannot open cfg file '%s'", a->pos[0]);
+    if (!abc_file_exists(a->pos[1])) abc_die("cannot open weights file '%s'", a->pos[1]);
+    const char *out = abc_cli_str(a, "-out", NULL);
+    if (!out) abc_cli_fail(a, "-out is required (the packed file to write, e.g. model.abcw)");
+    return abc_weights_pack(a->pos[0], a->pos[1], out, abc_cli_flag(a, "-half"), abc_cli_flag(a, "-json"));
+}
+
+static const abc_opt pack_opts[] = {
+    {"-out", ABC_OPT_STR, "FILE", 0, 0, "the packed file to write"},
+    {"-half", ABC_OPT_FLAG, NULL, 0, 0, "float layers as float16 (half their size; outputs then differ slightly)"},
+    {"-json", ABC_OPT_FLAG, NULL, 0, 0, "one JSON object on stdout"},
+    {0},
+};
+
+static const abc_cmd pack_cmd = {
+    .name = "pack", .args = "<cfg> <weights>", .min_args = 2, .max_args = 2,
+    .what = "a trained model into a packed deployment file (binary layers as bits, float layers as floats)",
+    .opts = pack_opts, .run = pack_run,
+    .notes = "The file holds what inference computes with: no shadow weights. classifier valid / predict and\n"
+             "detector test / map / demo / bench load it in place of the .weights (with the same cfg); training\n"
+             "from it is refused. It is checked after writing: reloaded, it must give the unpacked model's\n"
+             "outputs on a test input bit for bit (with -half, the difference is reported).",
+};
+
+static const abc_cmd *const subs[] = {&convert_cmd, &pack_cmd, &inspect_cmd, NULL};
 
 const abc_cmd abc_weights_cmd = {
     .name = "weights",
-    .what = "weights tools: convert a float model to a binary one, inspect a model",
+    .what = "weights tools: convert a float model to a binary one, pack it for deployment, inspect a model",
     .subs = subs,
 };

@@ -4,16 +4,22 @@
 #define ABC_NETIO_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "darknet.h"
 
 /* parser.c: a cfg through the project's parser (plugin layers, strict checks, file:line errors). */
 network *abc_parse_network(const char *cfgfile);
+/* The batch every network parsed from now on takes whatever its cfg says (0: the cfg's own): inference commands
+ * set 1, so that no layer allocates outputs and gradients for the cfg's training batch. */
+void abc_parse_set_batch(int batch);
 /* weights.c: darknet's .weights format, sizes checked against the cfg before anything is read; atomic writes. */
 void abc_load_weights(network *net, const char *filename, int start, int cutoff);
 void abc_save_weights(network *net, const char *filename, int cutoff);
-/* Floats of one layer in a .weights file. */
+/* Floats of one layer in a .weights file, and its record read or written (not transposed; 0 on success). */
 size_t abc_layer_floats(const layer *l);
+int abc_layer_record_read(layer *l, FILE *fp);
+int abc_layer_record_write(const layer *l, FILE *fp);
 /* resize.c: every layer, plugin layers included. */
 int abc_resize_network(network *net, int w, int h);
 

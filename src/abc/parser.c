@@ -112,6 +112,10 @@ static void stock_section_name_check(const abc_section *s, LAYER_TYPE *t)
     }
 }
 
+static int batch_override;
+
+void abc_parse_set_batch(int batch) { batch_override = batch > 0 ? batch : 0; }
+
 network *abc_parse_network(const char *path)
 {
     abc_cfg *cfg = abc_cfg_read(path);
@@ -126,6 +130,7 @@ network *abc_parse_network(const char *path)
     network *net = make_network(cfg->n - 1);
     net->gpu_index = -1;
     parse_net_options(ns->options, net);
+    if (batch_override) net->batch = batch_override; /* no buffer sized for a training batch at inference */
     (void)abc_sec_str(ns, "dataset"); /* ours, not darknet's: read by the classifier commands */
     warn_unused(ns);
 

@@ -9,6 +9,7 @@
 #include "base/files.h"
 #include "base/util.h"
 #include "netio.h"
+#include "packfile.h"
 #include "registry.h"
 
 /* Floats a layer stores in a .weights file (darknet's layout). */
@@ -128,13 +129,22 @@ static int load_layer(layer *l, FILE *fp, int trans, int as_float)
     case CONVOLUTIONAL:
     case DECONVOLUTIONAL: return load_conv(l, fp);
     case CONNECTED: return load_conn(l, fp, trans);
-    case BATCHNORM:
-        return rd(l->scales, (size_t)l->c, fp) | rd(l->rolling_mean, (size_t)l->c, fp) |
-               rd(l->rolling_variance, (size_t)l->c, fp);
-    case CRNN: return load_conv(l->input_layer, fp) | load_conv(l->self_layer, fp) | load_conv(l->output_layer, fp);
-    case RNN:
-        return load_conn(l->input_layer, fp, trans) | load_conn(l->self_layer, fp, trans) |
-               load_conn(l->output_layer, fp, trans);
+    /* one read per statement: the operands of | run in no set order */
+    case BATCHNORM: {
+        int e = rd(l->scales, (size_t)l->c, fp);
+        e |= rd(l->rolling_mean, (size_t)l->c, fp);
+        return e | rd(l->rolling_variance, (size_t)l->c, fp);
+    }
+    case CRNN: {
+        int e = load_conv(l->input_layer, fp);
+        e |= load_conv(l->self_layer, fp);
+        return e | load_conv(l->output_layer, fp);
+    }
+    case RNN: {
+        int e = load_conn(l->input_layer, fp, trans);
+        e |= load_conn(l->self_layer, fp, trans);
+        return e | load_conn(l->output_layer, fp, trans);
+    }
     case LSTM: {
         layer *g[] = {l->wi, l->wf, l->wo, l->wg, l->ui, l->uf, l->uo, l->ug};
         int e = 0;
@@ -147,9 +157,10 @@ static int load_layer(layer *l, FILE *fp, int trans, int as_float)
         for (int i = 0; i < 6; ++i) e |= load_conn(g[i], fp, trans);
         return e;
     }
-    case LOCAL:
-        return rd(l->biases, (size_t)l->outputs, fp) |
-               rd(l->weights, (size_t)l->size * l->size * l->c * l->n * l->out_w * l->out_h, fp);
+    case LOCAL: {
+        int e = rd(l->biases, (size_t)l->outputs, fp);
+        return e | rd(l->weights, (size_t)l->size * l->size * l->c * l->n * l->out_w * l->out_h, fp);
+    }
     default: return 0;
     }
 }
@@ -162,11 +173,21 @@ static int save_layer(const layer *l, FILE *fp)
     case CONVOLUTIONAL:
     case DECONVOLUTIONAL: return save_conv(l, fp);
     case CONNECTED: return save_conn(l, fp);
-    case BATCHNORM:
-        return wr(l->scales, (size_t)l->c, fp) | wr(l->rolling_mean, (size_t)l->c, fp) |
-               wr(l->rolling_variance, (size_t)l->c, fp);
-    case CRNN: return save_conv(l->input_layer, fp) | save_conv(l->self_layer, fp) | save_conv(l->output_layer, fp);
-    case RNN: return save_conn(l->input_layer, fp) | save_conn(l->self_layer, fp) | save_conn(l->output_layer, fp);
+    case BATCHNORM: {
+        int e = wr(l->scales, (size_t)l->c, fp);
+        e |= wr(l->rolling_mean, (size_t)l->c, fp);
+        return e | wr(l->rolling_variance, (size_t)l->c, fp);
+    }
+    case CRNN: {
+        int e = save_conv(l->input_layer, fp);
+        e |= save_conv(l->self_layer, fp);
+        return e | save_conv(l->output_layer, fp);
+    }
+    case RNN: {
+        int e = save_conn(l->input_layer, fp);
+        e |= save_conn(l->self_layer, fp);
+        return e | save_conn(l->output_layer, fp);
+    }
     case LSTM: {
         layer *g[] = {l->wi, l->wf, l->wo, l->wg, l->ui, l->uf, l->uo, l->ug};
         int e = 0;
@@ -179,12 +200,16 @@ static int save_layer(const layer *l, FILE *fp)
         for (int i = 0; i < 6; ++i) e |= save_conn(g[i], fp);
         return e;
     }
-    case LOCAL:
-        return wr(l->biases, (size_t)l->outputs, fp) |
-               wr(l->weights, (size_t)l->size * l->size * l->c * l->n * l->out_w * l->out_h, fp);
+    case LOCAL: {
+        int e = wr(l->biases, (size_t)l->outputs, fp);
+        return e | wr(l->weights, (size_t)l->size * l->size * l->c * l->n * l->out_w * l->out_h, fp);
+    }
     default: return 0;
     }
 }
+
+int abc_layer_record_read(layer *l, FILE *fp) { return load_layer(l, fp, 0, 0); }
+int abc_layer_record_write(const layer *l, FILE *fp) { return save_layer(l, fp); }
 
 static const char *type_name(const layer *l)
 {
@@ -492,6 +517,12 @@ static int check_fit(const network *net, const char *filename, const weights_hea
 
 void abc_load_weights(network *net, const char *filename, int start, int cutoff)
 {
+    if (abc_packfile_is(filename)) {
+        if (start != 0 || cutoff < net->n)
+            abc_die("'%s' is a packed file: it loads whole, not layers %d..%d", filename, start, cutoff - 1);
+        abc_packfile_load(net, filename);
+        return;
+    }
     FILE *fp = fopen(filename, "rb");
     if (!fp) abc_die("cannot open weights file '%s': %s", filename, strerror(errno));
     long long fsize = regular_file_size(fp, filename);

@@ -35,6 +35,13 @@ typedef struct abc_layer_type {
      * shadow weights now (l->nweights floats, darknet's order), for reports
      * such as `weights convert`'s quantization error. */
     const float *(*quantized_weights)(layer *l);
+    /* Optional, both or neither: the layer's record in a packed deployment
+     * file (packfile.h), describe()'s packed_bytes long: what inference
+     * computes with (binary layers: packed bits, scales, batch norm), no
+     * shadow weights. unpack leaves the layer ready for inference and unable
+     * to train. 0 on success. */
+    int (*pack)(layer *l, FILE *fp);
+    int (*unpack)(layer *l, FILE *fp);
 } abc_layer_type;
 
 #endif

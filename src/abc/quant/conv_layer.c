@@ -122,15 +122,28 @@ int abc_floats_io(float *p, size_t n, FILE *fp, int save)
 
 size_t abc_float_record_floats(const layer *l) { return (size_t)l->n * (l->batch_normalize ? 4 : 1) + (size_t)l->nweights; }
 
-int abc_float_record_io(layer *l, FILE *fp, int save, int connected_order)
+/* The operands of | may run in any order; the reads must not, hence one statement each. */
+static int bn_io(layer *l, FILE *fp, int save)
+{
+    if (!l->batch_normalize) return 0;
+    int r = abc_floats_io(l->scales, (size_t)l->n, fp, save);
+    r |= abc_floats_io(l->rolling_mean, (size_t)l->n, fp, save);
+    return r | abc_floats_io(l->rolling_variance, (size_t)l->n, fp, save);
+}
+
+int abc_bias_bn_io(layer *l, FILE *fp, int save)
 {
     int r = abc_floats_io(l->biases, (size_t)l->n, fp, save);
-    if (connected_order) r |= abc_floats_io(l->weights, (size_t)l->nweights, fp, save);
-    if (l->batch_normalize) {
-        r |= abc_floats_io(l->scales, (size_t)l->n, fp, save);
-        r |= abc_floats_io(l->rolling_mean, (size_t)l->n, fp, save);
-        r |= abc_floats_io(l->rolling_variance, (size_t)l->n, fp, save);
+    return r | bn_io(l, fp, save);
+}
+
+int abc_float_record_io(layer *l, FILE *fp, int save, int connected_order)
+{
+    if (!connected_order) {
+        int r = abc_bias_bn_io(l, fp, save);
+        return r | abc_floats_io(l->weights, (size_t)l->nweights, fp, save);
     }
-    if (!connected_order) r |= abc_floats_io(l->weights, (size_t)l->nweights, fp, save);
-    return r;
+    int r = abc_floats_io(l->biases, (size_t)l->n, fp, save);
+    r |= abc_floats_io(l->weights, (size_t)l->nweights, fp, save);
+    return r | bn_io(l, fp, save);
 }

@@ -32,6 +32,8 @@ void abc_conv_layer_resize(layer *l, int w, int h);
  * 0 on success. */
 size_t abc_float_record_floats(const layer *l);
 int abc_float_record_io(layer *l, FILE *fp, int save, int connected_order);
+/* The biases and, with batch norm, scales, rolling mean and rolling variance: read (save = 0) or written. */
+int abc_bias_bn_io(layer *l, FILE *fp, int save);
 /* n floats read or written; 0 on success. */
 int abc_floats_io(float *p, size_t n, FILE *fp, int save);
 

@@ -114,8 +114,15 @@ void abc_conv_resize(layer *l, int w, int h)
         st->beta_upd[i] = old->beta_upd[i];
         st->v_upd[i] = old->v_upd[i];
     }
+    if (old->frozen) { /* no shadow weights to quantize again: the bits (and wq, if built) carry over */
+        if (old->wq_valid) memcpy(st->wq, old->wq, (size_t)l->nweights * sizeof(float));
+        memcpy(st->wbits, old->wbits, (size_t)st->o.M * l->n * st->words * sizeof(uint64_t));
+        st->wq_valid = old->wq_valid;
+        st->frozen = 1;
+    }
     free(old);
     l->binary_weights = (float *)(void *)st;
+    if (st->frozen) abc_conv_pack_corrections(l);
 }
 
 /* ---- cfg ---- */
@@ -209,13 +216,22 @@ int abc_conv_load_float(layer *l, FILE *fp, int connected_order)
 static int conv_load_float(layer *l, FILE *fp) { return abc_conv_load_float(l, fp, 0); }
 int abc_conv_save(const layer *l, FILE *fp) { return conv_io((layer *)l, fp, 1); }
 
+void abc_conv_ensure_wq(layer *l)
+{
+    abc_conv_state *st = abc_conv_st(l);
+    if (st->wq_valid) return;
+    if (st->frozen) abc_conv_weights_from_bits(l);
+    else abc_conv_quantize_weights(l, 0);
+}
+
 const float *abc_conv_quantized(layer *l)
 {
-    abc_conv_quantize_weights(l, 0);
+    if (abc_conv_st(l)->frozen) abc_conv_ensure_wq(l);
+    else abc_conv_quantize_weights(l, 0);
     return abc_conv_st(l)->wq;
 }
 
 const abc_layer_type abc_conv_type = {"abc_convolutional", conv_keys,     conv_parse,     abc_conv_weights_floats,
                                       abc_conv_load,       abc_conv_save, abc_conv_resize,
                                       abc_float_record_floats, conv_load_float, abc_conv_describe,
-                                      abc_conv_quantized};
+                                      abc_conv_quantized,  abc_conv_pack,     abc_conv_unpack};

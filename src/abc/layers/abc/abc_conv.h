@@ -51,6 +51,7 @@ typedef struct {
     int surrogate;     /* tests only: W~ = W and H_n(R) = clip(R+v_n,0,1) (differentiable) */
     int wq_valid;      /* wq/alpha hold the current weights' quantization */
     int packed_valid;  /* wbits/wcorr hold the packing of wq's bases */
+    int frozen;        /* loaded from a packed file: wq, wbits and alpha are the model, l.weights unused */
     float *alpha;      /* M*G, alpha[g*M + m] */
     float *beta, *v;   /* N each: trained */
     float *beta_upd, *v_upd; /* N each: accumulated gradients (darknet's *_updates convention) */
@@ -77,6 +78,12 @@ layer abc_conv_make(int batch, int h, int w, int c, int n, int size, int stride,
                     int batch_normalize, const abc_conv_opts *o);
 /* Re-sizes for a new input (keeps the trained parameters). */
 void abc_conv_resize(layer *l, int w, int h);
+/* From the packed bits (wbits) and alpha: wq, and the padded-tap
+ * corrections (abc_conv_pack.c); used where no shadow weights exist. */
+void abc_conv_weights_from_bits(layer *l);
+void abc_conv_pack_corrections(layer *l);
+/* wq valid: quantized from the shadow weights, or (frozen) built from the bits on first use. */
+void abc_conv_ensure_wq(layer *l);
 
 /* Quantizes the shadow weights into st->wq; refit = 1 re-solves alpha
  * (training), 0 keeps the frozen alpha. Invalidates the packing. */

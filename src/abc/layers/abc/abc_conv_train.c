@@ -92,13 +92,18 @@ void abc_conv_forward(layer l, network net)
 {
     abc_conv_state *st = abc_conv_st(&l);
     if (net.train) {
+        if (st->frozen) abc_die("a model loaded from a packed file has no shadow weights to train");
         abc_conv_quantize_weights(&l, 1);
         abc_conv_forward_sim(l, net);
         return;
     }
-    if (!st->wq_valid) abc_conv_quantize_weights(&l, 0);
-    if (st->o.N == 0 || st->surrogate || abc_mode_choice(ABC_MODE_INFERENCE) == ABC_INFERENCE_SIM) abc_conv_forward_sim(l, net);
-    else abc_conv_forward_packed(l, net);
+    if (st->o.N == 0 || st->surrogate || abc_mode_choice(ABC_MODE_INFERENCE) == ABC_INFERENCE_SIM) {
+        abc_conv_ensure_wq(&l);
+        abc_conv_forward_sim(l, net);
+    } else {
+        if (!st->wq_valid && !st->frozen) abc_conv_quantize_weights(&l, 0); /* the packing reads alpha */
+        abc_conv_forward_packed(l, net);
+    }
 }
 
 /* Chain rule through the activation bases over elements [i0, i1): dx += dR,

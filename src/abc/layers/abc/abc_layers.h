@@ -17,6 +17,9 @@ int abc_conv_save(const layer *l, FILE *fp);
 /* A float model's record (quant/conv_layer.h) as this layer's starting point
  * (fine-tuning); connected_order: darknet's [connected] order. */
 int abc_conv_load_float(layer *l, FILE *fp, int connected_order);
+/* Registry pack/unpack (abc_conv_packfile.c): biases, batch norm, alphas, betas, shifts, the packed weight bases. */
+int abc_conv_pack(layer *l, FILE *fp);
+int abc_conv_unpack(layer *l, FILE *fp);
 /* Registry describe(): bases, inference path and kernel, packed and float bytes. */
 void abc_conv_describe(const layer *l, char *buf, size_t n, size_t *packed_bytes, size_t *float_bytes);
 

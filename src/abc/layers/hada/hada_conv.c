@@ -72,9 +72,14 @@ void hada_conv_resize(layer *l, int w, int h)
     abc_conv_layer_resize(l, w, h);
     hada_conv_state *st = state_alloc(l, &old->o, old->connected);
     st->surrogate = old->surrogate;
+    if (old->frozen) { /* no shadow weights to quantize again: W~ and the magnitudes carry over */
+        memcpy(st->wq, old->wq, (size_t)l->nweights * sizeof(float));
+        memcpy(st->wmag, old->wmag, (size_t)l->n * st->taps * st->sw * sizeof(float));
+        st->frozen = st->wq_valid = 1;
+    }
     free(old);
     l->binary_weights = (float *)(void *)st;
-    hada_conv_quantize_weights(l);
+    if (!st->frozen) hada_conv_quantize_weights(l);
 }
 
 /* ---- cfg ---- */
@@ -168,11 +173,13 @@ static void describe(const layer *l, char *buf, size_t n, size_t *packed_bytes, 
  * HadaNet layers with others whose record differs from the float layer's: a float model of it loads). */
 static const float *quantized(layer *l)
 {
-    hada_conv_quantize_weights(l);
+    if (!hada_conv_st(l)->frozen) hada_conv_quantize_weights(l);
     return hada_conv_st(l)->wq;
 }
 
 const abc_layer_type hada_conv_type = {"hada_convolutional", conv_keys, conv_parse, abc_float_record_floats, load, save,
-                                       hada_conv_resize,     abc_float_record_floats, load, describe, quantized};
+                                       hada_conv_resize,     abc_float_record_floats, load, describe, quantized,
+                                       hada_conv_pack,       hada_conv_unpack};
 const abc_layer_type hada_connected_type = {"hada_connected", conn_keys, conn_parse, abc_float_record_floats, load, save,
-                                            conn_resize,      abc_float_record_floats, load, describe, quantized};
+                                            conn_resize,      abc_float_record_floats, load, describe, quantized,
+                                            hada_conv_pack,   hada_conv_unpack};

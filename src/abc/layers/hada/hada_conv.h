@@ -64,6 +64,7 @@ typedef struct {
                         * (input_gradient=segment) or clip(R) (paper) */
     int wq_valid;      /* wq/wmag hold the current weights' quantization */
     int packed_valid;  /* the packed weights (hada_conv_packed.c) match wq */
+    int frozen;        /* loaded from a packed file: wq and wmag are the model, l.weights unused */
     float *wq;         /* nweights: W~, darknet order (filter, channel, ky, kx) */
     float *wmag;       /* n * taps * sw: delta_w of (filter f, tap t, segment s) at (f*taps + t)*sw + s */
     float *gw;         /* nweights: scratch for dW~ */

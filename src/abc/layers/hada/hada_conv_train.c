@@ -7,6 +7,7 @@
 
 #include "base/darknet_private.h"
 #include "base/mode.h"
+#include "base/util.h"
 #include "hada_conv.h"
 #include "kernels/pool.h"
 #include "quant/quant_product.h"
@@ -28,6 +29,7 @@ void hada_conv_forward(layer l, network net)
 {
     hada_conv_state *st = hada_conv_st(&l);
     if (net.train) {
+        if (st->frozen) abc_die("a model loaded from a packed file has no shadow weights to train");
         /* the paper's projection, every step: each filter centred and clipped to [-1, 1] (in place) */
         if (!st->surrogate) hada_conv_centre_weights(&l);
         hada_conv_quantize_weights(&l);
