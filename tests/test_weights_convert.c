@@ -9,7 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "abc/forward.h"
 #include "abc/registry.h"
+#include "test_stock.h"
 #include "test_util.h"
 
 static const char classifier_cfg[] =
@@ -205,7 +207,7 @@ START_TEST(bad_requests_are_one_line)
     struct {
         char args[4400];
         const char *says;
-    } c[9];
+    } c[11];
     int n = 0;
     snprintf(c[n].args, sizeof c[n].args, "%s %s -to abc -out %s/o1", cfg, w, dir), c[n++].says = "unknown family 'abc'";
     snprintf(c[n].args, sizeof c[n].args, "%s %s -to hada16 -out %s/o2", cfg, w, dir), c[n++].says = "'hada16'";
@@ -217,6 +219,9 @@ START_TEST(bad_requests_are_one_line)
     snprintf(c[n].args, sizeof c[n].args, "%s %s -to xnor -keep 0,1,4,5 -out %s/o7", cfg, w, dir),
         c[n++].says = "nothing to convert";
     snprintf(c[n].args, sizeof c[n].args, "%s %s -to xnor -out %s/o8", bin, w, dir), c[n++].says = "bin.cfg";
+    snprintf(c[n].args, sizeof c[n].args, "%s %s -to xnor -out %s/o9 -valid", cfg, w, dir), c[n++].says = "-valid needs -data";
+    snprintf(c[n].args, sizeof c[n].args, "%s %s -to xnor -out %s/o10 -data %s/no.data -valid", cfg, w, dir, dir),
+        c[n++].says = "no.data";
     for (int i = 0; i < n; ++i) {
         char cmd[4600];
         snprintf(cmd, sizeof cmd, "weights convert %.4400s", c[i].args);
@@ -303,6 +308,58 @@ START_TEST(inspect_reports_arrays_and_nan)
 }
 END_TEST
 
+/* export undoes convert: -shadow gives back the float model's weights byte for byte; the binary weights, loaded
+ * by libdarknet's own parser and reader, compute what the bwn model computes (float activations). */
+START_TEST(export_undoes_convert_and_loads_in_stock_darknet)
+{
+    const char *dir = abc_test_tmpdir();
+    char *cfg, *w;
+    make_model(dir, "exp", classifier_cfg, &cfg, &w);
+    abc_run_result r = abc_test_darknetf("weights convert %s %s -to bwn -out %s/exp-bwn", cfg, w, dir);
+    ck_assert_msg(r.status == 0, "%s", r.out);
+    abc_run_free(&r);
+    r = abc_test_darknetf("weights export %s/exp-bwn.cfg %s/exp-bwn.weights -shadow -out %s/back", dir, dir, dir);
+    ck_assert_msg(r.status == 0 && strstr(r.out, "exported as float"), "%s", r.out);
+    abc_run_free(&r);
+    char *back_w = abc_test_pathf(dir, "back.weights"), *back_cfg = abc_test_pathf(dir, "back.cfg");
+    size_t na, nb;
+    unsigned char *a = abc_test_read_file(w, &na), *b = abc_test_read_file(back_w, &nb);
+    ck_assert_msg(a && b && na == nb && !memcmp(a + 20, b + 20, na - 20), "the shadow weights did not come back as "
+                  "the float model's (%zu and %zu bytes)", na, nb);
+    free(a), free(b);
+    char *text = abc_test_slurp(back_cfg);
+    ck_assert_msg(!strstr(text, "\n[abc_") && !strstr(text, "weight_bases") && strstr(text, "learning_rate=0.5"), "%s",
+                  text);
+    free(text);
+
+    r = abc_test_darknetf("weights export %s/exp-bwn.cfg %s/exp-bwn.weights -out %s/bin", dir, dir, dir);
+    ck_assert_msg(r.status == 0, "%s", r.out);
+    abc_run_free(&r);
+    char *bin_cfg = abc_test_pathf(dir, "bin.cfg"), *bin_w = abc_test_pathf(dir, "bin.weights");
+    network *stock = abc_test_stock_parse(bin_cfg);
+    abc_test_stock_load(stock, bin_w, 0, stock->n);
+    char *bwn_cfg = abc_test_pathf(dir, "exp-bwn.cfg"), *bwn_w = abc_test_pathf(dir, "exp-bwn.weights");
+    network *ours = load_network(bwn_cfg, bwn_w, 0);
+    set_batch_network(stock, 1), set_batch_network(ours, 1);
+    stock->train = ours->train = 0;
+    float *x = malloc((size_t)ours->inputs * sizeof *x);
+    unsigned seed = 9;
+    for (int i = 0; i < ours->inputs; ++i) x[i] = abc_test_urand(&seed, 0.f, 1.f);
+    float *want = malloc((size_t)ours->outputs * sizeof *want);
+    memcpy(want, abc_network_predict(ours, x), (size_t)ours->outputs * sizeof *want);
+    float *got = network_predict(stock, x);
+    double d = abc_test_max_rel_diff(got, want, (size_t)ours->outputs);
+    ck_assert_msg(d < 1e-4, "libdarknet's forward of the exported model differs from the bwn model's by %g", d);
+    free(x), free(want);
+    free_network(stock), free_network(ours);
+
+    r = abc_test_darknetf("weights export %s %s -out %s/none", cfg, w, dir);
+    ck_assert_msg(r.status != 0 && strstr(r.out, "no binary layer"), "%s", r.out);
+    abc_run_free(&r);
+    free(cfg), free(w), free(back_w), free(back_cfg), free(bin_cfg), free(bin_w), free(bwn_cfg), free(bwn_w);
+}
+END_TEST
+
 static Suite *suite_weights_convert(void)
 {
     Suite *s = suite_create("weights_convert");
@@ -314,6 +371,7 @@ static Suite *suite_weights_convert(void)
     tcase_add_test(tc, bad_requests_are_one_line);
     tcase_add_test(tc, partial_keeps_the_first_layers);
     tcase_add_test(tc, inspect_reports_arrays_and_nan);
+    tcase_add_test(tc, export_undoes_convert_and_loads_in_stock_darknet);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -14,6 +14,7 @@
 #include "abc/base/files.h"
 #include "abc/base/util.h"
 #include "abc/registry.h"
+#include "cfg_text.h"
 #include "inspect.h"
 #include "summary.h"
 
@@ -49,58 +50,12 @@ static int parse_family(const char *to, family *f)
     return 0;
 }
 
-/* The cfg's text by section: sec[k] is the line where section k starts (its [header]); sec[nsec] = nlines. */
-typedef struct {
-    char **line;
-    int nlines, nsec, *sec;
-} cfg_text;
-
-static cfg_text read_text(const char *path)
-{
-    FILE *fp = fopen(path, "r");
-    if (!fp) abc_die("cannot open cfg file '%s': %s", path, strerror(errno));
-    cfg_text t = {0};
-    int cap = 0, scap = 0;
-    char *buf = NULL;
-    size_t bcap = 0;
-    while (getline(&buf, &bcap, fp) >= 0) {
-        if (t.nlines == cap) t.line = realloc(t.line, (size_t)(cap = cap ? 2 * cap : 256) * sizeof *t.line);
-        if (!t.line) abc_die("out of memory (cfg)");
-        t.line[t.nlines] = abc_xstrdup(buf);
-        const char *p = buf + strspn(buf, " \t");
-        if (*p == '[') {
-            if (t.nsec + 1 >= scap) t.sec = realloc(t.sec, (size_t)(scap = scap ? 2 * scap : 64) * sizeof *t.sec);
-            if (!t.sec) abc_die("out of memory (cfg)");
-            t.sec[t.nsec++] = t.nlines;
-        }
-        ++t.nlines;
-    }
-    free(buf);
-    fclose(fp);
-    if (!t.nsec) abc_die("cfg file '%s' has no sections", path);
-    t.sec = realloc(t.sec, (size_t)(t.nsec + 1) * sizeof *t.sec);
-    t.sec[t.nsec] = t.nlines;
-    return t;
-}
-
-/* The key of a "key=value" line into k (empty for comments, blank lines and headers). */
-static void key_of(const char *line, char *k, size_t n)
-{
-    const char *p = line + strspn(line, " \t");
-    k[0] = 0;
-    if (*p == '#' || *p == ';' || *p == '[' || !strchr(p, '=')) return;
-    size_t len = strcspn(p, "= \t");
-    if (len >= n) len = n - 1;
-    memcpy(k, p, len);
-    k[len] = 0;
-}
-
 /* Why layer i cannot become type t (a key t does not take), or NULL. */
-static const char *refuse(const cfg_text *t, int i, const abc_layer_type *type, char *why, size_t n)
+static const char *refuse(const abc_cfg_text *t, int i, const abc_layer_type *type, char *why, size_t n)
 {
     for (int l = t->sec[i + 1] + 1; l < t->sec[i + 2]; ++l) {
         char k[64];
-        key_of(t->line[l], k, sizeof k);
+        abc_cfg_key_of(t->line[l], k, sizeof k);
         if (!k[0] || abc_layer_accepts_key(type, k)) continue;
         const char *v = strchr(t->line[l], '=') + 1;
         while (*v == ' ' || *v == '\t') ++v;
@@ -152,38 +107,10 @@ static void keep_set(const network *net, const char *spec, char *keep)
     free(s);
 }
 
-static void write_cfg(const cfg_text *t, const char *const *becomes, const family *f, const char *path)
+/* Keeps a key of a converted section if its new type takes it (refuse() let through only float defaults). */
+static int binary_takes(const char *type, const char *key)
 {
-    abc_atomic_file out;
-    if (abc_atomic_open(&out, path)) abc_die("cannot write '%s': %s", path, strerror(errno));
-    for (int l = 0; l < t->sec[0]; ++l) fputs(t->line[l], out.fp); /* comments before [net] */
-    for (int k = 0; k < t->nsec; ++k) {
-        int i = k - 1, end = t->sec[k + 1];
-        if (k == 0 || !becomes[i]) {
-            for (int l = t->sec[k]; l < end; ++l) fputs(t->line[l], out.fp);
-            continue;
-        }
-        /* the section's own lines end at its last key; blank lines and comments after it stay after the keys */
-        int last = t->sec[k];
-        for (int l = t->sec[k] + 1; l < end; ++l) {
-            char key[64];
-            key_of(t->line[l], key, sizeof key);
-            if (key[0]) last = l;
-        }
-        fprintf(out.fp, "[%s]\n", becomes[i]);
-        const abc_layer_type *type = abc_registry_find(becomes[i]);
-        for (int l = t->sec[k] + 1; l <= last; ++l) {
-            char key[64];
-            key_of(t->line[l], key, sizeof key);
-            if (key[0] && !abc_layer_accepts_key(type, key)) continue; /* a float default refuse() let through */
-            fputs(t->line[l], out.fp);
-            if (l == last && t->line[l][strlen(t->line[l]) - 1] != '\n') fputc('\n', out.fp);
-        }
-        fprintf(out.fp, "# converted from [%s] by ./darknet weights convert -to %s\n%s",
-                strcmp(becomes[i], f->conv) ? "connected" : "convolutional", f->name, f->keys);
-        for (int l = last + 1; l < end; ++l) fputs(t->line[l], out.fp);
-    }
-    if (abc_atomic_commit(&out)) abc_die("writing '%s' failed (disk full?)", path);
+    return abc_layer_accepts_key(abc_registry_find(type), key);
 }
 
 /* ||a - b|| / ||a|| over n floats (0 for a zero a). */
@@ -212,7 +139,7 @@ int abc_weights_convert(const char *cfg, const char *weights, abc_convert_opts *
                     abc_registry_of(&net->layers[i])->name);
     load_weights(net, (char *)weights);
     abc_check_finite(net, weights);
-    cfg_text t = read_text(cfg);
+    abc_cfg_text t = abc_cfg_text_read(cfg);
     if (t.nsec != net->n + 1) abc_die("cfg '%s': %d sections for %d layers", cfg, t.nsec, net->n);
     char *keep = abc_xcalloc((size_t)net->n, 1);
     keep_set(net, o->keep, keep);
@@ -244,7 +171,14 @@ int abc_weights_convert(const char *cfg, const char *weights, abc_convert_opts *
     abc_atomic_file probe; /* the weights' path is writable: said before anything is written */
     if (abc_atomic_open(&probe, out_w)) abc_die("cannot write '%s': %s", out_w, strerror(errno));
     abc_atomic_abort(&probe);
-    write_cfg(&t, becomes, &f, out_cfg);
+    char **trailer = abc_xcalloc((size_t)net->n, sizeof *trailer);
+    for (int i = 0; i < net->n; ++i)
+        if (becomes[i] && asprintf(&trailer[i], "# converted from [%s] by ./darknet weights convert -to %s\n%s",
+                                   type_word(&net->layers[i]), f.name, f.keys) < 0)
+            abc_die("out of memory");
+    abc_cfg_text_write(&t, becomes, binary_takes, (const char *const *)trailer, out_cfg);
+    for (int i = 0; i < net->n; ++i) free(trailer[i]);
+    free(trailer);
     /* the float weights as the binary layers' starting point (the loader's fine-tuning path), saved in the
      * binary model's own records */
     network *bin = load_network(out_cfg, (char *)weights, 0);
@@ -266,7 +200,7 @@ int abc_weights_convert(const char *cfg, const char *weights, abc_convert_opts *
            out_cfg, out_w, o->detector ? "detector" : "classifier", out_cfg, out_w);
     free_network(bin);
     free_network(net);
-    for (int i = 0; i < t.nlines; ++i) free(t.line[i]);
-    free(t.line), free(t.sec), free(keep), free(becomes), free(out_cfg), free(out_w);
+    abc_cfg_text_free(&t);
+    free(keep), free(becomes), free(out_cfg), free(out_w);
     return 0;
 }

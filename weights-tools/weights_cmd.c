@@ -7,6 +7,7 @@
 #include "detector_cmds.h"
 #include "commands.h"
 #include "convert.h"
+#include "export.h"
 #include "inspect.h"
 #include "pack.h"
 
@@ -97,10 +98,36 @@ static const abc_cmd pack_cmd = {
              "outputs on a test input bit for bit (with -half, the difference is reported).",
 };
 
-static const abc_cmd *const subs[] = {&convert_cmd, &pack_cmd, &inspect_cmd, NULL};
+static int export_run(const abc_cli *a)
+{
+    if (!abc_file_exists(a->pos[0])) abc_die("cannot open cfg file '%s'", a->pos[0]);
+    if (!abc_file_exists(a->pos[1])) abc_die("cannot open weights file '%s'", a->pos[1]);
+    const char *out = abc_cli_str(a, "-out", NULL);
+    if (!out) abc_cli_fail(a, "-out is required (writes <out>.cfg and <out>.weights)");
+    return abc_weights_export(a->pos[0], a->pos[1], out, abc_cli_flag(a, "-shadow"));
+}
+
+static const abc_opt export_opts[] = {
+    {"-out", ABC_OPT_STR, "PREFIX", 0, 0, "writes PREFIX.cfg and PREFIX.weights"},
+    {"-shadow", ABC_OPT_FLAG, NULL, 0, 0, "the shadow weights (to train on in float) instead of the binary ones"},
+    {0},
+};
+
+static const abc_cmd export_cmd = {
+    .name = "export", .args = "<cfg> <weights>", .min_args = 2, .max_args = 2,
+    .what = "a binary model as a float darknet model of the same topology (any darknet loads it)",
+    .opts = export_opts, .run = export_run,
+    .notes = "Each binary section becomes the float section it stands for ([convolutional], [connected]) with\n"
+             "its geometry, batch norm and activation; its weights are the binary ones it computes with (alpha\n"
+             "times the signs), or with -shadow its shadow weights. The float model computes the binary model's\n"
+             "function where its binary layers take float activations (bwn, hbwn), and binary weights on float\n"
+             "activations elsewhere.",
+};
+
+static const abc_cmd *const subs[] = {&convert_cmd, &pack_cmd, &export_cmd, &inspect_cmd, NULL};
 
 const abc_cmd abc_weights_cmd = {
     .name = "weights",
-    .what = "weights tools: convert a float model to a binary one, pack it for deployment, inspect a model",
+    .what = "weights tools: convert a float model to a binary one, pack it for deployment, export it back, inspect it",
     .subs = subs,
 };

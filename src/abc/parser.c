@@ -16,7 +16,7 @@
 static const char *const common_keys[] = {"truth", "onlyforward", "stopbackward", "dontsave", "dontload",
                                           "numload", "dontloadscales", "learning_rate", "smooth", NULL};
 
-static int is_common_key(const char *k)
+int abc_layer_common_key(const char *k)
 {
     for (const char *const *c = common_keys; *c; ++c)
         if (!strcmp(*c, k)) return 1;
@@ -25,7 +25,7 @@ static int is_common_key(const char *k)
 
 int abc_layer_accepts_key(const abc_layer_type *t, const char *key)
 {
-    if (is_common_key(key)) return 1;
+    if (abc_layer_common_key(key)) return 1;
     for (const char *const *k = t->keys; *k; ++k)
         if (!strcmp(*k, key)) return 1;
     return 0;
@@ -156,7 +156,7 @@ network *abc_parse_network(const char *path)
         if (plugin) {
             for (int k = 0; k < s->n; ++k) {
                 const char *key = s->kv[k]->key;
-                int known = is_common_key(key);
+                int known = abc_layer_common_key(key);
                 for (const char *const *pk = plugin->keys; *pk && !known; ++pk) known = !strcmp(*pk, key);
                 if (!known) abc_sec_die(s, key, "unknown key for %s (misspelled?)", s->type);
             }

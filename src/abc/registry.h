@@ -20,5 +20,7 @@ const abc_layer_type *abc_registry_at(int i);
 
 /* Whether a section of type t may hold key (its own keys, or those every layer takes: learning_rate, ...). */
 int abc_layer_accepts_key(const abc_layer_type *t, const char *key);
+/* 1 for the keys every layer takes, stock or plugin (learning_rate, dontload, ...). */
+int abc_layer_common_key(const char *key);
 
 #endif
