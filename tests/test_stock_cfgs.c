@@ -7,6 +7,8 @@
  * memory stay low. A few small cfgs also run forward on the same input and
  * weights (our float path against libdarknet's own layers). */
 #include <errno.h>
+#include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,8 @@
 #include <unistd.h>
 
 #include "base/util.h"
+#include "forward.h"
+#include "packfile.h"
 #include "hooks.h"
 #include "test_stock.h"
 #include "test_util.h"
@@ -363,6 +367,108 @@ START_TEST(small_debian_cfgs_forward_like_stock)
 }
 END_TEST
 
+/* ---- every Debian cfg converts to a binary model that loads, runs and packs ---- */
+
+enum { CONV_OK = 0, CONV_FAIL = 1, CONV_NO_STOCK = 77, CONV_NOTHING = 78 };
+
+/* In a child: libdarknet's own random weights for cfg, written by its own writer; weights convert -to abc33; the
+ * converted model's forward (finite outputs), packed and reloaded (the same outputs, bit for bit). */
+static int convert_one(const char *cfg, const char *dir, int k)
+{
+    char w[4200], out[4200], ocfg[4300], ow[4300], pk[4300];
+    snprintf(w, sizeof w, "%s/conv%d.weights", dir, k);
+    snprintf(out, sizeof out, "%s/conv%d-abc33", dir, k);
+    snprintf(ocfg, sizeof ocfg, "%s.cfg", out);
+    snprintf(ow, sizeof ow, "%s.weights", out);
+    snprintf(pk, sizeof pk, "%s.abcw", out);
+    pid_t pid = fork();
+    if (pid == 0) { /* the stock parser may abort on some cfgs: in its own process */
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, 2);
+        network *st = abc_test_stock_parse(cfg);
+        abc_test_stock_save(st, w, st->n);
+        _exit(0);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status)) return CONV_NO_STOCK;
+    abc_run_result r = abc_test_darknetf("weights convert %s %s -to abc33 -out %s", cfg, w, out);
+    int nothing = r.status != 0 && strstr(r.out, "nothing to convert");
+    if (r.status && !nothing) fprintf(stderr, "stock_cfgs: convert %s failed:\n%s\n", cfg, r.out);
+    abc_run_free(&r);
+    if (nothing) return CONV_NOTHING;
+    if (access(ow, F_OK)) return CONV_FAIL;
+    /* the float model first: some of Debian's heads turn random weights into inf or NaN by themselves */
+    network *flt = load_network((char *)cfg, w, 0);
+    set_batch_network(flt, 1);
+    flt->train = 0;
+    float *fin = malloc(sizeof(float) * flt->inputs);
+    for (int i = 0; i < flt->inputs; ++i) fin[i] = (float)((i * 7919) % 1000) / 1000.f;
+    float *fo = abc_network_predict(flt, fin);
+    int fbad = 0;
+    for (int i = 0; i < flt->outputs; ++i) fbad += !isfinite(fo[i]);
+    free(fin);
+    free_network(flt);
+    network *net = load_network(ocfg, ow, 0);
+    set_batch_network(net, 1);
+    net->train = 0;
+    float *in = malloc(sizeof(float) * net->inputs), *a = malloc(sizeof(float) * net->outputs);
+    for (int i = 0; i < net->inputs; ++i) in[i] = (float)((i * 7919) % 1000) / 1000.f;
+    memcpy(a, abc_network_predict(net, in), sizeof(float) * net->outputs);
+    int bad = 0;
+    for (int i = 0; i < net->outputs; ++i) bad += !isfinite(a[i]);
+    abc_packfile_save(net, pk, 0);
+    network *back = load_network(ocfg, pk, 0);
+    set_batch_network(back, 1);
+    back->train = 0;
+    float *b = abc_network_predict(back, in);
+    int differ = 0;
+    for (int i = 0; i < net->outputs; ++i) differ += memcmp(&a[i], &b[i], sizeof *a) != 0;
+    if (bad > fbad || differ)
+        fprintf(stderr, "stock_cfgs: %s converted: %d outputs not finite (the float model: %d), %d differ once "
+                "packed\n", cfg, bad, fbad, differ);
+    else if (bad)
+        fprintf(stderr, "stock_cfgs: %s: %d outputs not finite, as in the float model with these random weights\n",
+                cfg, bad);
+    free(in), free(a);
+    free_network(back), free_network(net);
+    unlink(w), unlink(ocfg), unlink(ow), unlink(pk);
+    return bad > fbad || differ ? CONV_FAIL : CONV_OK;
+}
+
+START_TEST(debian_cfgs_convert_run_and_pack)
+{
+    FILE *p = popen("dpkg -L darknet 2>/dev/null | grep '\\.cfg$' | sort", "r");
+    ck_assert_ptr_nonnull(p);
+    char line[4096];
+    int n[79] = {0}, k = 0;
+    char failed[8192] = "";
+    while (fgets(line, sizeof line, p)) {
+        line[strcspn(line, "\n")] = 0;
+        char *cfg = small_copy(line, 1);
+        pid_t pid = fork(); /* each model in its own process: one crash names its cfg */
+        if (pid == 0) _exit(convert_one(cfg, abc_test_tmpdir(), k));
+        int status, rc = CONV_FAIL;
+        waitpid(pid, &status, 0);
+        if (WIFEXITED(status)) rc = WEXITSTATUS(status);
+        rc = rc == CONV_OK || rc == CONV_NO_STOCK || rc == CONV_NOTHING ? rc : CONV_FAIL;
+        ++n[rc];
+        if (rc == CONV_FAIL) {
+            size_t used = strlen(failed);
+            snprintf(failed + used, sizeof failed - used, " %.200s", line);
+        }
+        unlink(cfg);
+        free(cfg);
+        ++k;
+    }
+    pclose(p);
+    fprintf(stderr, "stock_cfgs: %d Debian cfgs converted to abc33, ran and packed; %d with nothing to convert, %d the "
+            "stock parser cannot build\n", n[CONV_OK], n[CONV_NOTHING], n[CONV_NO_STOCK]);
+    ck_assert_msg(n[CONV_FAIL] == 0, "%d cfg(s) failed:%s", n[CONV_FAIL], failed);
+    ck_assert_msg(n[CONV_OK] >= 25, "only %d Debian cfgs converted", n[CONV_OK]);
+}
+END_TEST
+
 static Suite *suite_stock_cfgs(void)
 {
     Suite *s = suite_create("stock_cfgs");
@@ -371,6 +477,7 @@ static Suite *suite_stock_cfgs(void)
     tcase_set_timeout(tc, all && *all && strcmp(all, "0") ? 1800 : 300);
     tcase_add_test(tc, debian_cfgs_parse_like_stock);
     tcase_add_test(tc, repeated_key_same_value_accepted_different_refused);
+    tcase_add_test(tc, debian_cfgs_convert_run_and_pack);
     tcase_add_loop_test(tc, small_debian_cfgs_forward_like_stock, 0, N_FORWARD);
     suite_add_tcase(s, tc);
     return s;
