@@ -24,6 +24,14 @@ int abc_float_fast_use(layer *l)
         l->forward = abc_maxpool_fast_forward;
         return 1;
     }
+    if (l->type == YOLO && (l->forward == forward_yolo_layer || l->forward == abc_yolo_fast_forward)) {
+        l->forward = abc_yolo_fast_forward;
+        return 1;
+    }
+    if (l->type == UPSAMPLE && (l->forward == forward_upsample_layer || l->forward == abc_upsample_fast_forward)) {
+        l->forward = abc_upsample_fast_forward;
+        return 1;
+    }
     return 0;
 }
 

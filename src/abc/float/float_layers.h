@@ -20,6 +20,10 @@ void abc_connected_fast_backward(layer l, network net);
 /* [maxpool]: at inference the max of each window as libdarknet takes it, without the argmax indexes, planes
  * across the pool; in training libdarknet's own forward (its backward reads the indexes). */
 void abc_maxpool_fast_forward(layer l, network net);
+/* [yolo] at inference (float_yolo.c) and [upsample] (float_upsample.c): libdarknet's outputs, bit for bit, planes
+ * across the pool; [yolo] trains with libdarknet's forward, a reverse [upsample] runs libdarknet's. */
+void abc_yolo_fast_forward(layer l, network net);
+void abc_upsample_fast_forward(layer l, network net);
 
 /* Tasks per image for a batch of `batch` so that `threads` threads stay busy. */
 int abc_float_parts_per_image(int batch, int threads, int max_parts);
