@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "abc/base/darknet_private.h"
+#include "abc/base/mode.h"
 #include "abc/forward.h"
 #include "abc/registry.h"
 #include "test_stock.h"
@@ -360,6 +362,69 @@ START_TEST(export_undoes_convert_and_loads_in_stock_darknet)
 }
 END_TEST
 
+/* darknet's own binary layers: xnor=1 (first layer too, whose input holds exact zeros), binary=1, with and
+ * without batch norm, strides 1 and 2, weights with exact zeros; imported by -to darknet, they give libdarknet's
+ * own forward's outputs (to float rounding) on the packed path and on the simulation. */
+static const char darknet_binary_cfg[] =
+    "[net]\nbatch=1\nwidth=17\nheight=15\nchannels=3\n\n"
+    "[convolutional]\nbatch_normalize=1\nfilters=8\nsize=3\nstride=1\npad=1\nactivation=leaky\nxnor=1\n\n"
+    "[convolutional]\nbatch_normalize=1\nfilters=20\nsize=3\nstride=1\npad=1\nactivation=leaky\nxnor=1\n\n"
+    "[convolutional]\nbatch_normalize=1\nfilters=12\nsize=3\nstride=2\npad=1\nactivation=leaky\nbinary=1\n\n"
+    "[convolutional]\nfilters=70\nsize=3\nstride=1\npad=1\nactivation=relu\nxnor=1\n\n"
+    "[convolutional]\nfilters=5\nsize=1\nstride=1\npad=0\nactivation=linear\n";
+
+START_TEST(darknet_xnor_and_binary_layers_import_exactly)
+{
+    const char *dir = abc_test_tmpdir();
+    char *cfg = abc_test_write(dir, "dk.cfg", darknet_binary_cfg), *w = abc_test_pathf(dir, "dk.weights");
+    network *stock = abc_test_stock_parse(cfg);
+    abc_test_fill_params(stock, 21);
+    for (int i = 0; i < stock->n; ++i) /* ties: weights exactly +0 and -0 */
+        for (int k = 0; k < stock->layers[i].nweights; k += 7) stock->layers[i].weights[k] = k % 14 ? 0.f : -0.f;
+    abc_test_stock_save(stock, w, stock->n);
+    abc_run_result r = abc_test_darknetf("weights convert %s %s -to darknet -out %s/dk-abc", cfg, w, dir);
+    ck_assert_msg(r.status == 0 && strstr(r.out, "darknet's xnor=1, imported") && strstr(r.out, "darknet's binary=1"),
+                  "%s", r.out);
+    abc_run_free(&r);
+    char *icfg = abc_test_pathf(dir, "dk-abc.cfg"), *iw = abc_test_pathf(dir, "dk-abc.weights");
+    network *ours = load_network(icfg, iw, 0);
+    for (int i = 0; i < 4; ++i) ck_assert_msg(abc_registry_of(&ours->layers[i]), "layer %d was not imported", i);
+    set_batch_network(stock, 1), set_batch_network(ours, 1);
+    stock->train = ours->train = 0;
+    float *x = malloc((size_t)ours->inputs * sizeof *x);
+    unsigned seed = 4;
+    for (int i = 0; i < ours->inputs; ++i) x[i] = i % 5 == 0 ? 0.f : i % 5 == 1 ? -0.f : abc_test_urand(&seed, -1, 1);
+    /* libdarknet's CPU forward does not binarize a binary=1 layer (only xnor=1; it then swaps the weights with an
+     * empty buffer, so every second forward runs on zeros): its reference is darknet's own binarize_weights */
+    for (int i = 0; i < stock->n; ++i) {
+        layer *l = &stock->layers[i];
+        if (!l->binary) continue;
+        float *b = malloc((size_t)l->nweights * sizeof *b);
+        binarize_weights(l->weights, l->n, l->c * l->size * l->size, b);
+        memcpy(l->weights, b, (size_t)l->nweights * sizeof *b);
+        free(b);
+        l->binary = 0;
+    }
+    float *want = malloc((size_t)ours->outputs * sizeof *want);
+    memcpy(want, network_predict(stock, x), (size_t)ours->outputs * sizeof *want);
+    for (int sim = 0; sim < 2; ++sim) {
+        abc_mode_set(ABC_MODE_INFERENCE, sim ? "sim" : NULL);
+        float *got = abc_network_predict(ours, x);
+        for (int i = 0; i < ours->n; ++i) {
+            double d = abc_test_max_rel_diff(ours->layers[i].output, stock->layers[i].output,
+                                             (size_t)ours->layers[i].outputs);
+            ck_assert_msg(d < 1e-4, "%s path, layer %d: relative difference %g from libdarknet's forward",
+                          sim ? "simulated" : "packed", i, d);
+        }
+        ck_assert(abc_test_max_rel_diff(got, want, (size_t)ours->outputs) < 1e-4);
+    }
+    abc_mode_set(ABC_MODE_INFERENCE, NULL);
+    free(x), free(want);
+    free_network(stock), free_network(ours);
+    free(cfg), free(w), free(icfg), free(iw);
+}
+END_TEST
+
 static Suite *suite_weights_convert(void)
 {
     Suite *s = suite_create("weights_convert");
@@ -372,6 +437,7 @@ static Suite *suite_weights_convert(void)
     tcase_add_test(tc, partial_keeps_the_first_layers);
     tcase_add_test(tc, inspect_reports_arrays_and_nan);
     tcase_add_test(tc, export_undoes_convert_and_loads_in_stock_darknet);
+    tcase_add_test(tc, darknet_xnor_and_binary_layers_import_exactly);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -32,7 +32,9 @@ static int parse_family(const char *to, family *f)
     memset(f, 0, sizeof *f);
     snprintf(f->name, sizeof f->name, "%s", to);
     f->conv = "abc_convolutional", f->connected = "abc_connected";
-    if (!strcmp(to, "xnor")) {
+    if (!strcmp(to, "darknet")) {
+        f->conv = f->connected = NULL; /* darknet's own binary layers only */
+    } else if (!strcmp(to, "xnor")) {
         snprintf(f->keys, sizeof f->keys, "weight_bases=1\nactivation_bases=1\nscale=channel\n");
     } else if (!strcmp(to, "bwn")) {
         snprintf(f->keys, sizeof f->keys, "weight_bases=1\nactivation_bases=0\nscale=channel\n");
@@ -61,7 +63,8 @@ static const char *refuse(const abc_cfg_text *t, int i, const abc_layer_type *ty
         while (*v == ' ' || *v == '\t') ++v;
         /* a key at its float default is harmless: dropped from the converted section */
         if ((!strcmp(k, "groups") || !strcmp(k, "dilation")) && atoi(v) == 1) continue;
-        if ((!strcmp(k, "binary") || !strcmp(k, "xnor") || !strcmp(k, "flipped")) && atoi(v) == 0) continue;
+        if (!strcmp(k, "binary") || !strcmp(k, "xnor")) continue; /* 1: imported (binarize=darknet) */
+        if (!strcmp(k, "flipped") && atoi(v) == 0) continue;
         snprintf(why, n, "'%s' has no %s equivalent", k, type->name);
         return why;
     }
@@ -70,7 +73,7 @@ static const char *refuse(const abc_cfg_text *t, int i, const abc_layer_type *ty
 
 static int weighted(const layer *l) { return l->type == CONVOLUTIONAL || l->type == CONNECTED; }
 
-enum { KEEP_LISTED = 1, KEEP_FIRST, KEEP_LAST, KEEP_DETECT };
+enum { KEEP_LISTED = 1, KEEP_FIRST, KEEP_LAST, KEEP_DETECT, KEEP_TYPE };
 static const char *const keep_why[] = {"", "kept float (-keep)", "kept float: the first layer",
                                        "kept float: the last layer", "kept float: it feeds a detection layer"};
 
@@ -98,7 +101,7 @@ static void keep_set(const network *net, const char *spec, char *keep)
                         keep[i - 1] = KEEP_DETECT;
         } else if (!strcmp(item, "convolutional") || !strcmp(item, "connected")) {
             for (int i = 0; i < net->n; ++i)
-                if (net->layers[i].type == (!strcmp(item, "connected") ? CONNECTED : CONVOLUTIONAL)) keep[i] = KEEP_LISTED;
+                if (net->layers[i].type == (!strcmp(item, "connected") ? CONNECTED : CONVOLUTIONAL)) keep[i] = KEEP_TYPE;
         } else if (strcmp(item, "none")) {
             abc_die("-keep: unknown item '%s' (layer indices, default, first, last, detect, none, convolutional, "
                     "connected)", item);
@@ -144,6 +147,7 @@ int abc_weights_convert(const char *cfg, const char *weights, abc_convert_opts *
     char *keep = abc_xcalloc((size_t)net->n, 1);
     keep_set(net, o->keep, keep);
     const char **becomes = abc_xcalloc((size_t)net->n, sizeof *becomes);
+    char *imported = abc_xcalloc((size_t)net->n, 1); /* darknet's binary=1 (1) / xnor=1 (2) layers */
     int converted = 0;
     printf("%5s  %-14s %-22s %s\n", "layer", "float", "becomes", "note");
     for (int i = 0; i < net->n; ++i) {
@@ -151,10 +155,26 @@ int abc_weights_convert(const char *cfg, const char *weights, abc_convert_opts *
         if (!weighted(l)) continue;
         const char *to = l->type == CONNECTED ? f.connected : f.conv, *note = NULL;
         char why[160], said[200];
-        if (keep[i]) note = keep_why[(int)keep[i]];
-        else if (l->type == CONVOLUTIONAL && (l->binary || l->xnor))
-            note = "kept float: darknet's own binary=1 / xnor=1 layers are not converted yet";
-        else if ((note = refuse(&t, i, abc_registry_find(to), why, sizeof why))) {
+        int darknet_binary = l->type == CONVOLUTIONAL && (l->binary || l->xnor);
+        if (darknet_binary && keep[i] != KEEP_LISTED) { /* already binary: the same function on the packed path */
+            to = "abc_convolutional";
+            imported[i] = l->xnor ? 2 : 1;
+            note = l->xnor ? "darknet's xnor=1, imported (binarize=darknet)" : "darknet's binary=1, imported "
+                                                                                "(binarize=darknet)";
+        }
+        const char *refused = imported[i] ? refuse(&t, i, abc_registry_find(to), why, sizeof why) : NULL;
+        if (refused) {
+            snprintf(said, sizeof said, "kept as darknet's: %s", refused);
+            note = said;
+            imported[i] = 0;
+        } else if (imported[i]) {
+            becomes[i] = to;
+            ++converted;
+        } else if (keep[i]) {
+            note = keep_why[(int)keep[i]];
+        } else if (darknet_binary || !to) {
+            note = darknet_binary ? "kept as darknet's (-keep)" : "kept float (-to darknet)";
+        } else if ((note = refuse(&t, i, abc_registry_find(to), why, sizeof why))) {
             snprintf(said, sizeof said, "kept float: %s", note);
             note = said;
         } else {
@@ -172,10 +192,17 @@ int abc_weights_convert(const char *cfg, const char *weights, abc_convert_opts *
     if (abc_atomic_open(&probe, out_w)) abc_die("cannot write '%s': %s", out_w, strerror(errno));
     abc_atomic_abort(&probe);
     char **trailer = abc_xcalloc((size_t)net->n, sizeof *trailer);
-    for (int i = 0; i < net->n; ++i)
-        if (becomes[i] && asprintf(&trailer[i], "# converted from [%s] by ./darknet weights convert -to %s\n%s",
-                                   type_word(&net->layers[i]), f.name, f.keys) < 0)
-            abc_die("out of memory");
+    for (int i = 0; i < net->n; ++i) {
+        int r = 0;
+        if (imported[i])
+            r = asprintf(&trailer[i], "# imported from darknet's [convolutional] %s=1 by ./darknet weights convert\n"
+                         "weight_bases=1\nactivation_bases=%d\nscale=channel\nbinarize=darknet\n",
+                         imported[i] == 2 ? "xnor" : "binary", imported[i] == 2);
+        else if (becomes[i])
+            r = asprintf(&trailer[i], "# converted from [%s] by ./darknet weights convert -to %s\n%s",
+                         type_word(&net->layers[i]), f.name, f.keys);
+        if (r < 0) abc_die("out of memory");
+    }
     abc_cfg_text_write(&t, becomes, binary_takes, (const char *const *)trailer, out_cfg);
     for (int i = 0; i < net->n; ++i) free(trailer[i]);
     free(trailer);
@@ -201,6 +228,6 @@ int abc_weights_convert(const char *cfg, const char *weights, abc_convert_opts *
     free_network(bin);
     free_network(net);
     abc_cfg_text_free(&t);
-    free(keep), free(becomes), free(out_cfg), free(out_w);
+    free(keep), free(becomes), free(imported), free(out_cfg), free(out_w);
     return 0;
 }

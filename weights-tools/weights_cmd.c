@@ -11,14 +11,20 @@
 #include "inspect.h"
 #include "pack.h"
 
-static int convert_run(const abc_cli *a)
+/* <cfg> <weights>: both must exist. */
+static void need_model(const abc_cli *a)
 {
     if (!abc_file_exists(a->pos[0])) abc_die("cannot open cfg file '%s'", a->pos[0]);
     if (!abc_file_exists(a->pos[1])) abc_die("cannot open weights file '%s'", a->pos[1]);
+}
+
+static int convert_run(const abc_cli *a)
+{
+    need_model(a);
     abc_convert_opts o = {abc_cli_str(a, "-to", NULL), abc_cli_str(a, "-keep", NULL), abc_cli_str(a, "-out", NULL), 0};
     const char *data = abc_cli_str(a, "-data", NULL);
     int valid = abc_cli_flag(a, "-valid");
-    if (!o.to) abc_cli_fail(a, "-to is required (xnor, bwn, abcMN, hada<w>-<a>, hbwn<w>)");
+    if (!o.to) abc_cli_fail(a, "-to is required (xnor, bwn, abcMN, hada<w>-<a>, hbwn<w>, darknet)");
     if (!o.out) abc_cli_fail(a, "-out is required (writes <out>.cfg and <out>.weights)");
     if (valid && !data) abc_cli_fail(a, "-valid needs -data <data file> (its valid list)");
     if (data && !abc_file_exists(data)) abc_die("cannot open data file '%s'", data);
@@ -35,7 +41,8 @@ static int convert_run(const abc_cli *a)
 }
 
 static const abc_opt convert_opts[] = {
-    {"-to", ABC_OPT_STR, "FAMILY", 0, 0, "xnor, bwn, abcMN (abc33: 3 weight, 3 activation bases), hada<w>-<a>, hbwn<w>"},
+    {"-to", ABC_OPT_STR, "FAMILY", 0, 0, "xnor, bwn, abcMN (abc33: 3 weight, 3 activation bases), hada<w>-<a>, hbwn<w>; "
+                                        "darknet: only darknet's own binary=1 / xnor=1 layers (always imported)"},
     {"-keep", ABC_OPT_STR, "LIST", 0, 0, "layers that stay float: default (first, last, convs feeding [yolo]), "
                                          "first, last, detect, none, a type, layer indices; comma-separated"},
     {"-out", ABC_OPT_STR, "PREFIX", 0, 0, "writes PREFIX.cfg and PREFIX.weights"},
@@ -56,8 +63,7 @@ static const abc_cmd convert_cmd = {
 
 static int inspect_run(const abc_cli *a)
 {
-    if (!abc_file_exists(a->pos[0])) abc_die("cannot open cfg file '%s'", a->pos[0]);
-    if (!abc_file_exists(a->pos[1])) abc_die("cannot open weights file '%s'", a->pos[1]);
+    need_model(a);
     return abc_weights_inspect(a->pos[0], a->pos[1], abc_cli_flag(a, "-json"));
 }
 
@@ -74,8 +80,7 @@ static const abc_cmd inspect_cmd = {
 
 static int pack_run(const abc_cli *a)
 {
-    if (!abc_file_exists(a->pos[0])) abc_die("cannot open cfg file '%s'", a->pos[0]);
-    if (!abc_file_exists(a->pos[1])) abc_die("cannot open weights file '%s'", a->pos[1]);
+    need_model(a);
     const char *out = abc_cli_str(a, "-out", NULL);
     if (!out) abc_cli_fail(a, "-out is required (the packed file to write, e.g. model.abcw)");
     return abc_weights_pack(a->pos[0], a->pos[1], out, abc_cli_flag(a, "-half"), abc_cli_flag(a, "-json"));
@@ -100,8 +105,7 @@ static const abc_cmd pack_cmd = {
 
 static int export_run(const abc_cli *a)
 {
-    if (!abc_file_exists(a->pos[0])) abc_die("cannot open cfg file '%s'", a->pos[0]);
-    if (!abc_file_exists(a->pos[1])) abc_die("cannot open weights file '%s'", a->pos[1]);
+    need_model(a);
     const char *out = abc_cli_str(a, "-out", NULL);
     if (!out) abc_cli_fail(a, "-out is required (writes <out>.cfg and <out>.weights)");
     return abc_weights_export(a->pos[0], a->pos[1], out, abc_cli_flag(a, "-shadow"));

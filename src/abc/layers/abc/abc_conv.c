@@ -129,7 +129,8 @@ void abc_conv_resize(layer *l, int w, int h)
 
 static const char *const conv_keys[] = {"filters", "size", "stride", "pad", "padding", "batch_normalize",
                                         "activation", "weight_bases", "activation_bases", "weight_shifts",
-                                        "activation_shifts", "activation_scales", "scale", "gradient", NULL};
+                                        "activation_shifts", "activation_scales", "scale", "gradient", "binarize",
+                                        NULL};
 
 static void parse_list(const abc_section *s, const char *key, int want, float lo, float hi, float *dst)
 {
@@ -165,6 +166,15 @@ void abc_parse_abc_keys(const abc_section *s, abc_conv_opts *out)
     parse_list(s, "activation_scales", N, -100, 100, o.beta);
     o.scale = abc_sec_choice(s, "scale", "layer", "channel", ABC_SCALE_LAYER);
     o.grad = abc_sec_choice(s, "gradient", "ste", "paper", ABC_GRAD_STE);
+    o.darknet = abc_sec_choice(s, "binarize", "abc", "darknet", 0);
+    if (o.darknet) {
+        if (M != 1 || N > 1 || o.scale != ABC_SCALE_CHANNEL || abc_sec_has(s, "weight_shifts") ||
+            abc_sec_has(s, "activation_shifts") || abc_sec_has(s, "activation_scales"))
+            abc_sec_die(s, "binarize", "darknet's binarization takes weight_bases=1, activation_bases=0 (binary=1) or "
+                        "1 (xnor=1), scale=channel, and no shifts or scales");
+        o.u[0] = 0.f;
+        if (N) o.beta[0] = 1.f, o.v[0] = 0.5f; /* v: only the training mask's centre, |R| <= 0.5 */
+    }
     *out = o;
 }
 

@@ -22,6 +22,7 @@
 #ifndef ABC_CONV_H
 #define ABC_CONV_H
 
+#include <float.h>
 #include <stdint.h>
 
 #include "darknet.h"
@@ -39,6 +40,9 @@ typedef struct {
     float beta[ABC_MAX_BASES];      /* initial activation scales */
     int scale;                      /* ABC_SCALE_LAYER or ABC_SCALE_CHANNEL (alpha groups) */
     int grad;                       /* ABC_GRAD_STE or ABC_GRAD_PAPER */
+    /* binarize=darknet: darknet's own [convolutional] binary=1 / xnor=1 (M = 1, N = 0 or 1, per-filter alpha):
+     * B = +1 iff W > 0, alpha = mean |W| of the filter, input +1 iff R > 0 (scale 1, not trained) */
+    int darknet;
 } abc_conv_opts;
 
 typedef struct {
@@ -90,11 +94,16 @@ void abc_conv_ensure_wq(layer *l);
 void abc_conv_quantize_weights(layer *l, int refit);
 /* abc_conv_quantize_weights(l, 0), then st->wq (the registry's quantized_weights). */
 const float *abc_conv_quantized(layer *l);
-/* Sign of a weight base element: W - mean + u std >= 0. */
-static inline int abc_conv_wbit(float w, float mean, float ustd) { return w - mean + ustd >= 0.f; }
-/* Activation base: +1 iff R >= 0.5 - v. */
+/* Sign of a weight base element: W - mean + u std >= 0 (binarize=darknet: W > 0). */
+static inline int abc_conv_wbit(const abc_conv_state *st, float w, float mean, float ustd)
+{
+    return st->o.darknet ? w > 0.f : w - mean + ustd >= 0.f;
+}
+/* Activation base n: +1 iff R >= thr, thr = 0.5 - v_n; binarize=darknet: R > 0, which is R >= FLT_MIN here
+ * (libdarknet, built with -Ofast, sets the CPU to treat subnormal inputs as zero in every process that loads it,
+ * so a subnormal R counts as 0 in darknet's comparison as in this one). */
 static inline int abc_conv_abit(float r, float thr) { return r >= thr; }
-static inline float abc_conv_thr(float v) { return 0.5f - v; }
+static inline float abc_conv_thr(const abc_conv_state *st, int n) { return st->o.darknet ? FLT_MIN : 0.5f - st->v[n]; }
 /* Mean and population std of group g of the weights. */
 void abc_conv_group_stats(const layer *l, int g, float *mean, float *std);
 

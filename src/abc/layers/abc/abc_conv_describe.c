@@ -25,6 +25,10 @@ void abc_conv_describe(const layer *l, char *buf, size_t n, size_t *packed_bytes
     else
         snprintf(path, sizeof path, "packed: %d binary products in one GEMM per block, kernel %s, packer %s", M * N,
                  abc_kernel_chosen_name(&abc_bgemm_family), abc_kernel_chosen_name(&abc_bitpack_family));
-    snprintf(buf, n, "ABC (M,N)=(%d,%d), %d-bit rows, alphas per %s; %s", M, N, st->K,
-             st->o.scale == ABC_SCALE_CHANNEL ? "channel" : "layer", path);
+    if (st->o.darknet)
+        snprintf(buf, n, "darknet's %s=1 (signs of W > 0 times mean |W| per filter%s), %d-bit rows; %s",
+                 N ? "xnor" : "binary", N ? ", inputs R > 0" : "", st->K, path);
+    else
+        snprintf(buf, n, "ABC (M,N)=(%d,%d), %d-bit rows, alphas per %s; %s", M, N, st->K,
+                 st->o.scale == ABC_SCALE_CHANNEL ? "channel" : "layer", path);
 }

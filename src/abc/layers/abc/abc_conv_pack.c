@@ -61,7 +61,7 @@ void abc_conv_pack_weights(layer *l)
             for (int c = 0; c < l->c; ++c)
                 for (int t = 0; t < ss; ++t) {
                     int bit = (t % s) * l->c + c; /* kx*C + c inside kernel row ky = t / s */
-                    if (abc_conv_wbit(wf[c * ss + t], mean, ustd)) row[(t / s) * rk + bit / 64] |= 1ull << (bit % 64);
+                    if (abc_conv_wbit(st, wf[c * ss + t], mean, ustd)) row[(t / s) * rk + bit / 64] |= 1ull << (bit % 64);
                 }
         }
     }

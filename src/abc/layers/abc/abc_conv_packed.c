@@ -478,7 +478,7 @@ void abc_conv_forward_packed(layer l, network net)
     j.input = net.input;
     j.kernel = abc_kernel_chosen(&abc_bgemm_family);
     j.kfix = 64 * st->words - st->K;
-    for (int n = 0; n < N; ++n) j.thr[n] = abc_conv_thr(st->v[n]);
+    for (int n = 0; n < N; ++n) j.thr[n] = abc_conv_thr(st, n);
     long work = (long)l.batch * M * N * l.n * P * st->K;
     int serial = threads <= 1 || work < MIN_SPLIT;
     if (!serial) abc_blas_threads(1); /* OpenBLAS workers of float layers stay asleep while the pool runs */

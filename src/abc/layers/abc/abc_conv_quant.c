@@ -66,11 +66,15 @@ void abc_conv_quantize_weights(layer *l, int refit)
         abc_conv_group_stats(l, g, &mean, &sd);
         float ustd[ABC_MAX_BASES];
         for (int m = 0; m < M; ++m) ustd[m] = st->o.u[m] * sd;
-        if (refit) {
+        if (refit && st->o.darknet) { /* darknet's binarize_weights: the filter's mean |W| */
+            double sum = 0;
+            for (int i = 0; i < len; ++i) sum += fabsf(w[i]);
+            alpha[0] = (float)(sum / len);
+        } else if (refit) {
             double a[ABC_MAX_BASES][ABC_MAX_BASES] = {{0}}, b[ABC_MAX_BASES] = {0};
             for (int i = 0; i < len; ++i) {
                 float s[ABC_MAX_BASES];
-                for (int m = 0; m < M; ++m) s[m] = abc_conv_wbit(w[i], mean, ustd[m]) ? 1.f : -1.f;
+                for (int m = 0; m < M; ++m) s[m] = abc_conv_wbit(st, w[i], mean, ustd[m]) ? 1.f : -1.f;
                 for (int m = 0; m < M; ++m) {
                     b[m] += s[m] * w[i];
                     for (int k = m; k < M; ++k) a[m][k] += s[m] * s[k];
@@ -85,7 +89,7 @@ void abc_conv_quantize_weights(layer *l, int refit)
         }
         for (int i = 0; i < len; ++i) {
             float s = 0;
-            for (int m = 0; m < M; ++m) s += abc_conv_wbit(w[i], mean, ustd[m]) ? alpha[m] : -alpha[m];
+            for (int m = 0; m < M; ++m) s += abc_conv_wbit(st, w[i], mean, ustd[m]) ? alpha[m] : -alpha[m];
             wq[i] = s;
         }
     }

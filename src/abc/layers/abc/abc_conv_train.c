@@ -26,7 +26,7 @@ static inline float act_base(const abc_conv_state *st, float r, int n)
         float t = r + st->v[n];
         return t < 0 ? 0.f : t > 1 ? 1.f : t;
     }
-    return abc_conv_abit(r, abc_conv_thr(st->v[n])) ? 1.f : -1.f;
+    return abc_conv_abit(r, abc_conv_thr(st, n)) ? 1.f : -1.f;
 }
 
 typedef struct {
@@ -66,7 +66,7 @@ static void quantize_task(void *ctx, int task, int thread)
     float *aq = j->aq;
     for (int i = i0; i < i1; ++i) aq[i] = 0.f;
     for (int b = 0; b < st->o.N; ++b) {
-        float thr = abc_conv_thr(st->v[b]), beta = st->beta[b];
+        float thr = abc_conv_thr(st, b), beta = st->beta[b];
         for (int i = i0; i < i1; ++i) aq[i] += x[i] >= thr ? beta : -beta;
     }
 }
@@ -131,7 +131,7 @@ static void backward_input_task(void *ctx, int task, int thread)
             if (st->surrogate) {
                 for (int i = c0; i < c1; ++i) fb += da[i] * act_base(st, x[i], b);
             } else {
-                float thr = abc_conv_thr(v);
+                float thr = abc_conv_thr(st, b);
                 for (int i = c0; i < c1; ++i) fb += x[i] >= thr ? da[i] : -da[i];
             }
             for (int i = c0; i < c1; ++i) { /* the straight-through mask, once for v's gradient and dx */
@@ -196,7 +196,7 @@ void abc_conv_update(layer l, update_args a)
     abc_conv_state *st = abc_conv_st(&l);
     update_convolutional_layer(l, a);
     float lr = a.learning_rate * l.learning_rate_scale / a.batch;
-    for (int n = 0; n < st->o.N; ++n) {
+    for (int n = 0; n < st->o.N && !st->o.darknet; ++n) { /* darknet's binarization has no trained scale or shift */
         st->beta[n] += lr * st->beta_upd[n];
         st->v[n] += lr * st->v_upd[n];
         st->beta_upd[n] *= a.momentum;
