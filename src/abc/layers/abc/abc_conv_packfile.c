@@ -7,6 +7,7 @@
  * trained, not folded: the packed path folds it when it builds its
  * coefficients, and the float-activation path (N = 0) computes it unfolded,
  * so either path gives the bits the unpacked model gives. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,6 +42,11 @@ int abc_conv_unpack(layer *l, FILE *fp)
     abc_conv_state *st = abc_conv_st(l);
     size_t n = wbits_words(l, st);
     if (scales_io(l, st, fp, 0) || fread(st->wbits, sizeof(uint64_t), n, fp) != n) return -1;
+    const float *sc[] = {st->alpha, st->beta, st->v};
+    size_t nsc[] = {(size_t)st->o.M * st->G, (size_t)st->o.N, (size_t)st->o.N};
+    for (int k = 0; k < 3; ++k)
+        for (size_t i = 0; i < nsc[k]; ++i)
+            if (!isfinite(sc[k][i])) return -1;
     /* spare bits of a kernel row must be 0 (the product counts each as +1 and takes the count off) */
     int spare = st->rk * 64 - l->size * l->c;
     if (spare > 0)
