@@ -169,7 +169,8 @@ START_TEST(pack_command_size_inspect_and_training_refused)
     ck_assert_msg(r.status == 0 && abc_test_json_valid(r.out), "%s", r.out);
     ck_assert_int_eq((long long)json_number(r.out, "\"file_bytes\": "), size_of(packed));
     ck_assert_int_eq((long long)json_number(r.out, "\"packed_bytes\": ") + 48 + 16 * 6, size_of(packed));
-    ck_assert_msg(strstr(r.out, "\"quantized_weights\""), "%s", r.out);
+    ck_assert_msg(strstr(r.out, "\"quantized_weights\"") && strstr(r.out, "\"name\": \"alpha\"") &&
+                  strstr(r.out, "\"name\": \"magnitudes\""), "%s", r.out);
     abc_run_free(&r);
 
     /* float16 float layers: smaller, still loads and runs */

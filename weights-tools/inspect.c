@@ -25,6 +25,8 @@ int abc_layer_arrays(const layer *l, abc_layer_array *out)
         out[k++] = (abc_layer_array){"rolling_mean", l->rolling_mean, n};
         out[k++] = (abc_layer_array){"rolling_variance", l->rolling_variance, n};
     }
+    const abc_layer_type *t = abc_registry_of(l);
+    if (t && t->arrays) k += t->arrays(l, out + k, ABC_LAYER_ARRAYS_MAX - k);
     return k;
 }
 
@@ -51,7 +53,7 @@ abc_array_stats abc_stats_of(const float *v, int n)
 void abc_check_finite(const network *net, const char *weights)
 {
     for (int i = 0; i < net->n; ++i) {
-        abc_layer_array a[5];
+        abc_layer_array a[ABC_LAYER_ARRAYS_MAX];
         int k = abc_layer_arrays(&net->layers[i], a);
         for (int j = 0; j < k; ++j) {
             abc_array_stats s = abc_stats_of(a[j].v, a[j].n);
@@ -86,7 +88,7 @@ int abc_weights_inspect(const char *cfg, const char *weights, int json)
     int first = 1;
     for (int i = 0; i < net->n; ++i) {
         layer *l = &net->layers[i];
-        abc_layer_array a[5];
+        abc_layer_array a[ABC_LAYER_ARRAYS_MAX];
         int k = abc_layer_arrays(l, a);
         if (!k) continue;
         size_t bytes = 4 * abc_layer_floats(l), pb = bytes, fb = bytes;

@@ -6,14 +6,14 @@
 
 #include "darknet.h"
 
-typedef struct {
-    const char *name; /* "weights", "biases", "scales", "rolling_mean", "rolling_variance" */
-    const float *v;
-    int n;
-} abc_layer_array;
+#include "abc/layers/layer_type.h"
 
-/* The parameter arrays of a layer with parameters (conv, connected, batchnorm, plugin layers' shadow weights
- * and batch norm): fills out (up to 5), returns how many. */
+/* "weights", "biases", "scales", "rolling_mean", "rolling_variance", then a plugin layer's own (alpha, ...) */
+typedef abc_named_floats abc_layer_array;
+
+#define ABC_LAYER_ARRAYS_MAX 9
+/* The parameter arrays of a layer with parameters (conv, connected, batchnorm, plugin layers' shadow weights,
+ * batch norm and own arrays): fills out (up to ABC_LAYER_ARRAYS_MAX), returns how many. */
 int abc_layer_arrays(const layer *l, abc_layer_array *out);
 
 typedef struct {

@@ -10,6 +10,13 @@
 
 #include "base/cfg.h"
 
+/* A named parameter array, for reports (weights inspect). */
+typedef struct {
+    const char *name;
+    const float *v;
+    int n;
+} abc_named_floats;
+
 typedef struct abc_layer_type {
     const char *name;              /* section name without brackets */
     const char *const *keys;       /* accepted keys (NULL ended); others are errors */
@@ -42,6 +49,9 @@ typedef struct abc_layer_type {
      * to train. 0 on success. */
     int (*pack)(layer *l, FILE *fp);
     int (*unpack)(layer *l, FILE *fp);
+    /* Optional: the layer's own parameter arrays beyond darknet's fields (alphas, betas, shifts, segment
+     * magnitudes) into out (at most max); returns how many. */
+    int (*arrays)(const layer *l, abc_named_floats *out, int max);
 } abc_layer_type;
 
 #endif

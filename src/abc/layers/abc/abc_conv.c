@@ -234,6 +234,16 @@ void abc_conv_ensure_wq(layer *l)
     else abc_conv_quantize_weights(l, 0);
 }
 
+int abc_conv_arrays(const layer *l, abc_named_floats *out, int max)
+{
+    const abc_conv_state *st = abc_conv_st(l);
+    abc_named_floats a[] = {{"alpha", st->alpha, st->o.M * st->G}, {"beta", st->beta, st->o.N}, {"v", st->v, st->o.N}};
+    int k = 0;
+    for (int i = 0; i < 3 && k < max; ++i)
+        if (a[i].n) out[k++] = a[i];
+    return k;
+}
+
 const float *abc_conv_quantized(layer *l)
 {
     if (abc_conv_st(l)->frozen) abc_conv_ensure_wq(l);
@@ -244,4 +254,5 @@ const float *abc_conv_quantized(layer *l)
 const abc_layer_type abc_conv_type = {"abc_convolutional", conv_keys,     conv_parse,     abc_conv_weights_floats,
                                       abc_conv_load,       abc_conv_save, abc_conv_resize,
                                       abc_float_record_floats, conv_load_float, abc_conv_describe,
-                                      abc_conv_quantized,  abc_conv_pack,     abc_conv_unpack};
+                                      abc_conv_quantized,  abc_conv_pack,     abc_conv_unpack,
+                                      abc_conv_arrays};

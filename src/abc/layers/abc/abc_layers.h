@@ -20,6 +20,8 @@ int abc_conv_load_float(layer *l, FILE *fp, int connected_order);
 /* Registry pack/unpack (abc_conv_packfile.c): biases, batch norm, alphas, betas, shifts, the packed weight bases. */
 int abc_conv_pack(layer *l, FILE *fp);
 int abc_conv_unpack(layer *l, FILE *fp);
+/* Registry arrays: alpha, and beta and v when N > 0. */
+int abc_conv_arrays(const layer *l, abc_named_floats *out, int max);
 /* Registry describe(): bases, inference path and kernel, packed and float bytes. */
 void abc_conv_describe(const layer *l, char *buf, size_t n, size_t *packed_bytes, size_t *float_bytes);
 

@@ -177,9 +177,17 @@ static const float *quantized(layer *l)
     return hada_conv_st(l)->wq;
 }
 
+static int arrays(const layer *l, abc_named_floats *out, int max)
+{
+    const hada_conv_state *st = hada_conv_st(l);
+    if (max < 1 || !st->wq_valid) return 0;
+    out[0] = (abc_named_floats){"magnitudes", st->wmag, l->n * st->taps * st->sw};
+    return 1;
+}
+
 const abc_layer_type hada_conv_type = {"hada_convolutional", conv_keys, conv_parse, abc_float_record_floats, load, save,
                                        hada_conv_resize,     abc_float_record_floats, load, describe, quantized,
-                                       hada_conv_pack,       hada_conv_unpack};
+                                       hada_conv_pack,       hada_conv_unpack, arrays};
 const abc_layer_type hada_connected_type = {"hada_connected", conn_keys, conn_parse, abc_float_record_floats, load, save,
                                             conn_resize,      abc_float_record_floats, load, describe, quantized,
-                                            hada_conv_pack,   hada_conv_unpack};
+                                            hada_conv_pack,   hada_conv_unpack, arrays};
