@@ -315,6 +315,31 @@ START_TEST(abc_model_from_float_weights)
 }
 END_TEST
 
+/* weights convert -valid: the converted model's accuracy before fine-tuning, packed and simulated; then the
+ * packed deployment file gives classifier valid the same top-1 as the .weights it was packed from. */
+START_TEST(convert_valid_then_packed_file_in_valid)
+{
+    abc_run_result r = run("weights convert %s/tiny.cfg %s/backup/tiny_final.weights -to abc33 -out %s/tiny_cv "
+                           "-data %s/tiny.data -valid", dir, dir, dir, dir);
+    ck_assert_msg(r.status == 0 && strstr(r.out, "before any fine-tuning"), "%s", r.out);
+    double top1 = parse_top1(r.out), packed, sim, diff;
+    parse_packed_vs_sim(r.out, &packed, &sim, &diff);
+    ck_assert(top1 >= 0 && top1 <= 100 && fabs(packed - top1) < 1e-9);
+    abc_run_free(&r);
+    r = run("weights pack %s/tiny_cv.cfg %s/tiny_cv.weights -out %s/tiny_cv.abcw", dir, dir, dir);
+    ck_assert_msg(r.status == 0 && strstr(r.out, "outputs identical"), "%s", r.out);
+    abc_run_free(&r);
+    r = run("classifier valid %s/tiny.data %s/tiny_cv.cfg %s/tiny_cv.weights", dir, dir, dir);
+    double from_weights = parse_top1(r.out);
+    abc_run_free(&r);
+    r = run("classifier valid %s/tiny.data %s/tiny_cv.cfg %s/tiny_cv.abcw", dir, dir, dir);
+    ck_assert_msg(r.status == 0 && strstr(r.out, "Loading packed weights"), "%s", r.out);
+    ck_assert_msg(parse_top1(r.out) == from_weights && from_weights == top1, "top-1 %.2f%% packed file, %.2f%% "
+                  ".weights, %.2f%% convert -valid", parse_top1(r.out), from_weights, top1);
+    abc_run_free(&r);
+}
+END_TEST
+
 START_TEST(data_file_from_cfg_dataset)
 {
     /* "classifier valid <cfg> <weights>": the data file is the cfg's dataset
@@ -624,6 +649,7 @@ static Suite *suite_classifier(void)
     tcase_add_test(tc, valid_matches_predict);
     tcase_add_test(tc, training_beats_chance);
     tcase_add_test(tc, abc_model_from_float_weights);
+    tcase_add_test(tc, convert_valid_then_packed_file_in_valid);
     tcase_add_test(tc, data_file_from_cfg_dataset);
     tcase_add_test(tc, sigint_saves_checkpoint);
     tcase_add_test(tc, sigterm_saves_checkpoint);
