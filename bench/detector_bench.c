@@ -86,6 +86,8 @@ static void path_of(const layer *l, char *buf, size_t n)
         snprintf(buf, n, "float, the project's (GEMM: %s)", abc_sgemm_kernel_name());
     } else if (l->forward == abc_maxpool_fast_forward) {
         snprintf(buf, n, "the project's (no argmax indexes, planes across threads)");
+    } else if (l->forward == abc_yolo_fast_forward || l->forward == abc_upsample_fast_forward) {
+        snprintf(buf, n, "the project's (planes across threads)");
     } else {
         snprintf(buf, n, "libdarknet's");
     }
