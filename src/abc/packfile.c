@@ -231,10 +231,10 @@ void abc_packfile_load(network *net, const char *filename)
         abc_die("packed file '%s' was packed from another cfg (%u layers, shape hash %016llx; this cfg: %d layers, "
                 "%016llx): pack this cfg's own weights", filename, layers, (unsigned long long)hash, net->n,
                 (unsigned long long)abc_network_shape_hash(net));
-    if ((uint64_t)sb.st_size != HEADER + len)
-        abc_die("packed file '%s' is %s: %lld bytes where its header says %llu", filename,
-                (uint64_t)sb.st_size < HEADER + len ? "truncated" : "followed by extra bytes", (long long)sb.st_size,
-                (unsigned long long)(HEADER + len));
+    if (len != (uint64_t)sb.st_size - HEADER) /* st_size >= HEADER: the header was read */
+        abc_die("packed file '%s' is %s: %lld bytes after its header, which says %llu", filename,
+                len > (uint64_t)sb.st_size - HEADER ? "truncated" : "followed by extra bytes",
+                (long long)sb.st_size - HEADER, (unsigned long long)len);
     unsigned char *buf = abc_xmalloc(len + 1);
     if (fread(buf, 1, len, fp) != len) abc_die("packed file '%s': read error", filename);
     fclose(fp);
