@@ -70,10 +70,7 @@ int abc_weights_export(const char *cfg, const char *weights, const char *out, in
     sprintf(out_w, "%s.weights", out);
     abc_atomic_file f;
     if (abc_atomic_open(&f, out_w)) abc_die("cannot write '%s': %s", out_w, strerror(errno));
-    int32_t hdr[3] = {0, 2, 0};
-    uint64_t seen = *net->seen;
-    int e = fwrite(hdr, sizeof hdr, 1, f.fp) != 1;
-    e |= fwrite(&seen, sizeof seen, 1, f.fp) != 1;
+    int e = abc_weights_write_header(f.fp, *net->seen);
     for (int i = 0; i < net->n && !e; ++i) {
         layer *l = &net->layers[i];
         const abc_layer_type *ty = abc_registry_of(l);

@@ -4,6 +4,7 @@
 #define ABC_NETIO_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "darknet.h"
@@ -20,6 +21,8 @@ void abc_save_weights(network *net, const char *filename, int cutoff);
 size_t abc_layer_floats(const layer *l);
 int abc_layer_record_read(layer *l, FILE *fp);
 int abc_layer_record_write(const layer *l, FILE *fp);
+/* darknet's header of a .weights file (version 0.2.0, 64-bit seen); nonzero on a write error. */
+int abc_weights_write_header(FILE *fp, uint64_t seen);
 /* resize.c: every layer, plugin layers included. */
 int abc_resize_network(network *net, int w, int h);
 

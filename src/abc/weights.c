@@ -556,15 +556,19 @@ void abc_load_weights(network *net, const char *filename, int start, int cutoff)
     fprintf(stderr, "Done!\n");
 }
 
+int abc_weights_write_header(FILE *fp, uint64_t seen)
+{
+    int32_t hdr[3] = {0, 2, 0}; /* version 0.2.0: an 8-byte seen follows */
+    int e = fwrite(hdr, sizeof hdr, 1, fp) != 1;
+    return e | (fwrite(&seen, sizeof seen, 1, fp) != 1);
+}
+
 void abc_save_weights(network *net, const char *filename, int cutoff)
 {
     fprintf(stderr, "Saving weights to %s\n", filename);
     abc_atomic_file f;
     if (abc_atomic_open(&f, filename)) abc_die("cannot write weights file '%s': %s", filename, strerror(errno));
-    int hdr[3] = {0, 2, 0};
-    uint64_t seen = *net->seen;
-    int e = fwrite(hdr, sizeof(int), 3, f.fp) != 3;
-    e |= fwrite(&seen, 8, 1, f.fp) != 1;
+    int e = abc_weights_write_header(f.fp, *net->seen);
     for (int i = 0; i < net->n && i < cutoff && !e; ++i)
         if (!net->layers[i].dontsave) e |= save_layer(&net->layers[i], f.fp);
     if (e) {
