@@ -188,6 +188,18 @@ static void predict_one(network *net, const abc_strs *labels, int k, int *idx, c
     free_image(im);
 }
 
+typedef struct {
+    network *net;
+    const abc_strs *labels;
+    int k, *idx;
+} predict_ctx;
+
+static void predict_each(void *ctx, const char *path)
+{
+    predict_ctx *c = ctx;
+    predict_one(c->net, c->labels, c->k, c->idx, path);
+}
+
 void abc_classifier_predict(const char *datafile, const char *cfg, const char *weights, const char *image, int top)
 {
     abc_data_cfg d = abc_data_cfg_read(datafile);
@@ -199,15 +211,8 @@ void abc_classifier_predict(const char *datafile, const char *cfg, const char *w
     if (image) {
         predict_one(net, &labels, k, idx, image);
     } else {
-        char *line = NULL;
-        size_t cap = 0;
-        ssize_t len;
-        while ((len = getline(&line, &cap, stdin)) >= 0) {
-            while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r' || line[len - 1] == ' ')) line[--len] = 0;
-            if (!len) continue;
-            predict_one(net, &labels, k, idx, line);
-        }
-        free(line);
+        predict_ctx c = {net, &labels, k, idx};
+        abc_each_stdin_path(predict_each, &c);
     }
     free(idx);
     free_network(net);

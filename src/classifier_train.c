@@ -39,7 +39,7 @@ int abc_classifier_train(const char *datafile, const char *cfg, const char *weig
     args.labels = labels.v;
     args.type = CLASSIFICATION_DATA;
 
-    abc_train_setup setup = {cfg, d.backup, d.train, paths.n};
+    abc_train_setup setup = {cfg, d.backup, d.train, paths.n, weights};
     int rc = abc_train_loop(net, args, &setup, NULL, res);
     free_network(net);
     abc_strs_free(&paths);

@@ -179,6 +179,7 @@ static void take_option(const abc_cli *a, const abc_opt *o, int argc, char **arg
     }
     if (*i + 1 >= argc) abc_cli_fail(a, "option '%s' needs a value %s", o->name, o->arg);
     const char *v = argv[++*i];
+    if (!*v) abc_cli_fail(a, "option '%s' has an empty value", o->name);
     long n;
     char pre[160];
     if (o->kind == ABC_OPT_INT && parse_long(v, o->min, o->max, &n))
@@ -281,6 +282,8 @@ static void parse_arguments(abc_cli *a, int argc, char **argv, int i)
             continue;
         }
         if (a->npos >= c->max_args || a->npos >= ABC_CLI_MAX_POS) abc_cli_fail(a, "unexpected argument '%s'", w);
+        /* "" is no file name: a shell variable left unset, not "no weights" */
+        if (!*w) abc_cli_fail(a, "argument %d is empty", a->npos + 1);
         a->pos[a->npos++] = w;
     }
     if (a->npos < c->min_args) {

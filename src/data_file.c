@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "abc/base/files.h"
 #include "abc/base/util.h"
 
 static char *trim(char *s)
@@ -21,14 +22,19 @@ static char *trim(char *s)
 abc_strs abc_read_lines(const char *path, const char *what)
 {
     abc_strs s = {NULL, 0};
-    FILE *fp = fopen(path, "r");
-    if (!fp) abc_die("cannot open %s file '%s': %s", what, path, strerror(errno));
-    int cap = 0;
+    char w[64];
+    snprintf(w, sizeof w, "%s file", what);
+    FILE *fp = abc_open_text(path, w);
+    int cap = 0, lineno = 0;
     char *line = NULL;
     size_t len = 0;
-    ssize_t got;
-    while ((got = getline(&line, &len, fp)) >= 0) {
-        if (memchr(line, 0, (size_t)got)) abc_die("%s file '%s' line %d: NUL byte (binary file?)", what, path, s.n + 1);
+    long got;
+    while ((got = abc_read_line(fp, &line, &len, ABC_LIST_LINE_MAX)) >= 0 || got == ABC_LINE_TOO_LONG) {
+        ++lineno;
+        if (got == ABC_LINE_TOO_LONG)
+            abc_die("%s file '%s' line %d: longer than %d bytes (not a list of paths?)", what, path, lineno,
+                    ABC_LIST_LINE_MAX);
+        if (memchr(line, 0, (size_t)got)) abc_die("%s file '%s' line %d: NUL byte (binary file?)", what, path, lineno);
         char *t = trim(line);
         if (!*t) continue;
         if (s.n == cap) {
@@ -41,6 +47,21 @@ abc_strs abc_read_lines(const char *path, const char *what)
     free(line);
     fclose(fp);
     return s;
+}
+
+void abc_each_stdin_path(void (*each)(void *ctx, const char *path), void *ctx)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    long got;
+    for (int lineno = 1; (got = abc_read_line(stdin, &line, &cap, ABC_LIST_LINE_MAX)) != -1; ++lineno) {
+        if (got == ABC_LINE_TOO_LONG)
+            abc_die("stdin line %d: longer than %d bytes (expected one image path a line)", lineno, ABC_LIST_LINE_MAX);
+        if (memchr(line, 0, (size_t)got)) abc_die("stdin line %d: NUL byte (expected one image path a line)", lineno);
+        char *t = trim(line);
+        if (*t) each(ctx, t);
+    }
+    free(line);
 }
 
 void abc_strs_free(abc_strs *s)
@@ -61,19 +82,33 @@ static int parse_int(const char *v, int min, int max, int *out)
     return 0;
 }
 
+/* The keys read here, one bit each (labels= and names= are one key); 0 for others. */
+static unsigned key_bit(const char *k)
+{
+    static const char *const keys[] = {"classes", "top", "train", "valid", "labels", "backup"};
+    if (!strcmp(k, "names")) k = "labels";
+    for (unsigned i = 0; i < sizeof keys / sizeof *keys; ++i)
+        if (!strcmp(k, keys[i])) return 1u << i;
+    return 0;
+}
+
 abc_data_cfg abc_data_cfg_read(const char *path)
 {
     abc_data_cfg d = {0};
     d.path = abc_xstrdup(path);
     d.classes = -1;
     d.top = 1;
-    FILE *fp = fopen(path, "r");
-    if (!fp) abc_die("cannot open data file '%s': %s", path, strerror(errno));
+    FILE *fp = abc_open_text(path, "data file");
     char *line = NULL;
     size_t len = 0;
     int lineno = 0;
-    while (getline(&line, &len, fp) >= 0) {
+    long got;
+    unsigned seen_keys = 0;
+    while ((got = abc_read_line(fp, &line, &len, ABC_LIST_LINE_MAX)) >= 0 || got == ABC_LINE_TOO_LONG) {
         ++lineno;
+        if (got == ABC_LINE_TOO_LONG)
+            abc_die("%s:%d: a line longer than %d bytes (not a .data file?)", path, lineno, ABC_LIST_LINE_MAX);
+        if (memchr(line, 0, (size_t)got)) abc_die("%s:%d: NUL byte (not a .data file?)", path, lineno);
         char *t = trim(line);
         if (!*t || *t == '#' || *t == ';') continue;
         char *eq = strchr(t, '=');
@@ -81,6 +116,9 @@ abc_data_cfg abc_data_cfg_read(const char *path)
         *eq = 0;
         char *k = trim(t), *v = trim(eq + 1);
         if (!*v) abc_die("%s:%d: key '%s' has no value", path, lineno, k);
+        unsigned bit = key_bit(k);
+        if (bit & seen_keys) abc_die("%s:%d: key '%s' given twice", path, lineno, k);
+        seen_keys |= bit;
         if (!strcmp(k, "classes")) {
             if (parse_int(v, 1, 1 << 20, &d.classes)) abc_die("%s:%d: classes: '%s' is not a positive number", path, lineno, v);
         } else if (!strcmp(k, "top")) {
@@ -98,7 +136,7 @@ abc_data_cfg abc_data_cfg_read(const char *path)
     free(line);
     fclose(fp);
     if (d.classes < 0) abc_die("data file '%s': missing key 'classes'", path);
-        if (!d.backup) d.backup = abc_xstrdup("backup");
+    if (!d.backup) d.backup = abc_xstrdup("backup");
     if (d.top > d.classes) d.top = d.classes;
     return d;
 }

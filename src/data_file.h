@@ -3,6 +3,9 @@
 #ifndef ABC_DATA_FILE_H
 #define ABC_DATA_FILE_H
 
+/* The longest line of a .data file, an image list or a stdin list: a path (PATH_MAX) */
+#define ABC_LIST_LINE_MAX 4096
+
 typedef struct {
     char *path;     /* the .data file */
     int classes;
@@ -26,6 +29,11 @@ void abc_data_cfg_free(abc_data_cfg *d);
 
 /* Non-empty lines of a text file, trimmed. what: "labels", "list" (messages). */
 abc_strs abc_read_lines(const char *path, const char *what);
+
+/* Calls each(ctx, path) for every non-blank line of stdin (blanks trimmed);
+ * a line longer than ABC_LIST_LINE_MAX or holding a NUL byte ends the
+ * program with one error line naming its number (quoting none of it). */
+void abc_each_stdin_path(void (*each)(void *ctx, const char *path), void *ctx);
 void abc_strs_free(abc_strs *s);
 
 /* The image list under key ("train" or "valid") of d: non-empty lines, each an existing regular file and an

@@ -6,7 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "abc/base/files.h"
 #include "abc/base/util.h"
+
+/* a frame's JSON line: hundreds of boxes fit */
+#define TRUTH_LINE_MAX (1 << 20)
+#define TRUTH_LINE_MAX_TEXT "1048576"
 
 /* The number after "key": at or after p and before end; 0 if there is none. */
 static int number_after(const char *p, const char *end, const char *key, double *v)
@@ -22,14 +27,17 @@ static int number_after(const char *p, const char *end, const char *key, double 
 
 void abc_det_truth_read(const char *path, int classes, abc_gt **gts, int *ng, int *frames)
 {
-    FILE *fp = fopen(path, "r");
-    if (!fp) abc_die("cannot open truth file '%s': %s", path, strerror(errno));
+    FILE *fp = abc_open_text(path, "truth file");
     char *line = NULL;
     size_t lcap = 0;
     int n = 0, cap = 0, lineno = 0, next = 0;
     abc_gt *g = NULL;
-    while (getline(&line, &lcap, fp) >= 0) {
+    long got;
+    while ((got = abc_read_line(fp, &line, &lcap, TRUTH_LINE_MAX)) != -1) {
         ++lineno;
+        if (got == ABC_LINE_TOO_LONG || memchr(line, 0, (size_t)got))
+            abc_die("truth file '%s' line %d: %s", path, lineno,
+                    got < 0 ? "longer than " TRUTH_LINE_MAX_TEXT " bytes" : "NUL byte (binary file?)");
         if (strspn(line, " \t\r\n") == strlen(line)) continue;
         double f;
         const char *end = line + strlen(line), *boxes = strstr(line, "\"boxes\":");

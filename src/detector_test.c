@@ -78,6 +78,8 @@ static void test_one(test_ctx *t, const char *path)
     free_image(im);
 }
 
+static void test_each(void *ctx, const char *path) { test_one(ctx, path); }
+
 int abc_detector_test(const char *datafile, const char *cfg, const char *weights, const char *image,
                       const abc_det_test_opts *o)
 {
@@ -104,14 +106,7 @@ int abc_detector_test(const char *datafile, const char *cfg, const char *weights
     if (image) {
         test_one(&t, image);
     } else {
-        char *line = NULL;
-        size_t lcap = 0;
-        ssize_t len;
-        while ((len = getline(&line, &lcap, stdin)) >= 0) {
-            while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r' || line[len - 1] == ' ')) line[--len] = 0;
-            if (len) test_one(&t, line);
-        }
-        free(line);
+        abc_each_stdin_path(test_each, &t);
     }
     if (t.json) {
         fputs("\n]\n", t.json);

@@ -14,6 +14,7 @@
 #include "abc/base/files.h"
 #include "abc/base/threads.h"
 #include "abc/base/util.h"
+#include "abc/netio.h"
 #include "detector_common.h"
 #include "draw.h"
 #include "progress.h"
@@ -96,10 +97,9 @@ static void evaluate(train_ctx *t, network *net, int it)
         t->map_it[t->nmap] = (float)it;
         t->map_val[t->nmap++] = (float)s.map;
     }
-    if (s.map > t->best_map) {
-        t->best_map = s.map;
-        save_weights(net, t->best);
-    }
+    char err[8400];
+    if (s.map > t->best_map && abc_save_weights_try(net, t->best, net->n, err, sizeof err) == 0) t->best_map = s.map;
+    else if (s.map > t->best_map) fprintf(stderr, "darknet: warning: %s; tried again at the next mAP\n", err);
     fflush(stdout);
 }
 
@@ -180,7 +180,7 @@ int abc_detector_train(const char *datafile, const char *cfg, const char *weight
     if (abc_mkdirs(dir)) abc_die("cannot create backup directory '%s' (backup= in '%s')", dir, d.path);
     fprintf(stderr, "chart: %s%s\n", t.chart, o->map ? "; mAP on the valid list every 4 epochs, the best weights kept" : "");
 
-    abc_train_setup setup = {cfg, d.backup, d.train, paths.n};
+    abc_train_setup setup = {cfg, d.backup, d.train, paths.n, weights};
     abc_train_hooks hooks = {&t, reshape, after};
     int rc = abc_train_loop(net, args, &setup, &hooks, res);
     if (t.n) draw_chart(&t, (int)get_current_batch(net), t.avg[t.n - 1], t.ips);

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
@@ -11,13 +12,16 @@
 #include <unistd.h>
 
 #include "abc/base/files.h"
-#include "abc/packfile.h"
 #include "abc/base/util.h"
+#include "abc/netio.h"
+#include "abc/packfile.h"
 #include "progress.h"
 
 #define PROGRESS_SECONDS 3.0
 #define CHECKPOINT_SECONDS 60.0
 #define CHECKPOINT_ITERATIONS 1000
+#define CHECKPOINT_RETRY_SECONDS 10.0
+#define FINAL_SAVE_TRIES 3
 
 /* Temp files "<base>.backup.tmp.<pid>" / "<base>_final.weights.tmp.<pid>"
  * left by a run killed with SIGKILL during a save (the real files are never
@@ -44,6 +48,55 @@ static void remove_stale_temps(const char *dir, const char *base)
     closedir(dp);
 }
 
+/* One training per cfg and backup directory: a second would overwrite the first's checkpoints. Returns the
+ * lock's descriptor. */
+static int lock_backup(const char *dir, const char *base, const char *cfg)
+{
+    char path[4400];
+    snprintf(path, sizeof path, "%s/%s.lock", dir, base);
+    long holder;
+    int fd = abc_lock_file(path, &holder);
+    if (fd >= 0) return fd;
+    if (errno == EWOULDBLOCK && holder > 0)
+        abc_die("another training (pid %ld) is writing %s's checkpoints into '%s' (lock %s): wait for it, or give "
+                "this run another backup= directory", holder, cfg, dir, path);
+    if (errno == EWOULDBLOCK)
+        abc_die("another training is writing %s's checkpoints into '%s' (lock %s)", cfg, dir, path);
+    abc_die("backup directory '%s' is not writable: cannot create %s: %s", dir, path, strerror(errno));
+}
+
+/* seen (images) from a checkpoint makes the iteration to resume at: refuses what no run could have written. */
+static void check_seen(const network *net, const abc_train_setup *s, int imgs)
+{
+    size_t it = *net->seen / (size_t)imgs;
+    if (it <= (size_t)INT_MAX / 2) return;
+    abc_die("weights file '%s': its header's seen=%zu images would resume %s at iteration %zu of %d, beyond what "
+            "any run writes (a corrupt header?); give -clear to start from these weights at iteration 0",
+            s->weights ? s->weights : "?", *net->seen, s->cfg, it, net->max_batches);
+}
+
+/* A checkpoint; a failure is reported and the run goes on (the previous checkpoint is unchanged). */
+static int try_checkpoint(network *net, const char *path)
+{
+    char err[8400];
+    if (abc_save_weights_try(net, (char *)path, net->n, err, sizeof err) == 0) return 0;
+    fprintf(stderr, "darknet: warning: %s; training goes on and tries again in %.0f s\n", err,
+            CHECKPOINT_RETRY_SECONDS);
+    return -1;
+}
+
+/* The last save of a run: tried a few times, then one error line naming what is kept. */
+static void save_or_die(network *net, const char *path, const char *kept)
+{
+    char err[8400];
+    for (int k = 0; k < FINAL_SAVE_TRIES; ++k) {
+        if (abc_save_weights_try(net, (char *)path, net->n, err, sizeof err) == 0) return;
+        fprintf(stderr, "darknet: warning: %s (try %d of %d)\n", err, k + 1, FINAL_SAVE_TRIES);
+        if (k + 1 < FINAL_SAVE_TRIES) sleep(2);
+    }
+    abc_die("%s; %s", err, kept);
+}
+
 int abc_train_loop(network *net, load_args args, const abc_train_setup *s, const abc_train_hooks *hooks,
                    abc_train_result *res)
 {
@@ -55,12 +108,16 @@ int abc_train_loop(network *net, load_args args, const abc_train_setup *s, const
     snprintf(dir, sizeof dir, "%s", s->backup_dir);
     for (size_t l = strlen(dir); l > 1 && dir[l - 1] == '/'; --l) dir[l - 1] = 0;
     if (abc_mkdirs(dir)) abc_die("cannot create backup directory '%s': %s", dir, strerror(errno));
+    int lock = lock_backup(dir, base, s->cfg);
+    if (abc_dir_writable(dir))
+        abc_die("backup directory '%s' is not writable (checkpoints could not be saved): %s", dir, strerror(errno));
     remove_stale_temps(dir, base);
     char ckpt[4096 + 300], final[4096 + 300];
     snprintf(ckpt, sizeof ckpt, "%s/%s.backup", dir, base);
     snprintf(final, sizeof final, "%s/%s_final.weights", dir, base);
 
     int imgs = net->batch * net->subdivisions;
+    check_seen(net, s, imgs);
     fprintf(stderr, "Training %s on %d images of %s: batch %d, %d iterations, learning rate %g, momentum %g, "
             "decay %g%s\n", s->cfg, s->images, s->list, imgs, net->max_batches, net->learning_rate, net->momentum,
             net->decay, *net->seen ? " (resumed)" : "");
@@ -125,21 +182,24 @@ int abc_train_loop(network *net, load_args args, const abc_train_setup *s, const
         if (hooks->after) hooks->after(hooks->ctx, net, it, loss, avg_loss, rate_ips);
         if (!abc_stop_signal() && it < max_b &&
             (it % CHECKPOINT_ITERATIONS == 0 || abc_now() - last_ckpt >= CHECKPOINT_SECONDS)) {
-            save_weights(net, ckpt);
             last_ckpt = abc_now();
+            if (try_checkpoint(net, ckpt)) last_ckpt -= CHECKPOINT_SECONDS - CHECKPOINT_RETRY_SECONDS;
         }
     }
     if (loader) pthread_join(loader, NULL), free_data(buffer);
     double secs = abc_now() - t0;
     int rc = 0, stop_signal = abc_stop_signal();
-    save_weights(net, ckpt);
+    char kept[4400 + 300];
+    snprintf(kept, sizeof kept, "the previous checkpoint %s is kept (if any)", ckpt);
+    save_or_die(net, ckpt, kept);
     if (stop_signal) {
         rc = 128 + stop_signal;
         fprintf(stderr, "darknet: stopped by %s at iteration %d of %d; checkpoint saved to %s (resume: %s)\n",
                 abc_stop_name(stop_signal), (int)get_current_batch(net), max_b, ckpt,
                 "pass it as the weights argument");
     } else {
-        save_weights(net, final);
+        snprintf(kept, sizeof kept, "the run's weights are in the checkpoint %s", ckpt);
+        save_or_die(net, final, kept);
         fprintf(stderr, "Trained %d iterations in %.1f s (%.0f images/s); final weights saved to %s\n", done, secs,
                 secs > 0 ? done * (double)imgs / secs : 0, final);
     }
@@ -150,6 +210,7 @@ int abc_train_loop(network *net, load_args args, const abc_train_setup *s, const
         res->images_per_s = secs > 0 ? done * (double)imgs / secs : 0;
         snprintf(res->final_path, sizeof res->final_path, "%s", rc ? ckpt : final);
     }
+    close(lock);
     free(base);
     return rc;
 }

@@ -1,8 +1,11 @@
 /* darknet's training loop as the classifier and the detector run it: a
  * loader thread fills the next batch while train_network runs; a progress
  * line every few seconds (iteration, loss, average, img/s, ETA); atomic
- * checkpoints every 60 s or 1000 iterations; resume from the weights' `seen`;
- * a clean stop on SIGINT/SIGTERM (checkpoint saved, exit 128 + signal). */
+ * checkpoints every 60 s or 1000 iterations (a failed one is reported, the
+ * previous kept, and tried again); resume from the weights' `seen`; a clean
+ * stop on SIGINT/SIGTERM (checkpoint saved, exit 128 + signal). One run at a
+ * time per cfg and backup directory (<backup>/<cfg base>.lock), which is
+ * checked to be writable before the first iteration. */
 #ifndef ABC_TRAIN_LOOP_H
 #define ABC_TRAIN_LOOP_H
 
@@ -31,6 +34,7 @@ typedef struct {
     const char *backup_dir;
     const char *list;       /* the training list, for messages */
     int images;             /* in the list: epochs = seen / images */
+    const char *weights;    /* the weights the run starts from (NULL: none), for messages */
 } abc_train_setup;
 
 /* Dies with one line when weights (may be NULL) is a packed deployment file: it has no shadow weights. */

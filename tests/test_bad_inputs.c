@@ -80,41 +80,6 @@ static const bad_case cfg_cases[] = {
 };
 #define N_CFG_CASES ((int)(sizeof cfg_cases / sizeof cfg_cases[0]))
 
-/* The single "darknet: error:" line of out (malloc'd), or NULL if not one. */
-static char *single_error_line(const char *out, int *count)
-{
-    *count = 0;
-    char *found = NULL;
-    for (const char *p = out; p && *p;) {
-        const char *nl = strchr(p, '\n');
-        size_t n = nl ? (size_t)(nl - p) : strlen(p);
-        if (!strncmp(p, "darknet: error:", 15)) {
-            ++*count;
-            free(found);
-            found = strndup(p, n);
-        }
-        p = nl ? nl + 1 : NULL;
-    }
-    if (*count != 1) { free(found); return NULL; }
-    return found;
-}
-
-/* Asserts a clean failure naming path and every expected substring. */
-static void expect_clean_error(const char *what, abc_run_result *r, const char *path, const char *const *expect,
-                               int n_expect)
-{
-    ck_assert_msg(r->out != NULL, "%s: could not run", what);
-    ck_assert_msg(r->signal == 0, "%s: killed by signal %d:\n%s", what, r->signal, r->out);
-    ck_assert_msg(r->status != 0, "%s: exit status 0:\n%s", what, r->out);
-    int count;
-    char *line = single_error_line(r->out, &count);
-    ck_assert_msg(line != NULL, "%s: %d 'darknet: error:' lines (want 1):\n%s", what, count, r->out);
-    ck_assert_msg(strstr(line, path) != NULL, "%s: error does not name %s: %s", what, path, line);
-    for (int i = 0; i < n_expect && expect[i]; ++i)
-        ck_assert_msg(strstr(line, expect[i]) != NULL, "%s: error lacks '%s': %s", what, expect[i], line);
-    free(line);
-}
-
 START_TEST(bad_cfg_fails_cleanly)
 {
     const bad_case *c = &cfg_cases[_i];
@@ -124,7 +89,7 @@ START_TEST(bad_cfg_fails_cleanly)
         ck_assert_msg(access(path, R_OK) == 0, "missing test data %s (run from tests/)", path);
     snprintf(args, sizeof args, "abc check %s", path);
     abc_run_result r = abc_test_run_darknet(args);
-    expect_clean_error(c->file, &r, path, c->expect, 3);
+    abc_test_expect_one_error(c->file, &r, path, c->expect, 3);
     abc_run_free(&r);
 }
 END_TEST
@@ -249,7 +214,7 @@ START_TEST(bad_weights_fail_cleanly)
         w = write_weights(c->name, c->major, c->minor, c->rev, c->nfloats, c->extra);
     }
     abc_run_result r = check_with(cfg, w);
-    expect_clean_error(c->name, &r, w, c->expect, 2);
+    abc_test_expect_one_error(c->name, &r, w, c->expect, 2);
     ck_assert_msg(r.status == 1, "%s: exit status %d", c->name, r.status);
     abc_run_free(&r);
     free(cfg);
@@ -276,9 +241,9 @@ START_TEST(not_weights_named_for_what_they_are)
     snprintf(path, sizeof path, "bad/weights/%s", c->file);
     ck_assert_msg(access(path, R_OK) == 0, "missing test data %s (run from tests/)", path);
     abc_run_result r = check_with(cfg, path);
-    expect_clean_error(c->file, &r, path, c->expect, 3);
+    abc_test_expect_one_error(c->file, &r, path, c->expect, 3);
     const char *common[] = {"is not a weights file", "expected a darknet .weights file", "wrong order"};
-    expect_clean_error(c->file, &r, path, common, 3);
+    abc_test_expect_one_error(c->file, &r, path, common, 3);
     ck_assert_msg(r.status == 1, "%s: exit status %d", c->file, r.status);
     abc_run_free(&r);
     free(cfg);
@@ -290,7 +255,7 @@ START_TEST(directory_as_weights_fails_cleanly)
     char *cfg = good_cfg();
     abc_run_result r = check_with(cfg, abc_test_tmpdir());
     const char *expect[] = {"is a directory"};
-    expect_clean_error("directory", &r, abc_test_tmpdir(), expect, 1);
+    abc_test_expect_one_error("directory", &r, abc_test_tmpdir(), expect, 1);
     abc_run_free(&r);
     free(cfg);
 }
@@ -321,7 +286,7 @@ START_TEST(other_networks_weights_named_so)
     free_network(net);
     char *cfg = good_cfg();
     abc_run_result r = check_with(cfg, w);
-    expect_clean_error(w, &r, w, other_nets[_i].expect, 3);
+    abc_test_expect_one_error(w, &r, w, other_nets[_i].expect, 3);
     ck_assert_msg(r.status == 1, "exit status %d", r.status);
     abc_run_free(&r);
     free(cfg);
@@ -350,7 +315,7 @@ START_TEST(nonexistent_weights_fail_cleanly)
     const char *w = "no/such/dir/x.weights";
     abc_run_result r = check_with(cfg, w);
     const char *expect[] = {"cannot open"};
-    expect_clean_error("nonexistent weights", &r, w, expect, 1);
+    abc_test_expect_one_error("nonexistent weights", &r, w, expect, 1);
     abc_run_free(&r);
     free(cfg);
 }
@@ -453,7 +418,7 @@ START_TEST(plugin_bad_key_or_value_fails)
     char *cfg = abc_test_write(abc_test_tmpdir(), "plugin_bad.cfg", text);
     abc_run_result r = run_in_child(child_load_cfg, cfg);
     const char *expect[] = {":7:", plugin_bad[_i].key, "[abc_testpass]"};
-    expect_clean_error(plugin_bad[_i].line, &r, cfg, expect, 3);
+    abc_test_expect_one_error(plugin_bad[_i].line, &r, cfg, expect, 3);
     abc_run_free(&r);
     free(cfg);
 }
@@ -514,7 +479,7 @@ START_TEST(save_to_missing_dir_fails_cleanly)
     ck_assert(asprintf(&path, "%s/no-such-dir/x.weights", abc_test_tmpdir()) > 0);
     abc_run_result r = run_in_child(child_save, path);
     const char *expect[] = {"cannot write"};
-    expect_clean_error("save to missing dir", &r, path, expect, 1);
+    abc_test_expect_one_error("save to missing dir", &r, path, expect, 1);
     ck_assert(access(path, F_OK) != 0);
     abc_run_free(&r);
     free(path);
@@ -539,7 +504,7 @@ START_TEST(save_to_readonly_dir_keeps_old_file)
         ck_assert_msg(r.status == 0 && strstr(r.out, "saved"), "%s", r.out);
     } else {
         const char *expect[] = {"cannot write"};
-        expect_clean_error("save to read-only dir", &r, path, expect, 1);
+        abc_test_expect_one_error("save to read-only dir", &r, path, expect, 1);
         long len;
         char *b = slurp(path, &len);
         ck_assert(len == 12 && !memcmp(b, "old contents", 12));
@@ -565,7 +530,7 @@ START_TEST(save_over_directory_fails_and_leaves_no_temp)
     free(abc_test_write(target, "keep", "keep"));
     abc_run_result r = run_in_child(child_save, target);
     const char *expect[] = {"unchanged"};
-    expect_clean_error("save over a directory", &r, target, expect, 1);
+    abc_test_expect_one_error("save over a directory", &r, target, expect, 1);
     ck_assert_int_eq(temp_files_in(dir), 0);
     ck_assert(access(inner, F_OK) == 0);
     abc_run_free(&r);

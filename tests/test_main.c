@@ -283,6 +283,41 @@ int main(void)
     return failed ? 1 : 0;
 }
 
+/* The single "darknet: error:" line of out (malloc'd), or NULL if not one. */
+static char *single_error_line(const char *out, int *count)
+{
+    *count = 0;
+    char *found = NULL;
+    for (const char *p = out; p && *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        if (!strncmp(p, "darknet: error:", 15)) {
+            ++*count;
+            free(found);
+            found = strndup(p, n);
+        }
+        p = nl ? nl + 1 : NULL;
+    }
+    if (*count != 1) { free(found); return NULL; }
+    return found;
+}
+
+/* Asserts a clean failure naming path and every expected substring. */
+void abc_test_expect_one_error(const char *what, const abc_run_result *r, const char *path, const char *const *expect,
+                               int n_expect)
+{
+    ck_assert_msg(r->out != NULL, "%s: could not run", what);
+    ck_assert_msg(r->signal == 0, "%s: killed by signal %d:\n%s", what, r->signal, r->out);
+    ck_assert_msg(r->status != 0, "%s: exit status 0:\n%s", what, r->out);
+    int count;
+    char *line = single_error_line(r->out, &count);
+    ck_assert_msg(line != NULL, "%s: %d 'darknet: error:' lines (want 1):\n%s", what, count, r->out);
+    ck_assert_msg(!path || strstr(line, path), "%s: error does not name %s: %s", what, path, line);
+    for (int i = 0; i < n_expect && expect[i]; ++i)
+        ck_assert_msg(strstr(line, expect[i]) != NULL, "%s: error lacks '%s': %s", what, expect[i], line);
+    free(line);
+}
+
 abc_run_result abc_test_check_cfg(const char *name, const char *text, char **path)
 {
     *path = abc_test_write(abc_test_tmpdir(), name, text);

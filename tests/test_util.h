@@ -53,6 +53,11 @@ const char *abc_test_darknet_path(void);
  * so) when this CPU cannot run that kernel. abc_kernel_set(f, NULL) goes back to the default. */
 const void *abc_test_use_kernel(abc_kernel_family *f, int i);
 
+/* Asserts a clean failure: no signal, a non-zero exit, exactly one "darknet: error:" line, naming path (if not
+ * NULL) and the expected substrings (the first n, or up to a NULL). */
+void abc_test_expect_one_error(const char *what, const abc_run_result *r, const char *path,
+                               const char *const *expect, int n);
+
 /* Writes text as name in the temp dir (*path: its malloc'd path) and runs `darknet abc check` on it. */
 abc_run_result abc_test_check_cfg(const char *name, const char *text, char **path);
 

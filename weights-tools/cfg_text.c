@@ -6,18 +6,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "abc/base/cfg.h"
 #include "abc/base/files.h"
 #include "abc/base/util.h"
 
 abc_cfg_text abc_cfg_text_read(const char *path)
 {
-    FILE *fp = fopen(path, "r");
-    if (!fp) abc_die("cannot open cfg file '%s': %s", path, strerror(errno));
+    FILE *fp = abc_open_text(path, "cfg file");
     abc_cfg_text t = {0};
     int cap = 0, scap = 0;
     char *buf = NULL;
     size_t bcap = 0;
-    while (getline(&buf, &bcap, fp) >= 0) {
+    long got;
+    while ((got = abc_read_line(fp, &buf, &bcap, ABC_CFG_LINE_MAX)) != -1) {
+        if (got == ABC_LINE_TOO_LONG || memchr(buf, 0, (size_t)got))
+            abc_die(got < 0 ? "%s:%d: a line longer than %d bytes (not a cfg file?)" : "%s:%d: NUL byte (not a cfg file?)",
+                    path, t.nlines + 1, ABC_CFG_LINE_MAX);
         if (t.nlines == cap) t.line = realloc(t.line, (size_t)(cap = cap ? 2 * cap : 256) * sizeof *t.line);
         if (!t.line) abc_die("out of memory (cfg)");
         t.line[t.nlines] = abc_xstrdup(buf);

@@ -17,6 +17,8 @@ void abc_parse_set_batch(int batch);
 /* weights.c: darknet's .weights format, sizes checked against the cfg before anything is read; atomic writes. */
 void abc_load_weights(network *net, const char *filename, int start, int cutoff);
 void abc_save_weights(network *net, const char *filename, int cutoff);
+/* The same without dying: 0 on success; otherwise why in err, and the previous file is unchanged. */
+int abc_save_weights_try(network *net, const char *filename, int cutoff, char *err, size_t errn);
 /* Floats of one layer in a .weights file, and its record read or written (not transposed; 0 on success). */
 size_t abc_layer_floats(const layer *l);
 int abc_layer_record_read(layer *l, FILE *fp);

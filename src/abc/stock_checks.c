@@ -94,6 +94,18 @@ void abc_check_net_section(const abc_section *s)
     check_float(s, "learning_rate", 0, 1e6f);
     check_float(s, "momentum", 0, 1);
     check_float(s, "decay", 0, 1e3f);
+    /* the schedule's and augmentation's numbers: libdarknet trains on NaN or inf without a word */
+    check_float(s, "power", 0, 1e3f);
+    check_float(s, "gamma", 0, 1e6f);
+    check_float(s, "scale", 0, 1e6f);
+    check_float(s, "B1", 0, 1);
+    check_float(s, "B2", 0, 1);
+    check_float(s, "eps", 0, 1);
+    check_float(s, "angle", 0, 360);
+    check_float(s, "aspect", 1e-3f, 1e3f);
+    check_float(s, "saturation", 0, 1e3f);
+    check_float(s, "exposure", 0, 1e3f);
+    check_float(s, "hue", 0, 1);
     check_word(s, "policy", policies);
     check_word(s, "dataset", datasets);
     int h = peek_int(s, "height", 0), w = peek_int(s, "width", 0), c = peek_int(s, "channels", 0);
@@ -106,9 +118,13 @@ void abc_check_net_section(const abc_section *s)
         int ns = 0, nc = 0;
         if (!abc_sec_has(s, "steps")) abc_sec_die(s, "policy", "steps needs the key 'steps'");
         if (!abc_sec_has(s, "scales")) abc_sec_die(s, "policy", "steps needs the key 'scales'");
-        free(abc_sec_ints(s, "steps", &ns));
-        free(abc_sec_floats(s, "scales", &nc));
+        free(abc_sec_ints(s, "steps", &ns)); /* any iteration: darknet's own cfgs have steps=-1,... */
+        float *sc = abc_sec_floats(s, "scales", &nc);
         if (ns != nc) abc_sec_die(s, "scales", "has %d values but steps has %d", nc, ns);
+        for (int i = 0; i < nc; ++i)
+            if (!(sc[i] >= 0 && sc[i] <= 1e6f))
+                abc_sec_die(s, "scales", "value %d is %g (a factor from 0 to 1e6)", i + 1, sc[i]);
+        free(sc);
         for (int i = 0; i < s->n; ++i)
             if (!strcmp(s->kv[i]->key, "steps") || !strcmp(s->kv[i]->key, "scales")) s->kv[i]->used = 0;
     }

@@ -563,18 +563,29 @@ int abc_weights_write_header(FILE *fp, uint64_t seen)
     return e | (fwrite(&seen, sizeof seen, 1, fp) != 1);
 }
 
-void abc_save_weights(network *net, const char *filename, int cutoff)
+int abc_save_weights_try(network *net, const char *filename, int cutoff, char *err, size_t errn)
 {
     fprintf(stderr, "Saving weights to %s\n", filename);
     abc_atomic_file f;
-    if (abc_atomic_open(&f, filename)) abc_die("cannot write weights file '%s': %s", filename, strerror(errno));
+    if (abc_atomic_open(&f, filename)) {
+        snprintf(err, errn, "cannot write weights file '%s': %s", filename, strerror(errno));
+        return -1;
+    }
     int e = abc_weights_write_header(f.fp, *net->seen);
     for (int i = 0; i < net->n && i < cutoff && !e; ++i)
         if (!net->layers[i].dontsave) e |= save_layer(&net->layers[i], f.fp);
-    if (e) {
-        abc_atomic_abort(&f);
-        abc_die("writing weights file '%s' failed (disk full?); the previous file is unchanged", filename);
+    int why = errno;
+    if (e) abc_atomic_abort(&f);
+    if (e || abc_atomic_commit(&f)) {
+        snprintf(err, errn, "writing weights file '%s' failed (%s); the previous file is unchanged", filename,
+                 e ? strerror(why) : "disk full?");
+        return -1;
     }
-    if (abc_atomic_commit(&f))
-        abc_die("writing weights file '%s' failed (disk full?); the previous file is unchanged", filename);
+    return 0;
+}
+
+void abc_save_weights(network *net, const char *filename, int cutoff)
+{
+    char err[8400];
+    if (abc_save_weights_try(net, filename, cutoff, err, sizeof err)) abc_die("%s", err);
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "files.h"
 #include "util.h"
 
 /* darknet strips every blank of a line, inside it too ("size = 3" -> "size=3") */
@@ -63,17 +64,18 @@ static void add_key(abc_section *s, char *key, char *val, int line)
 
 abc_cfg *abc_cfg_read(const char *path)
 {
-    FILE *fp = fopen(path, "r");
-    if (!fp) abc_die("cannot open cfg file '%s': %s", path, strerror(errno));
+    FILE *fp = abc_open_text(path, "cfg file");
     abc_cfg *cfg = abc_xcalloc(1, sizeof *cfg);
     cfg->path = abc_xstrdup(path);
     char *buf = NULL;
     size_t cap = 0;
-    ssize_t len;
+    long len;
     int line = 0;
     abc_section *cur = NULL;
-    while ((len = getline(&buf, &cap, fp)) != -1) {
+    while ((len = abc_read_line(fp, &buf, &cap, ABC_CFG_LINE_MAX)) != -1) {
         ++line;
+        if (len == ABC_LINE_TOO_LONG)
+            abc_die("%s:%d: a line longer than %d bytes (not a cfg file?)", path, line, ABC_CFG_LINE_MAX);
         if (memchr(buf, 0, (size_t)len))
             abc_die("%s:%d: not a text cfg file (NUL byte)", path, line);
         strip_blanks(buf);

@@ -4,6 +4,9 @@
 #ifndef ABC_CFG_H
 #define ABC_CFG_H
 
+/* The longest cfg line read: darknet's anchors= and layers= lists fit many times over. */
+#define ABC_CFG_LINE_MAX 65536
+
 #include "darknet_private.h"
 
 typedef struct {

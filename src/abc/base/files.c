@@ -3,9 +3,11 @@
 #include "files.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -123,3 +125,66 @@ int abc_mkdirs(const char *path)
     return r;
 }
 
+FILE *abc_open_text(const char *path, const char *what)
+{
+    FILE *fp = fopen(path, "r");
+    if (!fp) abc_die("cannot open %s '%s': %s", what, path, strerror(errno));
+    struct stat st;
+    if (fstat(fileno(fp), &st) == 0 && S_ISDIR(st.st_mode)) abc_die("%s '%s' is a directory", what, path);
+    return fp;
+}
+
+long abc_read_line(FILE *fp, char **buf, size_t *cap, size_t max)
+{
+    size_t n = 0;
+    int c;
+    while ((c = getc_unlocked(fp)) != EOF) {
+        if (n >= max && c != '\n') return ABC_LINE_TOO_LONG;
+        if (n + 2 > *cap) {
+            size_t want = *cap ? 2 * *cap : 256;
+            char *b = realloc(*buf, want);
+            if (!b) abc_die("out of memory reading a line");
+            *buf = b;
+            *cap = want;
+        }
+        (*buf)[n++] = (char)c;
+        if (c == '\n') break;
+    }
+    if (n == 0 && c == EOF) return -1;
+    (*buf)[n] = 0;
+    return (long)n;
+}
+
+int abc_lock_file(const char *path, long *holder)
+{
+    *holder = 0;
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return -1;
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        char buf[32] = {0};
+        if (pread(fd, buf, sizeof buf - 1, 0) > 0) *holder = strtol(buf, NULL, 10);
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    char buf[32];
+    int n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, (size_t)n, 0) != n) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
+int abc_dir_writable(const char *dir)
+{
+    char path[4400];
+    snprintf(path, sizeof path, "%s/.write-check.%ld", dir, (long)getpid());
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) return -1;
+    close(fd);
+    return unlink(path);
+}

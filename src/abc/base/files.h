@@ -17,7 +17,27 @@ int abc_atomic_commit(abc_atomic_file *f);
 void abc_atomic_abort(abc_atomic_file *f);
 
 int abc_file_exists(const char *path);
+
+/* Opens a text input (cfg, .data, list, labels) for reading; dies with one
+ * line naming `what` and the path if it cannot be opened or is a directory. */
+FILE *abc_open_text(const char *path, const char *what);
+
+/* getline with a bound: the next line (newline kept) into *buf; returns its
+ * length, -1 at the end of the file, or ABC_LINE_TOO_LONG once a line passes
+ * max bytes (what was read of it is dropped). A file without newlines, such
+ * as /dev/zero, is thus never read whole into memory. */
+#define ABC_LINE_TOO_LONG (-2)
+long abc_read_line(FILE *fp, char **buf, size_t *cap, size_t max);
 /* mkdir -p; returns 0 on success */
 int abc_mkdirs(const char *path);
+
+/* An exclusive lock held while the process lives: opens (creating) path and
+ * flocks it without waiting, then writes our pid into it. Returns the file
+ * descriptor (close it to release), or -1 with errno set; EWOULDBLOCK: held by
+ * another process, whose pid is then in *holder (0 if unknown). */
+int abc_lock_file(const char *path, long *holder);
+
+/* 0 if a file can be created and removed in dir; -1 with errno otherwise. */
+int abc_dir_writable(const char *dir);
 
 #endif

@@ -1,0 +1,306 @@
+/* What a user feeds ./darknet that it must refuse in one line (or survive):
+ * unbounded inputs (/dev/zero, a directory, a 2 MB stdin line), NUL bytes and
+ * repeated keys in .data files, empty arguments, schedule numbers that are no
+ * numbers, a checkpoint's absurd `seen`; and the checkpoints' guards: one
+ * training per cfg and backup directory, an unwritable backup directory found
+ * before the first iteration, a failed save reported, retried, and the run
+ * going on. */
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "test_util.h"
+
+static char dir[4096]; /* a tiny data set, cfgs and backups; shared by the tests (forked after the fixture) */
+
+static const char tiny_net[] =
+    "[net]\nbatch=8\nsubdivisions=1\nwidth=28\nheight=28\nchannels=3\nmin_crop=28\nmax_crop=28\n"
+    "learning_rate=0.05\nmomentum=0.9\ndecay=0.0005\npolicy=%s\npower=%s\nmax_batches=%d\n\n"
+    "[convolutional]\nfilters=4\nsize=3\nstride=1\npad=1\nactivation=leaky\n\n"
+    "[maxpool]\nsize=2\nstride=2\n\n"
+    "[connected]\noutput=10\nactivation=linear\n\n[softmax]\n";
+
+static char *cfg_with(const char *name, const char *policy, const char *power, int max_batches)
+{
+    char *text;
+    ck_assert(asprintf(&text, tiny_net, policy, power, max_batches) > 0);
+    char *p = abc_test_write(dir, name, text);
+    free(text);
+    return p;
+}
+
+static char *data_with(const char *name, const char *extra, const char *train, const char *valid)
+{
+    char *text;
+    ck_assert(asprintf(&text, "classes=10\n%strain=%s\nvalid=%s\nlabels=%s/fm/labels.txt\nbackup=%s/backup/\n", extra,
+                       train, valid, dir, dir) > 0);
+    char *p = abc_test_write(dir, name, text);
+    free(text);
+    return p;
+}
+
+#define path_in(...) abc_test_pathf(dir, __VA_ARGS__)
+
+static void rm_dir(void)
+{
+    static pid_t owner;
+    if (!owner) { owner = getpid(); return; } /* the first call, from the fixture, records the owner */
+    if (getpid() != owner || !dir[0] || getenv("ABC_KEEP_TMP")) return;
+    abc_run_result r = abc_test_runf("rm -rf '%s'", dir);
+    abc_run_free(&r);
+}
+
+static void setup(void)
+{
+    const char *base = getenv("TMPDIR");
+    snprintf(dir, sizeof dir, "%s/abc-rel-XXXXXX", base && *base ? base : "/tmp");
+    ck_assert(mkdtemp(dir) != NULL);
+    rm_dir();
+    atexit(rm_dir);
+    abc_run_result r = abc_test_darknetf("data fashion-mnist -out %s/fm -limit 40", dir);
+    ck_assert_msg(r.status == 0, "%s", r.out);
+    abc_run_free(&r);
+    char *tl = path_in("fm/train.list"), *vl = path_in("fm/test.list");
+    free(data_with("t.data", "", tl, vl));
+    free(cfg_with("t.cfg", "poly", "1", 4));
+    r = abc_test_darknetf("classifier train %s/t.data %s/t.cfg", dir, dir);
+    ck_assert_msg(r.status == 0, "the fixture's training failed:\n%s", r.out);
+    abc_run_free(&r);
+    free(tl);
+    free(vl);
+}
+
+/* ---- inputs refused in one line ---- */
+
+typedef struct {
+    const char *name;
+    const char *prep; /* a shell command run in dir first, or NULL */
+    const char *cmd;  /* the command line in dir; %s: the darknet binary */
+    const char *expect[3];
+} refusal;
+
+static const refusal refusals[] = {
+    {"cfg_dev_zero", NULL, "%s abc check /dev/zero", {"/dev/zero:1:", "longer than 65536 bytes"}},
+    {"cfg_directory", NULL, "%s abc check fm", {"cfg file 'fm' is a directory"}},
+    {"power_nan", "sed 's/^power=1/power=nan/' t.cfg > p.cfg", "%s classifier train t.data p.cfg",
+     {"p.cfg:13:", "power", "'nan' is not a number"}},
+    {"power_inf", "sed 's/^power=1/power=inf/' t.cfg > p.cfg", "%s classifier train t.data p.cfg",
+     {"p.cfg:13:", "power", "'inf'"}},
+    {"power_negative", "sed 's/^power=1/power=-1/' t.cfg > p.cfg", "%s classifier train t.data p.cfg",
+     {"p.cfg:13:", "power", "out of range"}},
+    {"scales_nan", "sed 's/^policy=poly/policy=steps\\nsteps=1,2\\nscales=.1,nan/' t.cfg > p.cfg",
+     "%s abc check p.cfg", {"p.cfg:", "scales", "'nan'"}},
+    {"data_nul_byte", "printf 'classes=10\\ntr\\0ain=x\\n' > n.data", "%s classifier valid n.data t.cfg backup/t_final.weights",
+     {"n.data:2:", "NUL byte"}},
+    {"data_repeated_key", "(cat t.data; echo classes=10) > r.data", "%s classifier valid r.data t.cfg backup/t_final.weights",
+     {"r.data:6:", "key 'classes' given twice"}},
+    {"data_names_and_labels", "(cat t.data; echo names=fm/labels.txt) > r.data",
+     "%s classifier valid r.data t.cfg backup/t_final.weights", {"r.data:6:", "key 'names' given twice"}},
+    {"train_list_dev_zero", "sed 's#^train=.*#train=/dev/zero#' t.data > z.data", "%s classifier train z.data t.cfg",
+     {"/dev/zero", "line 1: longer than 4096 bytes"}},
+    {"valid_list_directory", "sed 's#^valid=.*#valid=fm#' t.data > z.data",
+     "%s classifier valid z.data t.cfg backup/t_final.weights", {"list file 'fm' is a directory"}},
+    {"weights_empty_argument", NULL, "%s classifier valid t.data t.cfg ''", {"classifier valid", "argument 3 is empty"}},
+    {"option_empty_value", NULL, "%s data fashion-mnist -out ''", {"-out", "empty value"}},
+    {"stdin_two_megabytes", NULL,
+     "head -c 2000000 /dev/zero | tr '\\0' a | %s classifier predict t.data t.cfg backup/t_final.weights",
+     {"stdin line 1", "longer than 4096 bytes"}},
+    {"stdin_nul_byte", NULL, "printf 'fm/a\\0b\\n' | %s classifier predict t.data t.cfg backup/t_final.weights",
+     {"stdin line 1", "NUL byte"}},
+};
+#define N_REFUSALS ((int)(sizeof refusals / sizeof refusals[0]))
+
+START_TEST(inputs_refused_in_one_line)
+{
+    const refusal *c = &refusals[_i];
+    if (c->prep) {
+        abc_run_result p = abc_test_runf("cd '%s' && %s", dir, c->prep);
+        ck_assert_msg(p.status == 0, "%s: preparing failed: %s", c->name, p.out);
+        abc_run_free(&p);
+    }
+    char cmd[2048], *bin = realpath(abc_test_darknet_path(), NULL);
+    ck_assert(bin != NULL);
+    snprintf(cmd, sizeof cmd, c->cmd, bin);
+    free(bin);
+    abc_run_result r = abc_test_runf("(cd '%s' && %s)", dir, cmd); /* in a subshell: its pipes feed darknet */
+    abc_test_expect_one_error(c->name, &r, NULL, c->expect, 3);
+    /* the error quotes nothing of a huge input */
+    ck_assert_msg(strlen(r.out) < 4000, "%s: %zu bytes of output", c->name, strlen(r.out));
+    abc_run_free(&r);
+}
+END_TEST
+
+/* ---- a checkpoint whose seen no run writes ---- */
+
+/* A copy of the fixture's final weights with seen replaced. */
+static char *weights_with_seen(const char *name, uint64_t seen)
+{
+    char *src = path_in("backup/t_final.weights"), *dst = path_in("%s", name);
+    FILE *in = fopen(src, "rb"), *out = fopen(dst, "wb");
+    ck_assert(in && out);
+    char hdr[20];
+    ck_assert(fread(hdr, 1, 20, in) == 20);
+    memcpy(hdr + 12, &seen, 8);
+    fwrite(hdr, 1, 20, out);
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0) fwrite(buf, 1, n, out);
+    fclose(in);
+    ck_assert(fclose(out) == 0);
+    free(src);
+    return dst;
+}
+
+static const uint64_t absurd_seen[] = {1ull << 40, 1ull << 63, UINT64_MAX};
+
+START_TEST(absurd_seen_refused_and_clear_trains)
+{
+    char name[64];
+    snprintf(name, sizeof name, "seen%d.weights", _i);
+    char *w = weights_with_seen(name, absurd_seen[_i]);
+    char *cfg = cfg_with("seen.cfg", "poly", "1", 6);
+    abc_run_result r = abc_test_darknetf("classifier train %s/t.data %s %s", dir, cfg, w);
+    char want[64];
+    snprintf(want, sizeof want, "seen=%llu images", (unsigned long long)absurd_seen[_i]);
+    const char *expect[] = {want, "give -clear"};
+    abc_test_expect_one_error(name, &r, w, expect, 2);
+    ck_assert_msg(!strstr(r.out, "epoch "), "trained before refusing:\n%s", r.out);
+    abc_run_free(&r);
+    /* -clear starts these weights at iteration 0: 6 iterations */
+    r = abc_test_darknetf("classifier train %s/t.data %s %s -clear", dir, cfg, w);
+    ck_assert_msg(r.status == 0 && strstr(r.out, "Trained 6 iterations"), "%s", r.out);
+    abc_run_free(&r);
+    free(cfg);
+    free(w);
+}
+END_TEST
+
+/* ---- checkpoints ---- */
+
+static pid_t start_training(const char *log, const char *cfg, const char *data)
+{
+    const char *words[] = {"classifier", "train", data, cfg, NULL};
+    pid_t pid = abc_test_start_darknet(log, words);
+    ck_assert_msg(abc_test_wait_for_line(log, "epoch ", pid, 60), "training did not start:\n%s", abc_test_slurp(log));
+    return pid;
+}
+
+static int stop(pid_t pid)
+{
+    kill(pid, SIGINT);
+    int st;
+    ck_assert(waitpid(pid, &st, 0) == pid);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+START_TEST(second_training_of_a_cfg_refused)
+{
+    char *cfg = cfg_with("lock.cfg", "poly", "1", 1000000), *other = cfg_with("lock2.cfg", "poly", "1", 3);
+    char *data = path_in("t.data"), *log = path_in("lock.log");
+    pid_t pid = start_training(log, cfg, data);
+    abc_run_result r = abc_test_darknetf("classifier train %s %s", data, cfg);
+    char want[64];
+    snprintf(want, sizeof want, "another training (pid %ld)", (long)pid);
+    const char *expect[] = {want, "lock.cfg", "backup= directory"};
+    abc_test_expect_one_error("second run", &r, NULL, expect, 3);
+    ck_assert_msg(!strstr(r.out, "epoch "), "%s", r.out);
+    abc_run_free(&r);
+    /* another cfg trains into the same directory meanwhile */
+    r = abc_test_darknetf("classifier train %s %s", data, other);
+    ck_assert_msg(r.status == 0 && strstr(r.out, "Trained 3 iterations"), "%s", r.out);
+    abc_run_free(&r);
+    ck_assert_int_eq(stop(pid), 130);
+    /* the lock goes with its process */
+    r = abc_test_darknetf("classifier train %s %s -clear", data, other);
+    ck_assert_msg(r.status == 0, "%s", r.out);
+    abc_run_free(&r);
+    free(cfg);
+    free(other);
+    free(data);
+    free(log);
+}
+END_TEST
+
+START_TEST(unwritable_backup_refused_before_training)
+{
+    char *tl = path_in("fm/train.list"), *vl = path_in("fm/test.list");
+    char *data = abc_test_pathf(dir, "ro.data");
+    char *text;
+    /* /proc: a directory nobody, root included, can create files in */
+    ck_assert(asprintf(&text, "classes=10\ntrain=%s\nvalid=%s\nlabels=%s/fm/labels.txt\nbackup=/proc/\n", tl, vl,
+                       dir) > 0);
+    free(abc_test_write(dir, "ro.data", text));
+    abc_run_result r = abc_test_darknetf("classifier train %s %s/t.cfg", data, dir);
+    const char *expect[] = {"backup directory '/proc' is not writable"};
+    abc_test_expect_one_error("read-only backup", &r, NULL, expect, 1);
+    ck_assert_msg(!strstr(r.out, "epoch "), "%s", r.out);
+    abc_run_free(&r);
+    free(text);
+    free(data);
+    free(tl);
+    free(vl);
+}
+END_TEST
+
+/* Saves fail while the files written are limited to 16 KB (the tiny model's weights take more), are reported,
+ * and succeed once the limit is lifted: the run goes on throughout and ends with its checkpoint. */
+START_TEST(failed_checkpoint_reported_and_retried)
+{
+    char *cfg = cfg_with("fsize.cfg", "poly", "1", 1000000), *data = path_in("t.data"), *log = path_in("fsize.log");
+    struct rlimit old, lim;
+    ck_assert(getrlimit(RLIMIT_FSIZE, &old) == 0);
+    lim = old;
+    lim.rlim_cur = 16 << 10;
+    ck_assert(setrlimit(RLIMIT_FSIZE, &lim) == 0);
+    void (*was)(int) = signal(SIGXFSZ, SIG_IGN); /* the child inherits both: writes fail with EFBIG */
+    const char *words[] = {"classifier", "train", data, cfg, NULL};
+    pid_t pid = abc_test_start_darknet(log, words);
+    signal(SIGXFSZ, was);
+    ck_assert(setrlimit(RLIMIT_FSIZE, &old) == 0);
+    ck_assert_msg(abc_test_wait_for_line(log, "darknet: warning: writing weights file", pid, 150),
+                  "no failed save reported:\n%s", abc_test_slurp(log));
+    char *text = abc_test_slurp(log);
+    ck_assert_msg(strstr(text, "fsize.backup") && strstr(text, "the previous file is unchanged") &&
+                  strstr(text, "tries again"), "%s", text);
+    free(text);
+    char *ck = path_in("backup/fsize.backup");
+    ck_assert_msg(access(ck, F_OK) != 0, "a checkpoint was written past the limit");
+    struct rlimit up = old;
+    ck_assert(prlimit(pid, RLIMIT_FSIZE, &up, NULL) == 0);
+    /* the retry, 10 s later, succeeds */
+    for (int i = 0; i < 600 && access(ck, F_OK) != 0; ++i) usleep(100000);
+    ck_assert_msg(access(ck, F_OK) == 0, "no checkpoint after the limit was lifted:\n%s", abc_test_slurp(log));
+    ck_assert_int_eq(stop(pid), 130);
+    text = abc_test_slurp(log);
+    ck_assert_msg(strstr(text, "checkpoint saved") && !strstr(text, "darknet: error"), "%s", text);
+    free(text);
+    abc_run_result r = abc_test_darknetf("classifier valid %s %s %s", data, cfg, ck);
+    ck_assert_msg(r.status == 0, "the checkpoint does not load:\n%s", r.out);
+    abc_run_free(&r);
+    free(ck);
+    free(cfg);
+    free(data);
+    free(log);
+}
+END_TEST
+
+static Suite *suite_reliability(void)
+{
+    Suite *s = suite_create("reliability");
+    TCase *tc = tcase_create("inputs");
+    tcase_add_unchecked_fixture(tc, setup, NULL);
+    tcase_set_timeout(tc, 120);
+    tcase_add_loop_test(tc, inputs_refused_in_one_line, 0, N_REFUSALS);
+    tcase_add_loop_test(tc, absurd_seen_refused_and_clear_trains, 0, 3);
+    tcase_add_test(tc, second_training_of_a_cfg_refused);
+    tcase_add_test(tc, unwritable_backup_refused_before_training);
+    tcase_add_test(tc, failed_checkpoint_reported_and_retried);
+    suite_add_tcase(s, tc);
+    return s;
+}
+ABC_TEST_SUITE(suite_reliability)
