@@ -14,7 +14,8 @@ static int train_run(const abc_cli *a)
 {
     for (int i = 0; i < a->npos; ++i) abc_train_refuse_packed(a->pos[i]);
     abc_cls_args c = abc_cls_args_parse(a, 0, 0);
-    int rc = abc_classifier_train(c.data, c.cfg, c.weights, abc_cli_flag(a, "-clear"), NULL);
+    abc_train_opts o = abc_train_opts_of(a);
+    int rc = abc_classifier_train(c.data, c.cfg, c.weights, &o, NULL);
     free(c.data);
     return rc;
 }
@@ -37,7 +38,7 @@ static int predict_run(const abc_cli *a)
 }
 
 static const abc_opt train_opts[] = {
-    {"-clear", ABC_OPT_FLAG, NULL, 0, 0, "start from iteration 0 (ignore the seen count stored in the weights)"},
+    ABC_TRAIN_OPT_ROWS,
     {0},
 };
 static const abc_opt valid_opts[] = {
@@ -57,7 +58,7 @@ static const abc_cmd train_cmd = {
     .notes = DATA_NOTES "\n\n"
              "Prints a progress line every few seconds; saves <backup>/<cfg>.backup every 60 s (or 1000 iterations)\n"
              "and <backup>/<cfg>_final.weights at the end, and prints that path. Ctrl-C or SIGTERM saves the\n"
-             "checkpoint and exits with status 130 / 143.",
+             "checkpoint and exits with status 130 / 143.\n\n" ABC_TRAIN_NOTES,
 };
 static const abc_cmd valid_cmd = {
     .name = "valid", .args = "[data] <cfg> <weights>", .min_args = 2, .max_args = 3,

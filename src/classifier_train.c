@@ -8,15 +8,16 @@
 #include "abc/base/threads.h"
 #include "classifier_common.h"
 
-int abc_classifier_train(const char *datafile, const char *cfg, const char *weights, int clear,
+int abc_classifier_train(const char *datafile, const char *cfg, const char *weights, const abc_train_opts *o,
                          abc_train_result *res)
 {
+    abc_train_opts none = {0};
+    if (!o) o = &none;
+    abc_train_seed(o);
     abc_data_cfg d = abc_data_cfg_read(datafile);
     abc_strs labels = abc_labels_load(&d);
     abc_strs paths = abc_list_load(&d, "train", &labels, 0, NULL);
-
-    srand((unsigned)time(NULL));
-    network *net = abc_cls_load_network(cfg, weights, clear);
+    network *net = abc_cls_load_network(cfg, weights, o->clear);
     abc_check_net_for_data(net, cfg, &d);
 
     load_args args = {0};
@@ -39,7 +40,7 @@ int abc_classifier_train(const char *datafile, const char *cfg, const char *weig
     args.labels = labels.v;
     args.type = CLASSIFICATION_DATA;
 
-    abc_train_setup setup = {cfg, d.backup, d.train, paths.n, weights};
+    abc_train_setup setup = {cfg, d.backup, d.train, paths.n, weights, *o};
     int rc = abc_train_loop(net, args, &setup, NULL, res);
     free_network(net);
     abc_strs_free(&paths);

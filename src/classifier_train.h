@@ -7,7 +7,7 @@
 /* Trains cfg on the data file's train list, starting from weights (NULL or
  * "": fresh). Returns 0 when max_batches is reached; on SIGINT/SIGTERM saves
  * the checkpoint and returns 128+signal. */
-int abc_classifier_train(const char *datafile, const char *cfg, const char *weights, int clear,
+int abc_classifier_train(const char *datafile, const char *cfg, const char *weights, const abc_train_opts *o,
                          abc_train_result *res);
 
 typedef struct {

@@ -10,6 +10,8 @@
 
 #include "abc/base/files.h"
 #include "abc/base/util.h"
+#include "abc/kernels/pool.h"
+#include "image_check.h"
 
 static char *trim(char *s)
 {
@@ -151,6 +153,41 @@ void abc_data_cfg_free(abc_data_cfg *d)
     memset(d, 0, sizeof *d);
 }
 
+static int skip_bad;
+
+void abc_skip_bad_images(int skip) { skip_bad = skip; }
+
+/* Why the list entry is no image to train or evaluate on, or NULL. */
+static const char *entry_problem(const char *path, char *why, size_t n)
+{
+    struct stat st;
+    errno = 0;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+        snprintf(why, n, "is missing or unreadable (cannot open: %s)", errno ? strerror(errno) : "not a file");
+        return why;
+    }
+    /* libdarknet trains or evaluates on a black image when it cannot read one */
+    return abc_image_problem(path, why, n);
+}
+
+#define BAD_LISTED 20
+#define CHECK_CHUNK 64
+
+typedef struct {
+    char **paths;
+    char **why; /* per entry: NULL, or why it cannot be used (malloc'd) */
+    int n;
+} check_job;
+
+static void check_task(void *ctx, int task, int thread)
+{
+    (void)thread;
+    check_job *j = ctx;
+    char why[512];
+    for (int i = task * CHECK_CHUNK; i < j->n && i < (task + 1) * CHECK_CHUNK; ++i)
+        if (entry_problem(j->paths[i], why, sizeof why)) j->why[i] = abc_xstrdup(why);
+}
+
 abc_strs abc_image_list_load(const abc_data_cfg *d, const char *key, int limit, int *listed)
 {
     const char *file = !strcmp(key, "train") ? d->train : d->valid;
@@ -162,30 +199,38 @@ abc_strs abc_image_list_load(const abc_data_cfg *d, const char *key, int limit, 
         for (int i = limit; i < s.n; ++i) free(s.v[i]);
         s.n = limit;
     }
+    /* every image decoded (thousands for a data set): on the pool's threads */
+    check_job j = {s.v, abc_xcalloc((size_t)s.n, sizeof(char *)), s.n};
+    abc_pool_run((s.n + CHECK_CHUNK - 1) / CHECK_CHUNK, check_task, &j);
+    int bad = 0, kept = 0, first = -1;
+    char first_why[4700] = "";
     for (int i = 0; i < s.n; ++i) {
-        struct stat st;
-        errno = 0;
-        if (stat(s.v[i], &st) != 0 || !S_ISREG(st.st_mode))
-            abc_die("image list '%s', image %d: cannot open '%s': %s", file, i + 1, s.v[i],
-                    errno ? strerror(errno) : "not a file");
-        /* libdarknet trains or evaluates on a black 10x10 image when it cannot read one */
-        abc_check_image_file(s.v[i]);
+        if (!j.why[i]) {
+            s.v[kept++] = s.v[i];
+            continue;
+        }
+        if (bad < BAD_LISTED) fprintf(stderr, "bad image: %s, image %d: '%s' %s\n", file, i + 1, s.v[i], j.why[i]);
+        if (first < 0) first = i, snprintf(first_why, sizeof first_why, "'%s' %s", s.v[i], j.why[i]);
+        free(s.v[i]);
+        free(j.why[i]);
+        ++bad;
+    }
+    free(j.why);
+    if (bad && !skip_bad)
+        abc_die("image list '%s': %d of %d images cannot be used (image %d, %s)%s", file, bad, s.n, first + 1,
+                first_why, !strcmp(key, "train") ? "; fix or remove them, or give -skip_bad_images" : "");
+    if (bad) {
+        fprintf(stderr, "darknet: warning: image list '%s': %d of %d images left out (-skip_bad_images)\n", file,
+                bad, s.n);
+        s.n = kept;
+        if (s.n == 0) abc_die("image list '%s': no usable image left", file);
+        if (listed) *listed -= bad;
     }
     return s;
 }
 
 void abc_check_image_file(const char *path)
 {
-    FILE *fp = fopen(path, "rb");
-    if (!fp) abc_die("cannot open image '%s': %s", path, strerror(errno));
-    unsigned char m[12] = {0};
-    size_t got = fread(m, 1, sizeof m, fp);
-    fclose(fp);
-    int ok = got >= 4 && ((m[0] == 0x89 && m[1] == 'P' && m[2] == 'N' && m[3] == 'G') ||
-                          (m[0] == 0xFF && m[1] == 0xD8) || (m[0] == 'B' && m[1] == 'M') ||
-                          !memcmp(m, "GIF8", 4) || (m[0] == 'P' && m[1] >= '1' && m[1] <= '6') ||
-                          !memcmp(m, "II*", 4) || !memcmp(m, "MM\0*", 4) ||
-                          (got >= 12 && !memcmp(m, "RIFF", 4) && !memcmp(m + 8, "WEBP", 4)));
-    if (!ok) abc_die("'%s' is not an image (PNG, JPEG, BMP, GIF, PNM, TIFF or WebP expected)", path);
+    char why[512];
+    if (abc_image_problem(path, why, sizeof why)) abc_die("'%s' %s", path, why);
 }
-

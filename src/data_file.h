@@ -36,13 +36,15 @@ abc_strs abc_read_lines(const char *path, const char *what);
 void abc_each_stdin_path(void (*each)(void *ctx, const char *path), void *ctx);
 void abc_strs_free(abc_strs *s);
 
-/* The image list under key ("train" or "valid") of d: non-empty lines, each an existing regular file and an
- * image (abc_check_image_file). limit > 0: only its first limit images are kept and checked; *listed (if not
- * NULL) gets the list's length. Dies with one line naming the list and the image. */
+/* The image list under key ("train" or "valid") of d: non-empty lines, each a regular file holding an image
+ * that decodes whole (image_check.h). limit > 0: only its first limit images are kept and checked; *listed
+ * (if not NULL) gets the list's length. Bad images are listed on stderr, then one error line names the list,
+ * their number and the first; unless abc_skip_bad_images(1) was called: then they are left out, with a
+ * warning. */
 abc_strs abc_image_list_load(const abc_data_cfg *d, const char *key, int limit, int *listed);
+void abc_skip_bad_images(int skip);
 
-/* Checks by its first bytes that the file is an image libdarknet can read
- * (PNG, JPEG, BMP, GIF, PNM, TIFF, WebP); dies naming it otherwise. */
+/* Dies with one line naming the file unless it holds an image that decodes whole (image_check.h). */
 void abc_check_image_file(const char *path);
 
 #endif

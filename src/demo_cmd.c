@@ -73,7 +73,8 @@ static int demo_run(const abc_cli *a)
     }
     step(2, "Training the float model " DEMO_CFG " (progress every few seconds; Ctrl-C saves and stops)");
     abc_train_result tf;
-    int rc = abc_classifier_train(ABC_FMNIST_DATA, DEMO_CFG, NULL, 1, &tf);
+    abc_train_opts fresh = {.clear = 1}, resume = {0};
+    int rc = abc_classifier_train(ABC_FMNIST_DATA, DEMO_CFG, NULL, &fresh, &tf);
     if (rc) return rc;
     step(3, "Converting it to an XNOR model (weights convert -to xnor): first and last layers stay float");
     abc_convert_opts co = {"xnor", NULL, DEMO_BIN, 0};
@@ -81,7 +82,7 @@ static int demo_run(const abc_cli *a)
     set_net_key(DEMO_BIN ".cfg", "max_batches", FINE_TUNE_ITERATIONS);
     step(4, "Fine-tuning the XNOR model for one epoch (" FINE_TUNE_ITERATIONS " iterations)");
     abc_train_result tb;
-    rc = abc_classifier_train(ABC_FMNIST_DATA, DEMO_BIN ".cfg", DEMO_BIN ".weights", 0, &tb);
+    rc = abc_classifier_train(ABC_FMNIST_DATA, DEMO_BIN ".cfg", DEMO_BIN ".weights", &resume, &tb);
     if (rc) return rc;
     step(5, "Packing it for deployment (weights pack): binary layers as bits");
     abc_weights_pack(DEMO_BIN ".cfg", tb.final_path, DEMO_BIN ".abcw", 0, 0);

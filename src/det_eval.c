@@ -9,6 +9,7 @@
 
 #include "json.h"
 
+#include "abc/base/rng.h"
 #include "abc/base/util.h"
 
 float abc_box_iou(abc_box a, abc_box b)
@@ -362,10 +363,9 @@ void abc_map_print(FILE *fp, const abc_map_result *r, const char *const *names)
 
 static uint64_t splitmix64(uint64_t *s)
 {
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
+    uint64_t z = abc_mix64(*s);
+    *s += 0x9e3779b97f4a7c15ull;
+    return z;
 }
 
 /* Uniform in [0, 1). */

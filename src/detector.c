@@ -25,7 +25,7 @@ static void check_files(const abc_cli *a, int need_weights)
 static int train_run(const abc_cli *a)
 {
     check_files(a, 0);
-    abc_det_train_opts o = {abc_cli_flag(a, "-clear"), abc_cli_flag(a, "-map")};
+    abc_det_train_opts o = {abc_train_opts_of(a), abc_cli_flag(a, "-map")};
     if (a->npos > 2) abc_train_refuse_packed(a->pos[2]);
     return abc_detector_train(a->pos[0], a->pos[1], a->npos > 2 ? a->pos[2] : NULL, &o, NULL);
 }
@@ -61,7 +61,7 @@ static int anchors_run(const abc_cli *a)
 }
 
 static const abc_opt train_opts[] = {
-    {"-clear", ABC_OPT_FLAG, NULL, 0, 0, "start from iteration 0 (ignore the seen count stored in the weights)"},
+    ABC_TRAIN_OPT_ROWS,
     {"-map", ABC_OPT_FLAG, NULL, 0, 0, "mAP@0.5 on the valid list every 4 epochs, on the chart; keeps <cfg>_best.weights"},
     {0},
 };
@@ -98,7 +98,8 @@ static const abc_cmd train_cmd = {
     .notes = DATA_NOTE "\n\n"
              "Multi-scale where the last layer says random=1 (every 10 iterations 0.7x-1.4x the cfg's size).\n"
              "Saves <backup>/<cfg>.backup every 60 s, <backup>/<cfg>_final.weights at the end and draws\n"
-             "<backup>/<cfg>_chart.png (loss, and mAP with -map). Ctrl-C or SIGTERM saves and exits 130 / 143.",
+             "<backup>/<cfg>_chart.png (loss, and mAP with -map). Ctrl-C or SIGTERM saves and exits 130 / 143.\n\n"
+             ABC_TRAIN_NOTES,
 };
 static const abc_cmd map_cmd = {
     .name = "map", .args = "<data> <cfg> <weights>", .min_args = 3, .max_args = 3,

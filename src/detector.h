@@ -11,7 +11,7 @@
 #include "train_loop.h"
 
 typedef struct {
-    int clear; /* start from iteration 0 */
+    abc_train_opts train; /* -clear, -seed, -checkpoint */
     int map;   /* mAP on the valid list every 4 epochs (at least 100 iterations), the best weights kept */
 } abc_det_train_opts;
 

@@ -13,6 +13,7 @@
 
 #include "abc/base/files.h"
 #include "abc/base/threads.h"
+#include "abc/base/rng.h"
 #include "abc/base/util.h"
 #include "abc/netio.h"
 #include "detector_common.h"
@@ -26,7 +27,7 @@ typedef struct {
     network *net;
     const char *cfg;
     int base_w, base_h, random;
-    unsigned scale_seed;
+    uint64_t scale_seed;
     /* loss history for the chart */
     float *it, *loss, *avg;
     int n, cap;
@@ -50,14 +51,17 @@ static int scaled(int base, float f)
 }
 
 /* random=1: every 10 iterations a new input size between 0.7x and 1.4x the cfg's (multiples of 32, as the
- * strides of the network), the cfg's own size for the last 10% of the iterations. */
+ * strides of the network), the cfg's own size for the last 10% of the iterations. The size of a block of 10
+ * is a function of the seed and the block alone, so that a resumed run trains at the sizes the first would
+ * have. */
 static int reshape(void *ctx, network *net, load_args *args, int it)
 {
     train_ctx *t = ctx;
-    if (!t->random || it % 10) return 0;
+    if (!t->random) return 0;
     int w = t->base_w, h = t->base_h;
     if (it < net->max_batches * 9 / 10) {
-        float f = 0.7f + 0.7f * (float)(rand_r(&t->scale_seed) % 1001) / 1000.f;
+        uint64_t z = abc_mix64(t->scale_seed ^ ((uint64_t)(it / 10) << 32));
+        float f = 0.7f + 0.7f * (float)(z % 1001) / 1000.f;
         w = scaled(t->base_w, f);
         h = scaled(t->base_h, f);
     }
@@ -130,15 +134,15 @@ static void after(void *ctx, network *net, int it, float loss, float avg_loss, d
 int abc_detector_train(const char *datafile, const char *cfg, const char *weights, const abc_det_train_opts *o,
                        abc_train_result *res)
 {
+    abc_train_seed(&o->train);
     abc_data_cfg d = abc_data_cfg_read(datafile);
     abc_strs names = abc_det_names_load(&d);
     abc_strs paths = abc_det_list_load(&d, "train", 0, NULL);
     abc_strs valid = {0};
     if (o->map) valid = abc_det_list_load(&d, "valid", 0, NULL);
 
-    srand((unsigned)time(NULL));
     char *w = weights && *weights ? (char *)weights : NULL;
-    network *net = load_network((char *)cfg, w, o->clear);
+    network *net = load_network((char *)cfg, w, o->train.clear);
     abc_print_model_summary(net, stderr);
     layer l = abc_det_check_net(net, cfg, &d);
 
@@ -163,7 +167,7 @@ int abc_detector_train(const char *datafile, const char *cfg, const char *weight
     t.base_w = net->w;
     t.base_h = net->h;
     t.random = l.random;
-    t.scale_seed = (unsigned)time(NULL);
+    t.scale_seed = o->train.seeded ? o->train.seed : (uint64_t)time(NULL);
     t.d = &d;
     t.valid = o->map ? &valid : NULL;
     int per_epoch = paths.n / (net->batch * net->subdivisions);
@@ -180,7 +184,7 @@ int abc_detector_train(const char *datafile, const char *cfg, const char *weight
     if (abc_mkdirs(dir)) abc_die("cannot create backup directory '%s' (backup= in '%s')", dir, d.path);
     fprintf(stderr, "chart: %s%s\n", t.chart, o->map ? "; mAP on the valid list every 4 epochs, the best weights kept" : "");
 
-    abc_train_setup setup = {cfg, d.backup, d.train, paths.n, weights};
+    abc_train_setup setup = {cfg, d.backup, d.train, paths.n, weights, o->train};
     abc_train_hooks hooks = {&t, reshape, after};
     int rc = abc_train_loop(net, args, &setup, &hooks, res);
     if (t.n) draw_chart(&t, (int)get_current_batch(net), t.avg[t.n - 1], t.ips);

@@ -9,12 +9,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "abc/base/files.h"
+#include "abc/base/rng.h"
 #include "abc/base/util.h"
 #include "abc/netio.h"
 #include "abc/packfile.h"
+#include "abc/train_state.h"
+#include "data_file.h"
 #include "progress.h"
 
 #define PROGRESS_SECONDS 3.0
@@ -75,22 +79,41 @@ static void check_seen(const network *net, const abc_train_setup *s, int imgs)
             s->weights ? s->weights : "?", *net->seen, s->cfg, it, net->max_batches);
 }
 
-/* A checkpoint; a failure is reported and the run goes on (the previous checkpoint is unchanged). */
-static int try_checkpoint(network *net, const char *path)
+abc_train_opts abc_train_opts_of(const abc_cli *a)
+{
+    abc_train_opts o = {0};
+    o.clear = abc_cli_flag(a, "-clear");
+    o.seeded = abc_cli_given(a, "-seed");
+    o.seed = (unsigned long long)abc_cli_int(a, "-seed", 0);
+    o.checkpoint_every = (int)abc_cli_int(a, "-checkpoint", 0);
+    o.skip_bad_images = abc_cli_flag(a, "-skip_bad_images");
+    return o;
+}
+
+void abc_train_seed(const abc_train_opts *o)
+{
+    abc_rng_seed(o->seeded ? (unsigned)o->seed : (unsigned)time(NULL));
+    abc_skip_bad_images(o->skip_bad_images);
+}
+
+/* A checkpoint with its training state (or, when a layer's momentum is unknown, the weights alone); a failure
+ * is reported and the run goes on (the previous checkpoint is unchanged). */
+static int try_checkpoint(network *net, const char *path, const abc_resume_info *r)
 {
     char err[8400];
-    if (abc_save_weights_try(net, (char *)path, net->n, err, sizeof err) == 0) return 0;
+    if (abc_save_checkpoint_try(net, path, r, err, sizeof err) == 0) return 0;
     fprintf(stderr, "darknet: warning: %s; training goes on and tries again in %.0f s\n", err,
             CHECKPOINT_RETRY_SECONDS);
     return -1;
 }
 
-/* The last save of a run: tried a few times, then one error line naming what is kept. */
-static void save_or_die(network *net, const char *path, const char *kept)
+/* The last save of a run (r: with the training state): tried a few times, then one error line naming what is
+ * kept. */
+static void save_or_die(network *net, const char *path, const abc_resume_info *r, const char *kept)
 {
     char err[8400];
     for (int k = 0; k < FINAL_SAVE_TRIES; ++k) {
-        if (abc_save_weights_try(net, (char *)path, net->n, err, sizeof err) == 0) return;
+        if (abc_save_checkpoint_try(net, path, r, err, sizeof err) == 0) return;
         fprintf(stderr, "darknet: warning: %s (try %d of %d)\n", err, k + 1, FINAL_SAVE_TRIES);
         if (k + 1 < FINAL_SAVE_TRIES) sleep(2);
     }
@@ -122,6 +145,26 @@ int abc_train_loop(network *net, load_args args, const abc_train_setup *s, const
             "decay %g%s\n", s->cfg, s->images, s->list, imgs, net->max_batches, net->learning_rate, net->momentum,
             net->decay, *net->seen ? " (resumed)" : "");
     args.n = imgs;
+    if (s->opts.seeded) args.threads = 1; /* the loader's threads would draw from rand() in any order */
+
+    /* what a checkpoint carries beyond the weights; restored from the one resumed */
+    abc_resume_info info = {0};
+    info.seeded = s->opts.seeded;
+    info.seed = s->opts.seed;
+    char why[256];
+    abc_resume_info *with_state = abc_train_state_supported(net, why, sizeof why) ? &info : NULL;
+    if (!with_state) fprintf(stderr, "darknet: warning: %s: checkpoints hold the weights alone\n", why);
+    float avg_loss = -1;
+    abc_resume_info got;
+    if (with_state && s->weights && *s->weights && *net->seen && abc_train_state_read(s->weights, net, &got)) {
+        abc_rng_restore(got.rng);
+        avg_loss = got.avg_loss;
+        fprintf(stderr, "resumed with the checkpoint's training state (momentum, data order)\n");
+        if (got.seeded && (!s->opts.seeded || got.seed != s->opts.seed))
+            fprintf(stderr, "darknet: warning: %s was trained with -seed %llu: resume with -seed %llu to continue "
+                    "exactly as the run would have\n", s->weights, (unsigned long long)got.seed,
+                    (unsigned long long)got.seed);
+    }
 
     abc_stop_guard guard;
     abc_stop_catch(&guard);
@@ -133,11 +176,11 @@ int abc_train_loop(network *net, load_args args, const abc_train_setup *s, const
     int start_iter = (int)get_current_batch(net);
     double t0 = abc_now(), last_print = t0, last_ckpt = t0;
     long imgs_since_print = 0;
-    double rate_ips = 0;
-    float avg_loss = -1;
+    double rate_ips = 0, retry_at = 0;
     int done = 0;
     if (start_iter < max_b) {
         if (hooks->reshape) hooks->reshape(hooks->ctx, net, &args, start_iter);
+        abc_rng_save(info.rng);
         loader = load_data(args);
     } else {
         fprintf(stderr, "%s: already trained to iteration %d of %d (to start from these weights at iteration 0, as "
@@ -148,13 +191,15 @@ int abc_train_loop(network *net, load_args args, const abc_train_setup *s, const
     while ((int)get_current_batch(net) < max_b && !abc_stop_signal()) {
         int it0 = (int)get_current_batch(net);
         if (done && hooks->reshape && hooks->reshape(hooks->ctx, net, &args, it0)) {
-            pthread_join(loader, NULL); /* loaded at the old size: load again */
+            pthread_join(loader, NULL); /* loaded at the old size: load again, drawing the same numbers */
             free_data(buffer);
+            abc_rng_restore(info.rng);
             loader = load_data(args);
         }
         pthread_join(loader, NULL);
         train = buffer;
         int last = it0 + 1 >= max_b;
+        if (!last) abc_rng_save(info.rng); /* a checkpoint from now on resumes with this batch */
         loader = last ? 0 : load_data(args);
         float loss = train_network(net, train);
         free_data(train);
@@ -180,18 +225,22 @@ int abc_train_loop(network *net, load_args args, const abc_train_setup *s, const
             imgs_since_print = 0;
         }
         if (hooks->after) hooks->after(hooks->ctx, net, it, loss, avg_loss, rate_ips);
-        if (!abc_stop_signal() && it < max_b &&
-            (it % CHECKPOINT_ITERATIONS == 0 || abc_now() - last_ckpt >= CHECKPOINT_SECONDS)) {
+        int every = s->opts.checkpoint_every;
+        int due = every ? it % every == 0 : it % CHECKPOINT_ITERATIONS == 0 || abc_now() - last_ckpt >= CHECKPOINT_SECONDS;
+        if (retry_at > 0 && abc_now() >= retry_at) due = 1;
+        if (!abc_stop_signal() && it < max_b && due) {
+            info.avg_loss = avg_loss;
             last_ckpt = abc_now();
-            if (try_checkpoint(net, ckpt)) last_ckpt -= CHECKPOINT_SECONDS - CHECKPOINT_RETRY_SECONDS;
+            retry_at = try_checkpoint(net, ckpt, with_state) ? last_ckpt + CHECKPOINT_RETRY_SECONDS : 0;
         }
     }
     if (loader) pthread_join(loader, NULL), free_data(buffer);
     double secs = abc_now() - t0;
     int rc = 0, stop_signal = abc_stop_signal();
+    info.avg_loss = avg_loss;
     char kept[4400 + 300];
     snprintf(kept, sizeof kept, "the previous checkpoint %s is kept (if any)", ckpt);
-    save_or_die(net, ckpt, kept);
+    save_or_die(net, ckpt, with_state, kept);
     if (stop_signal) {
         rc = 128 + stop_signal;
         fprintf(stderr, "darknet: stopped by %s at iteration %d of %d; checkpoint saved to %s (resume: %s)\n",
@@ -199,7 +248,7 @@ int abc_train_loop(network *net, load_args args, const abc_train_setup *s, const
                 "pass it as the weights argument");
     } else {
         snprintf(kept, sizeof kept, "the run's weights are in the checkpoint %s", ckpt);
-        save_or_die(net, final, kept);
+        save_or_die(net, final, NULL, kept);
         fprintf(stderr, "Trained %d iterations in %.1f s (%.0f images/s); final weights saved to %s\n", done, secs,
                 secs > 0 ? done * (double)imgs / secs : 0, final);
     }

@@ -9,7 +9,34 @@
 #ifndef ABC_TRAIN_LOOP_H
 #define ABC_TRAIN_LOOP_H
 
+#include "cli.h"
 #include "darknet.h"
+
+/* What the user asks of a training run (classifier train, detector train). */
+typedef struct {
+    int clear;            /* -clear: the weights start at iteration 0 */
+    int seeded;           /* -seed N given: a deterministic run (one loader thread) */
+    unsigned long long seed;
+    int checkpoint_every; /* -checkpoint N: every N iterations; 0: every 1000 iterations or 60 s */
+    int skip_bad_images;  /* -skip_bad_images: train without the images that do not decode */
+} abc_train_opts;
+
+/* The options above as command-table rows, and read from a parsed command line. */
+#define ABC_TRAIN_OPT_ROWS                                                                                          \
+    {"-clear", ABC_OPT_FLAG, NULL, 0, 0, "start from iteration 0 (ignore the seen count stored in the weights)"},    \
+    {"-seed", ABC_OPT_INT, "N", 0, 2147483647L,                                                                   \
+     "deterministic: this seed for initialisation, image order and augmentation (one loader thread)"},              \
+    {"-checkpoint", ABC_OPT_INT, "N", 1, 100000000L, "save <backup>/<cfg>.backup every N iterations"},            \
+    {"-skip_bad_images", ABC_OPT_FLAG, NULL, 0, 0, "train without the listed images that do not decode (listed)"}
+/* The usage notes both train commands print about them. */
+#define ABC_TRAIN_NOTES                                                                                            \
+    "A checkpoint holds the weights and what a resume needs (momentum, the data order's random state): a run\n"   \
+    "given -seed N and resumed from its checkpoint, even after kill -9, ends with the bytes of a run never\n"    \
+    "stopped (at the same -threads). One run per cfg and backup directory: a second is refused."
+abc_train_opts abc_train_opts_of(const abc_cli *a);
+/* rand() seeded from -seed, or from the clock (darknet's way), and the bad images' policy; call before the
+ * lists are read and the network is built. */
+void abc_train_seed(const abc_train_opts *o);
 
 typedef struct {
     double seconds;      /* wall time of the training loop */
@@ -34,7 +61,8 @@ typedef struct {
     const char *backup_dir;
     const char *list;       /* the training list, for messages */
     int images;             /* in the list: epochs = seen / images */
-    const char *weights;    /* the weights the run starts from (NULL: none), for messages */
+    const char *weights;    /* the weights the run starts from (NULL: none): a checkpoint's training state is read */
+    abc_train_opts opts;
 } abc_train_setup;
 
 /* Dies with one line when weights (may be NULL) is a packed deployment file: it has no shadow weights. */

@@ -969,16 +969,53 @@ START_TEST(sigint_saves_checkpoint)
 }
 END_TEST
 
+/* A seeded detector training (an ABC layer, random=1 sizes, 2 threads) killed with -9 at a random moment and
+ * resumed from its last checkpoint ends with the bytes of the uninterrupted run. */
+START_TEST(killed_and_resumed_training_is_exact)
+{
+    need_fixture();
+    const char *yolo = "[yolo]\nmask=0,1,2\nanchors=12,29,  29,14,  24,30\nclasses=10\nnum=3\njitter=.1\n"
+                       "ignore_thresh=.7\ntruth_thresh=1\nrandom=1\n";
+    char *cfg = write_cfg_full("exact.cfg", 8, 160, "abc_convolutional", "", "convolutional", "", 10, "", yolo);
+    char *data = path_in("det.data"), *fin = path_in("backup/exact_final.weights"), *a = path_in("exact_a.weights");
+    char *ck = path_in("backup/exact.backup"), *log = path_in("exact.log");
+    abc_run_result r = run("detector train %s %s -seed 3 -threads 2", data, cfg);
+    ck_assert_msg(r.status == 0, "%s", r.out);
+    abc_run_free(&r);
+    ck_assert(rename(fin, a) == 0);
+    unlink(ck);
+    const char *words[] = {"detector", "train", data, cfg, "-seed", "3", "-threads", "2", "-checkpoint", "3", NULL};
+    abc_test_kill_after_checkpoint(log, words, ck);
+    r = run("detector train %s %s %s -seed 3 -threads 2 -checkpoint 3", data, cfg, ck);
+    ck_assert_msg(r.status == 0 && strstr(r.out, "resumed with the checkpoint's training state"), "%s", r.out);
+    fprintf(stderr, "detector: resumed at %s", strstr(r.out, "Trained "));
+    abc_run_free(&r);
+    r = abc_test_runf("cmp %s %s", a, fin);
+    ck_assert_msg(r.status == 0, "the resumed run ends with other weights: %s", r.out);
+    abc_run_free(&r);
+    free(cfg);
+    free(data);
+    free(fin);
+    free(a);
+    free(ck);
+    free(log);
+}
+END_TEST
+
 /* ---------------------------------------------------------------------------------------------------------
  * A binary detector: the packed path and the training path's simulation give the same boxes.
  * ------------------------------------------------------------------------------------------------------- */
 
 /* Every detection of a has one in b of its class with a score within stol and corners within btol, and the
- * other way round; the largest differences matched go to *ws and *wb. */
+ * other way round; the largest differences matched go to *ws and *wb. Where two overlapping boxes of a class
+ * tie in score within stol, NMS keeps whichever sorts first, and a last-bit difference may sort them the other
+ * way: a detection without its match is then accepted once if b has a box of its class scored within stol
+ * that overlaps it past NMS's 0.45 (at most one in 20 of a's detections). */
 static void same_dets(const abc_det *a, int na, const abc_det *b, int nb, double stol, double btol, const char *what,
                       double *ws, double *wb)
 {
     char *used = calloc((size_t)nb + 1, 1);
+    int swaps = 0;
     for (int i = 0; i < na; ++i) {
         int best = -1;
         double bs = 0, bb = 0;
@@ -989,6 +1026,17 @@ static void same_dets(const abc_det *a, int na, const abc_det *b, int nb, double
                              fmax(fabs(a[i].box.x1 - b[j].box.x1), fabs(a[i].box.y1 - b[j].box.y1)));
             if (ds <= stol && db <= btol && (best < 0 || ds + db < bs + bb)) best = j, bs = ds, bb = db;
         }
+        if (best < 0 && swaps < 1 + na / 20)
+            for (int j = 0; j < nb && best < 0; ++j)
+                if (!used[j] && a[i].cls == b[j].cls && fabs(a[i].score - b[j].score) <= stol &&
+                    abc_box_iou(a[i].box, b[j].box) > 0.45f) {
+                    fprintf(stderr, "%s: detection %d of %d: a tie in score broken the other way by NMS\n", what, i,
+                            na);
+                    ++swaps;
+                    used[j] = 1;
+                    best = -2;
+                }
+        if (best == -2) continue;
         ck_assert_msg(best >= 0, "%s: detection %d of %d (class %d, %.6f, %.3f %.3f %.3f %.3f) has no match among %d",
                       what, i, na, a[i].cls, a[i].score, a[i].box.x0, a[i].box.y0, a[i].box.x1, a[i].box.y1, nb);
         used[best] = 1;
@@ -1508,7 +1556,7 @@ static const bad_run bad_runs[] = {
     {"missing_cfg", "cannot open cfg file"},
     {"missing_weights", "cannot open weights file"},
     {"map_no_weights", "detector map: missing arguments"},
-    {"image_missing", "image 2: cannot open '"},
+    {"image_missing", "1 of 2 images cannot be used (image 2, '"},
     {"label_missing", "no label file '"},
     {"no_extension", "does not end in .jpg, .png, .JPG or .JPEG"},
     {"bmp_label_dir", "does not end in .jpg, .png, .JPG or .JPEG"},
@@ -1672,6 +1720,7 @@ static Suite *suite_detector(void)
     tcase_add_test(tc, test_prints_draws_and_writes_json);
     tcase_add_test(tc, test_from_stdin_numbers_pictures);
     tcase_add_test(tc, sigint_saves_checkpoint);
+    tcase_add_test(tc, killed_and_resumed_training_is_exact);
     tcase_add_test(tc, binary_packed_equals_simulated);
     tcase_add_test(tc, same_boxes_as_hook_free_libdarknet);
     tcase_add_test(tc, stock_trained_weights_load_here);

@@ -181,6 +181,19 @@ pid_t abc_test_start_darknet(const char *log, const char *const *words)
     return pid;
 }
 
+void abc_test_kill_after_checkpoint(const char *log, const char *const *words, const char *ckpt)
+{
+    pid_t pid = abc_test_start_darknet(log, words);
+    for (int i = 0; i < 3000 && access(ckpt, F_OK) != 0; ++i) usleep(20000);
+    unsigned seed = (unsigned)getpid();
+    usleep((useconds_t)(rand_r(&seed) % 300000));
+    kill(pid, SIGKILL);
+    int st;
+    ck_assert(waitpid(pid, &st, 0) == pid);
+    ck_assert_msg(WIFSIGNALED(st) && access(ckpt, F_OK) == 0, "not killed after its checkpoint %s:\n%s", ckpt,
+                  abc_test_slurp(log));
+}
+
 int abc_test_wait_for_line(const char *log, const char *prefix, pid_t pid, int seconds)
 {
     for (int i = 0; i < 20 * seconds; ++i) {

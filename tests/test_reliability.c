@@ -13,7 +13,9 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zlib.h>
 
+#include "base/util.h"
 #include "test_util.h"
 
 static char dir[4096]; /* a tiny data set, cfgs and backups; shared by the tests (forked after the fixture) */
@@ -132,6 +134,137 @@ START_TEST(inputs_refused_in_one_line)
     /* the error quotes nothing of a huge input */
     ck_assert_msg(strlen(r.out) < 4000, "%s: %zu bytes of output", c->name, strlen(r.out));
     abc_run_free(&r);
+}
+END_TEST
+
+/* ---- a network that does not fit ---- */
+
+/* 400 convs whose outputs and gradients take 2 GB each (each passes the checks of a single layer): refused at
+ * the layer that passes RAM + swap, before libdarknet builds it. */
+START_TEST(network_over_memory_refused)
+{
+    char *text = abc_xstrdup("[net]\nbatch=64\nwidth=512\nheight=512\nchannels=3\n");
+    for (int i = 0; i < 400; ++i) {
+        char *more;
+        ck_assert(asprintf(&more, "%s[convolutional]\nfilters=16\nsize=3\npad=1\nactivation=leaky\n", text) > 0);
+        free(text);
+        text = more;
+    }
+    char *cfg = abc_test_write(dir, "huge_net.cfg", text);
+    abc_run_result r = abc_test_darknetf("abc check %s", cfg);
+    const char *expect[] = {"huge_net.cfg:", "[convolutional]", "GB this process may use (RAM + swap"};
+    abc_test_expect_one_error("400 convs", &r, NULL, expect, 3);
+    abc_run_free(&r);
+    free(cfg);
+    free(text);
+}
+END_TEST
+
+/* Under a 3 GB address-space limit, a conv whose outputs and gradients take 4.3 GB is refused by name before
+ * libdarknet's constructor (which would crash on the failed allocation). Not under AddressSanitizer, whose
+ * shadow memory needs more address space than the limit. */
+START_TEST(network_over_the_memory_limit_refused)
+{
+#ifdef __SANITIZE_ADDRESS__
+    return;
+#endif
+    char *cfg = abc_test_write(dir, "big.cfg",
+                               "[net]\nbatch=8\nwidth=1024\nheight=1024\nchannels=3\n\n"
+                               "[convolutional]\nfilters=64\nsize=3\nstride=1\npad=1\nactivation=leaky\n");
+    char *bin = realpath(abc_test_darknet_path(), NULL);
+    abc_run_result r = abc_test_runf("ulimit -v 3000000 && %s abc check %s", bin, cfg);
+    const char *expect[] = {"big.cfg:7:", "[convolutional]", "more than the 3.1 GB this process may use"};
+    abc_test_expect_one_error("3 GB limit", &r, NULL, expect, 3);
+    abc_run_free(&r);
+    free(bin);
+    free(cfg);
+}
+END_TEST
+
+/* ---- images that do not decode ---- */
+
+static void put32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v >> 24), p[1] = (unsigned char)(v >> 16), p[2] = (unsigned char)(v >> 8);
+    p[3] = (unsigned char)v;
+}
+
+/* A PNG whose header (with a valid CRC) says w x h pixels, followed by one small IDAT and IEND. */
+static char *png_claiming(const char *name, uint32_t w, uint32_t h)
+{
+    unsigned char f[8 + 25 + 12 + 12 + 12] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    unsigned char *c = f + 8;
+    put32(c, 13);
+    memcpy(c + 4, "IHDR", 4);
+    put32(c + 8, w);
+    put32(c + 12, h);
+    c[16] = 8, c[17] = 2; /* 8-bit RGB */
+    put32(c + 21, (uint32_t)crc32(0, c + 4, 17));
+    c += 25;
+    static const unsigned char z[] = {0x78, 0x9c, 0x63, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01}; /* one zero byte */
+    put32(c, 9);
+    memcpy(c + 4, "IDAT", 4);
+    memcpy(c + 8, z, 9);
+    put32(c + 17, (uint32_t)crc32(0, c + 4, 13));
+    c += 21;
+    put32(c, 0);
+    memcpy(c + 4, "IEND", 4);
+    put32(c + 8, (uint32_t)crc32(0, c + 4, 4));
+    c += 12;
+    char *path = path_in("%s", name);
+    FILE *fp = fopen(path, "wb");
+    ck_assert(fp && fwrite(f, 1, (size_t)(c - f), fp) == (size_t)(c - f) && fclose(fp) == 0);
+    return path;
+}
+
+static const struct {
+    const char *name;
+    uint32_t w, h;
+    const char *expect;
+} claimed[] = {
+    {"huge.png", 60000, 60000, "has 60000x60000 pixels, more than this program reads"},
+    {"wide.png", 20000, 1, "20000x1 pixels"},
+    {"empty.png", 0, 0, "a broken PNG"},
+};
+
+START_TEST(undecodable_images_refused)
+{
+    /* predict: one image */
+    char *p = png_claiming(claimed[_i].name, claimed[_i].w, claimed[_i].h);
+    abc_run_result r = abc_test_darknetf("classifier predict %s/t.data %s/t.cfg %s/backup/t_final.weights %s", dir,
+                                         dir, dir, p);
+    const char *expect[] = {claimed[_i].expect};
+    abc_test_expect_one_error(claimed[_i].name, &r, p, expect, 1);
+    ck_assert_msg(!strstr(r.out, "Predicted"), "%s", r.out);
+    abc_run_free(&r);
+    free(p);
+}
+END_TEST
+
+/* A training list with a truncated PNG, a truncated JPEG and an image that is not there: all three listed, one
+ * error line, nothing trained; with -skip_bad_images training goes on without them. */
+START_TEST(bad_images_in_a_list_listed_then_skipped)
+{
+    abc_run_result r = abc_test_runf(
+        "cd '%s' && head -c 300 \"$(head -n 1 fm/train.list)\" > cut.png && "
+        "printf '\\377\\330\\377\\340\\000\\020JFIF\\000' > cut.jpg && "
+        "(cat fm/train.list; echo \"$PWD/cut.png\"; echo \"$PWD/cut.jpg\"; echo \"$PWD/gone.png\") > bad.list && "
+        "sed \"s#^train=.*#train=$PWD/bad.list#\" t.data > bad.data", dir);
+    ck_assert_msg(r.status == 0, "%s", r.out);
+    abc_run_free(&r);
+    char *data = path_in("bad.data");
+    r = abc_test_darknetf("classifier train %s %s/t.cfg -clear", data, dir);
+    const char *expect[] = {"3 of 43 images cannot be used", "cut.png", "-skip_bad_images"};
+    abc_test_expect_one_error("bad list", &r, "bad.list", expect, 3);
+    ck_assert_msg(strstr(r.out, "bad image: ") && strstr(r.out, "cut.jpg' is a broken JPEG") &&
+                  strstr(r.out, "gone.png' is missing or unreadable") && strstr(r.out, "cut.png' is a broken PNG") &&
+                  !strstr(r.out, "epoch "), "%s", r.out);
+    abc_run_free(&r);
+    r = abc_test_darknetf("classifier train %s %s/t.cfg -clear -skip_bad_images", data, dir);
+    ck_assert_msg(r.status == 0 && strstr(r.out, "3 of 43 images left out") && strstr(r.out, "Trained 4 iterations"),
+                  "%s", r.out);
+    abc_run_free(&r);
+    free(data);
 }
 END_TEST
 
@@ -289,6 +422,73 @@ START_TEST(failed_checkpoint_reported_and_retried)
 }
 END_TEST
 
+/* ---- deterministic training and exact resume ---- */
+
+static const char resume_net[] =
+    "[net]\nbatch=8\nsubdivisions=1\nwidth=28\nheight=28\nchannels=3\nmin_crop=28\nmax_crop=28\n"
+    "learning_rate=0.05\nburn_in=5\nmomentum=0.9\ndecay=0.0005\npolicy=poly\npower=1\nmax_batches=300\n\n"
+    "[convolutional]\nbatch_normalize=1\nfilters=8\nsize=3\nstride=1\npad=1\nactivation=leaky\n\n"
+    "[maxpool]\nsize=2\nstride=2\n\n[batchnorm]\n\n"
+    "[%s]\nbatch_normalize=1\nfilters=16\nsize=3\nstride=1\npad=1\nactivation=leaky\n%s\n"
+    "[maxpool]\nsize=2\nstride=2\n\n"
+    "[connected]\nbatch_normalize=1\noutput=16\nactivation=leaky\n\n"
+    "[connected]\noutput=10\nactivation=linear\n\n[softmax]\n";
+
+static const struct {
+    const char *name, *section, *keys;
+} resume_cfgs[] = {
+    {"float", "convolutional", ""},
+    {"abc", "abc_convolutional", "weight_bases=3\nactivation_bases=3\n"},
+    {"hada", "hada_convolutional", ""},
+};
+
+static int same_bytes(const char *a, const char *b)
+{
+    abc_run_result r = abc_test_runf("cmp '%s' '%s'", a, b);
+    int same = r.status == 0;
+    abc_run_free(&r);
+    return same;
+}
+
+/* Runs with -seed 7 -threads 2 give the same weights; a run killed with -9 at a random moment and resumed from
+ * its last checkpoint (-checkpoint 4) ends with the same bytes as the uninterrupted one. */
+START_TEST(killed_and_resumed_run_is_exact)
+{
+    char name[64], *text;
+    snprintf(name, sizeof name, "resume_%s.cfg", resume_cfgs[_i].name);
+    ck_assert(asprintf(&text, resume_net, resume_cfgs[_i].section, resume_cfgs[_i].keys) > 0);
+    char *cfg = abc_test_write(dir, name, text), *data = path_in("t.data");
+    char *fin = path_in("backup/resume_%s_final.weights", resume_cfgs[_i].name);
+    char *ck = path_in("backup/resume_%s.backup", resume_cfgs[_i].name);
+    char *a = path_in("resume_%s_a.weights", resume_cfgs[_i].name), *log = path_in("resume_%s.log", resume_cfgs[_i].name);
+    abc_run_result r = abc_test_darknetf("classifier train %s %s -seed 7 -threads 2", data, cfg);
+    ck_assert_msg(r.status == 0, "%s", r.out);
+    abc_run_free(&r);
+    ck_assert(rename(fin, a) == 0);
+    r = abc_test_darknetf("classifier train %s %s -seed 7 -threads 2 -clear", data, cfg);
+    ck_assert_msg(r.status == 0, "%s", r.out);
+    abc_run_free(&r);
+    ck_assert_msg(same_bytes(a, fin), "%s: two runs with -seed 7 differ", resume_cfgs[_i].name);
+    unlink(fin);
+    unlink(ck);
+    const char *words[] = {"classifier", "train", data, cfg, "-seed", "7", "-threads", "2", "-checkpoint", "4", NULL};
+    abc_test_kill_after_checkpoint(log, words, ck);
+    r = abc_test_darknetf("classifier train %s %s %s -seed 7 -threads 2 -checkpoint 4", data, cfg, ck);
+    ck_assert_msg(r.status == 0 && strstr(r.out, "resumed with the checkpoint's training state"), "%s", r.out);
+    fprintf(stderr, "%s: resumed at %s", resume_cfgs[_i].name, strstr(r.out, "Trained "));
+    abc_run_free(&r);
+    ck_assert_msg(same_bytes(a, fin), "%s: the resumed run ends with other weights than the uninterrupted one",
+                  resume_cfgs[_i].name);
+    free(text);
+    free(cfg);
+    free(data);
+    free(fin);
+    free(ck);
+    free(a);
+    free(log);
+}
+END_TEST
+
 static Suite *suite_reliability(void)
 {
     Suite *s = suite_create("reliability");
@@ -297,9 +497,14 @@ static Suite *suite_reliability(void)
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, inputs_refused_in_one_line, 0, N_REFUSALS);
     tcase_add_loop_test(tc, absurd_seen_refused_and_clear_trains, 0, 3);
+    tcase_add_loop_test(tc, undecodable_images_refused, 0, (int)(sizeof claimed / sizeof claimed[0]));
+    tcase_add_test(tc, bad_images_in_a_list_listed_then_skipped);
+    tcase_add_test(tc, network_over_the_memory_limit_refused);
+    tcase_add_test(tc, network_over_memory_refused);
     tcase_add_test(tc, second_training_of_a_cfg_refused);
     tcase_add_test(tc, unwritable_backup_refused_before_training);
     tcase_add_test(tc, failed_checkpoint_reported_and_retried);
+    tcase_add_loop_test(tc, killed_and_resumed_run_is_exact, 0, 3);
     suite_add_tcase(s, tc);
     return s;
 }

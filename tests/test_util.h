@@ -33,6 +33,10 @@ abc_run_result abc_test_run(const char *cmdline);
 void abc_run_free(abc_run_result *r);
 /* Starts "darknet <words...>" (NULL-ended) with stdout and stderr into log; returns its pid. */
 pid_t abc_test_start_darknet(const char *log, const char *const *words);
+/* Starts "darknet <words...>" with its output into log, waits (up to a minute) for the file ckpt to appear, then
+ * a random 0-300 ms more, and kills it with SIGKILL; asserts that it was killed (not ended) after ckpt
+ * appeared. */
+void abc_test_kill_after_checkpoint(const char *log, const char *const *words, const char *ckpt);
 /* Waits up to `seconds` for a line of log starting with prefix: 1; 0 when pid exits first or the time is up
  * (then pid, which may run for hours, is killed). */
 int abc_test_wait_for_line(const char *log, const char *prefix, pid_t pid, int seconds);

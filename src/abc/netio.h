@@ -19,6 +19,10 @@ void abc_load_weights(network *net, const char *filename, int start, int cutoff)
 void abc_save_weights(network *net, const char *filename, int cutoff);
 /* The same without dying: 0 on success; otherwise why in err, and the previous file is unchanged. */
 int abc_save_weights_try(network *net, const char *filename, int cutoff, char *err, size_t errn);
+/* A checkpoint: the weights, then the training state (train_state.h) when r is not NULL; as above. */
+struct abc_resume_info;
+int abc_save_checkpoint_try(network *net, const char *filename, const struct abc_resume_info *r, char *err,
+                            size_t errn);
 /* Floats of one layer in a .weights file, and its record read or written (not transposed; 0 on success). */
 size_t abc_layer_floats(const layer *l);
 int abc_layer_record_read(layer *l, FILE *fp);

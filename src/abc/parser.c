@@ -9,6 +9,7 @@
 #include "float/float_batchnorm.h"
 #include "float/float_fast.h"
 #include "netio.h"
+#include "mem_estimate.h"
 #include "registry.h"
 #include "stock_checks.h"
 
@@ -116,6 +117,18 @@ static int batch_override;
 
 void abc_parse_set_batch(int batch) { batch_override = batch > 0 ? batch : 0; }
 
+/* Before libdarknet's constructor, which would crash on a failed allocation: the layer's estimate added to the
+ * network's so far must fit the budget. */
+static void fits_in_memory(const abc_section *s, const char *type, size_params p, double budget, double *total)
+{
+    double bytes = abc_layer_bytes(s, type, p);
+    if (*total + bytes > budget)
+        abc_sec_die(s, NULL, "the network would take about %.1f GB with this layer (%.1f GB before it), more than the "
+                    "%.1f GB this process may use (RAM + swap, ulimit -v); a smaller batch, input or layer",
+                    (*total + bytes) / 1e9, *total / 1e9, budget / 1e9);
+    *total += bytes;
+}
+
 network *abc_parse_network(const char *path)
 {
     abc_cfg *cfg = abc_cfg_read(path);
@@ -143,6 +156,7 @@ network *abc_parse_network(const char *path)
     params.time_steps = net->time_steps;
     params.net = net;
     size_t workspace = 0;
+    double budget = abc_memory_budget(), total = 4.0 * params.inputs * params.batch;
 
     fprintf(stderr, "layer     filters    size              input                output\n");
     for (int i = 1; i < cfg->n; ++i) {
@@ -160,6 +174,7 @@ network *abc_parse_network(const char *path)
                 for (const char *const *pk = plugin->keys; *pk && !known; ++pk) known = !strcmp(*pk, key);
                 if (!known) abc_sec_die(s, key, "unknown key for %s (misspelled?)", s->type);
             }
+            fits_in_memory(s, name, params, budget, &total);
             fprintf(stderr, "%5d ", i - 1);
             abc_stderr_midline(1);
             l = plugin->parse(s, params);
@@ -171,6 +186,7 @@ network *abc_parse_network(const char *path)
             stock_section_name_check(s, &t);
             abc_check_stock_section(s, t, params, net);
             for (int k = 0; k < s->n; ++k) s->kv[k]->used = 0;
+            fits_in_memory(s, name, params, budget, &total);
             fprintf(stderr, "%5d ", i - 1);
             l = parse_stock(s, t, params, net);
             if (t == ROUTE && l.outputs <= 0) abc_sec_die(s, "layers", "inputs cannot be joined");

@@ -54,3 +54,16 @@ const abc_layer_type *abc_registry_of(const layer *l)
 {
     return abc_registry_at((int)l->type - ABC_LAYER_TYPE_BASE);
 }
+
+const char *abc_layer_name(const layer *l)
+{
+    const abc_layer_type *p = abc_registry_of(l);
+    if (p) return p->name;
+    switch (l->type) {
+    case CONVOLUTIONAL: return "convolutional";
+    case DECONVOLUTIONAL: return "deconvolutional";
+    case CONNECTED: return "connected";
+    case BATCHNORM: return "batchnorm";
+    default: return "layer";
+    }
+}

@@ -13,6 +13,8 @@
 const abc_layer_type *abc_registry_find(const char *name);
 /* Type of a layer built by a plugin, or NULL for a stock layer. */
 const abc_layer_type *abc_registry_of(const layer *l);
+/* A layer's kind for messages: its plugin section name, or convolutional, connected, ... ("layer" otherwise). */
+const char *abc_layer_name(const layer *l);
 /* Adds a type at run time (tests); returns its LAYER_TYPE value. */
 int abc_registry_add(const abc_layer_type *t);
 int abc_registry_count(void);

@@ -11,6 +11,7 @@
 #include "netio.h"
 #include "packfile.h"
 #include "registry.h"
+#include "train_state.h"
 
 /* Floats a layer stores in a .weights file (darknet's layout). */
 static size_t conv_floats(const layer *l)
@@ -211,18 +212,6 @@ static int save_layer(const layer *l, FILE *fp)
 int abc_layer_record_read(layer *l, FILE *fp) { return load_layer(l, fp, 0, 0); }
 int abc_layer_record_write(const layer *l, FILE *fp) { return save_layer(l, fp); }
 
-static const char *type_name(const layer *l)
-{
-    const abc_layer_type *p = abc_registry_of(l);
-    if (p) return p->name;
-    switch (l->type) {
-    case CONVOLUTIONAL: return "convolutional";
-    case DECONVOLUTIONAL: return "deconvolutional";
-    case CONNECTED: return "connected";
-    case BATCHNORM: return "batchnorm";
-    default: return "layer";
-    }
-}
 
 /* ---- what the file is: a darknet weights file, or something given in its place ---- */
 
@@ -508,7 +497,7 @@ static int check_fit(const network *net, const char *filename, const weights_hea
         held_str(net, p, &e, held, sizeof held);
         abc_die("weights file '%s' ends inside layer %d (%s): truncated, or the weights of another network: it "
                 "holds %lld floats after its %lld-byte header, %s; %s", filename, e.inside,
-                type_name(&net->layers[e.inside]), floats, h->size, held, need);
+                abc_layer_name(&net->layers[e.inside]), floats, h->size, held, need);
     }
     abc_warn("weights file '%s' holds layers %d..%d only (%lld of %lld bytes): a pretrained prefix; "
              "later layers keep their initial values", filename, p->start, e.last_full, fsize, h->size + 4 * p->need);
@@ -526,6 +515,7 @@ void abc_load_weights(network *net, const char *filename, int start, int cutoff)
     FILE *fp = fopen(filename, "rb");
     if (!fp) abc_die("cannot open weights file '%s': %s", filename, strerror(errno));
     long long fsize = regular_file_size(fp, filename);
+    fsize -= abc_train_state_bytes(fp, fsize); /* a checkpoint's training state: read by the training loop */
     weights_header h = read_header(fp, filename);
     if (cutoff > net->n) cutoff = net->n;
 
@@ -550,7 +540,7 @@ void abc_load_weights(network *net, const char *filename, int start, int cutoff)
         layer *l = &net->layers[i];
         if (l->dontload) continue;
         if (load_layer(l, fp, h.transposed, as_float))
-            abc_die("weights file '%s': read error in layer %d (%s)", filename, i, type_name(l));
+            abc_die("weights file '%s': read error in layer %d (%s)", filename, i, abc_layer_name(l));
     }
     fclose(fp);
     fprintf(stderr, "Done!\n");
@@ -563,7 +553,7 @@ int abc_weights_write_header(FILE *fp, uint64_t seen)
     return e | (fwrite(&seen, sizeof seen, 1, fp) != 1);
 }
 
-int abc_save_weights_try(network *net, const char *filename, int cutoff, char *err, size_t errn)
+static int save_try(network *net, const char *filename, int cutoff, const abc_resume_info *r, char *err, size_t errn)
 {
     fprintf(stderr, "Saving weights to %s\n", filename);
     abc_atomic_file f;
@@ -574,6 +564,7 @@ int abc_save_weights_try(network *net, const char *filename, int cutoff, char *e
     int e = abc_weights_write_header(f.fp, *net->seen);
     for (int i = 0; i < net->n && i < cutoff && !e; ++i)
         if (!net->layers[i].dontsave) e |= save_layer(&net->layers[i], f.fp);
+    if (r && !e) e = abc_train_state_write(f.fp, net, r);
     int why = errno;
     if (e) abc_atomic_abort(&f);
     if (e || abc_atomic_commit(&f)) {
@@ -582,6 +573,16 @@ int abc_save_weights_try(network *net, const char *filename, int cutoff, char *e
         return -1;
     }
     return 0;
+}
+
+int abc_save_weights_try(network *net, const char *filename, int cutoff, char *err, size_t errn)
+{
+    return save_try(net, filename, cutoff, NULL, err, errn);
+}
+
+int abc_save_checkpoint_try(network *net, const char *filename, const abc_resume_info *r, char *err, size_t errn)
+{
+    return save_try(net, filename, net->n, r, err, errn);
 }
 
 void abc_save_weights(network *net, const char *filename, int cutoff)

@@ -68,13 +68,14 @@ static void run(layer *l, network *net, void (*fn)(void *, int, int))
 static void bn_forward(layer l, network net) { run(&l, &net, forward_task); }
 static void bn_backward(layer l, network net) { run(&l, &net, backward_task); }
 
-/* darknet's update of a conv layer's scales and biases: SGD with momentum, no decay */
+/* darknet's update of a conv layer's scales: SGD with momentum, no decay. The biases stay as loaded: a
+ * .weights file holds a [batchnorm] layer's scales and rolling statistics but no biases, so biases trained
+ * here would be lost at the first save. */
 static void bn_update(layer l, update_args a)
 {
     float lr = a.learning_rate * l.learning_rate_scale / a.batch;
     for (int f = 0; f < l.out_c; ++f) {
-        l.biases[f] += lr * l.bias_updates[f];
-        l.bias_updates[f] *= a.momentum;
+        l.bias_updates[f] = 0;
         l.scales[f] += lr * l.scale_updates[f];
         l.scale_updates[f] *= a.momentum;
     }

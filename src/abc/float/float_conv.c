@@ -57,7 +57,9 @@ typedef struct {
     float *coef;   /* per channel: forward inv; backward k, kx, k0, mean */
     float *wt;     /* forward by the direct kernel (few input channels): its weights; NULL: im2col + GEMM */
     const float *col; /* filters_task: the image's column matrix */
-    char used[MAX_THREADS]; /* thread wrote its partial weight gradient */
+    char used[MAX_THREADS]; /* slot wrote its partial weight gradient */
+    void (*slot_fn)(void *ctx, int task, int thread, int slot);
+    int slot_tasks, slots;
 } conv_job;
 
 static conv_job make_job(const layer *l, const network *net)
@@ -229,20 +231,41 @@ static void bn_grad_sums_task(void *ctx, int b, int thread)
     }
 }
 
+/* The weight gradient is a sum over images: each of `slots` fixed, contiguous
+ * runs of tasks adds into its own partial sum (slot 0: l->weight_updates
+ * itself), and the partial sums are added in slot order. Whichever thread runs
+ * a slot, the sums are the same bits, so that a seeded training is
+ * reproducible. */
+static void slot_task(void *ctx, int slot, int thread)
+{
+    conv_job *j = ctx;
+    int lo, hi;
+    abc_split_range(j->slot_tasks, j->slots, slot, &lo, &hi);
+    for (int t = lo; t < hi; ++t) j->slot_fn(j, t, thread, slot);
+}
+
+static void run_in_slots(conv_job *j, int ntasks, void (*fn)(void *ctx, int task, int thread, int slot))
+{
+    int threads = abc_pool_threads();
+    j->slot_fn = fn;
+    j->slot_tasks = ntasks;
+    j->slots = threads < ntasks ? threads : ntasks;
+    abc_pool_run(j->slots, slot_task, j);
+}
+
 /* dW (m x k) += delta (m x cols) * col^T (cols x k) for output rows [r0, r1)
- * of image b. Thread 0 adds into l->weight_updates; the others into their
- * own partial sums, added in afterwards. */
-static void weight_grad(conv_job *j, int b, int r0, int r1, int thread)
+ * of image b, into the partial sum of `slot` (see slot_task). */
+static void weight_grad(conv_job *j, int b, int r0, int r1, int thread, int slot)
 {
     const layer *l = j->l;
     int ldb;
     const float *col = col_rows(j, b, r0, r1, thread, &ldb);
     int s0 = r0 * l->out_w, len = (r1 - r0) * l->out_w;
     float *dw = l->weight_updates, beta = 1;
-    if (thread > 0) {
-        dw = abc_arena_floats(thread, SLOT_DW, (size_t)l->nweights);
-        if (!j->used[thread]) beta = 0;
-        j->used[thread] = 1;
+    if (slot > 0) {
+        dw = abc_arena_floats(slot, SLOT_DW, (size_t)l->nweights);
+        if (!j->used[slot]) beta = 0;
+        j->used[slot] = 1;
     }
     abc_sgemm1(0, 1, j->m, j->k, len, 1, l->delta + (size_t)b * l->outputs + s0, j->n, col, ldb, beta, dw, j->k);
 }
@@ -268,7 +291,7 @@ static void input_grad(const conv_job *j, int b, int c0, int c1, int thread)
 
 /* Whole image b: finish its delta (batch-norm coefficients, or activation
  * gradient and bias sums), then its weight gradient and input gradient. */
-static void image_backward_task(void *ctx, int b, int thread)
+static void image_backward_task(void *ctx, int b, int thread, int slot)
 {
     conv_job *j = ctx;
     const layer *l = j->l;
@@ -281,7 +304,7 @@ static void image_backward_task(void *ctx, int b, int thread)
             j->stats[(size_t)b * l->n + f] = abc_grad_sum_row(d, row(l, l->output, b, f), j->n, l->activation);
         }
     }
-    weight_grad(j, b, 0, l->out_h, thread);
+    weight_grad(j, b, 0, l->out_h, thread, slot);
     if (j->net->delta) input_grad(j, b, 0, l->c, thread);
 }
 
@@ -295,12 +318,12 @@ static void grad_channels_task(void *ctx, int task, int thread)
     else abc_bias_backward_channels(j->l, f0, f1);
 }
 
-static void weight_grad_task(void *ctx, int task, int thread)
+static void weight_grad_task(void *ctx, int task, int thread, int slot)
 {
     conv_job *j = ctx;
     int r0, r1;
     abc_split_range(j->l->out_h, j->parts, task % j->parts, &r0, &r1);
-    if (r1 > r0) weight_grad(j, task / j->parts, r0, r1, thread);
+    if (r1 > r0) weight_grad(j, task / j->parts, r0, r1, thread, slot);
 }
 
 static void input_grad_task(void *ctx, int task, int thread)
@@ -347,7 +370,7 @@ void abc_conv_fast_backward(layer l, network net)
                 c[3] = means[f];
             }
         }
-        abc_pool_run(l.batch, image_backward_task, &j);
+        run_in_slots(&j, l.batch, image_backward_task);
         if (!l.batch_normalize) {
             for (int f = 0; f < l.n; ++f) {
                 double sum = 0;
@@ -361,7 +384,7 @@ void abc_conv_fast_backward(layer l, network net)
         j.parts = abc_float_channel_parts(l.n, threads);
         abc_pool_run(j.parts, grad_channels_task, &j);
         j.parts = parts;
-        abc_pool_run(l.batch * parts, weight_grad_task, &j);
+        run_in_slots(&j, l.batch * parts, weight_grad_task);
         if (net.delta) {
             j.parts = abc_float_parts_per_image(l.batch, threads, l.c);
             abc_pool_run(l.batch * j.parts, input_grad_task, &j);

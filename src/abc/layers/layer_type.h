@@ -17,6 +17,12 @@ typedef struct {
     int n;
 } abc_named_floats;
 
+/* An array a training step carries to the next (momentum), saved in checkpoints for exact resume. */
+typedef struct {
+    float *v;
+    size_t n;
+} abc_state_floats;
+
 typedef struct abc_layer_type {
     const char *name;              /* section name without brackets */
     const char *const *keys;       /* accepted keys (NULL ended); others are errors */
@@ -52,6 +58,9 @@ typedef struct abc_layer_type {
     /* Optional: the layer's own parameter arrays beyond darknet's fields (alphas, betas, shifts, segment
      * magnitudes) into out (at most max); returns how many. */
     int (*arrays)(const layer *l, abc_named_floats *out, int max);
+    /* Optional: the momentum of the layer's own parameters (beyond darknet's bias, scale and weight updates,
+     * which every conv-shaped layer has) into out (at most max); returns how many. */
+    int (*momentum)(layer *l, abc_state_floats *out, int max);
 } abc_layer_type;
 
 #endif

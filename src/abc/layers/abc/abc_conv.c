@@ -244,6 +244,15 @@ int abc_conv_arrays(const layer *l, abc_named_floats *out, int max)
     return k;
 }
 
+int abc_conv_momentum(layer *l, abc_state_floats *out, int max)
+{
+    abc_conv_state *st = abc_conv_st(l);
+    if (max < 2 || !st->beta_upd) return 0;
+    out[0] = (abc_state_floats){st->beta_upd, (size_t)st->o.N};
+    out[1] = (abc_state_floats){st->v_upd, (size_t)st->o.N};
+    return 2;
+}
+
 const float *abc_conv_quantized(layer *l)
 {
     if (abc_conv_st(l)->frozen) abc_conv_ensure_wq(l);
@@ -255,4 +264,4 @@ const abc_layer_type abc_conv_type = {"abc_convolutional", conv_keys,     conv_p
                                       abc_conv_load,       abc_conv_save, abc_conv_resize,
                                       abc_float_record_floats, conv_load_float, abc_conv_describe,
                                       abc_conv_quantized,  abc_conv_pack,     abc_conv_unpack,
-                                      abc_conv_arrays};
+                                      abc_conv_arrays,     abc_conv_momentum};

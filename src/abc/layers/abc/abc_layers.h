@@ -22,6 +22,8 @@ int abc_conv_pack(layer *l, FILE *fp);
 int abc_conv_unpack(layer *l, FILE *fp);
 /* Registry arrays: alpha, and beta and v when N > 0. */
 int abc_conv_arrays(const layer *l, abc_named_floats *out, int max);
+/* Registry momentum: the gradients accumulated for beta and v. */
+int abc_conv_momentum(layer *l, abc_state_floats *out, int max);
 /* Registry describe(): bases, inference path and kernel, packed and float bytes. */
 void abc_conv_describe(const layer *l, char *buf, size_t n, size_t *packed_bytes, size_t *float_bytes);
 
