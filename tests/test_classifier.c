@@ -73,7 +73,7 @@ static void setup_data(void)
     free(write_data("tiny30.data", 10, tl, vl, lb));
     free(write_cfg("tiny.cfg", 3, 20, "", 10));
     abc_run_result t = abc_test_run_darknet(
-        (snprintf(args, sizeof args, "classifier train %s/tiny.data %s/tiny.cfg", dir, dir), args));
+        (snprintf(args, sizeof args, "classifier train %s/tiny.data %s/tiny.cfg -seed 1", dir, dir), args));
     if (t.status != 0) fprintf(stderr, "training the tiny cfg failed:\n%s\n", t.out);
     abc_run_free(&t);
 }
