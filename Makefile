@@ -32,7 +32,9 @@ MAIN_SRC = src/darknet.c
 SRC_DIRS = src src/abc src/abc/base src/abc/kernels src/abc/float src/abc/quant src/abc/layers/abc src/abc/layers/hada \
            bench data weights-tools
 LIB_SRC  = $(filter-out $(MAIN_SRC),$(sort $(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c))))
-TEST_SRC = $(sort $(wildcard tests/*.c))
+# The fuzz targets (fuzz/*.c but libFuzzer's entry points) also go into the test suite, which replays their corpora.
+FUZZ_SRC = $(filter-out fuzz/fuzz_main.c,$(sort $(wildcard fuzz/*.c)))
+TEST_SRC = $(sort $(wildcard tests/*.c)) $(FUZZ_SRC)
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/%.o)
 DARKNET  = $(if $(filter 1,$(SAN)),$(BUILD)/darknet,darknet)
@@ -41,7 +43,7 @@ DARKNET  = $(if $(filter 1,$(SAN)),$(BUILD)/darknet,darknet)
 # section markers and the copy-relocated gpu_index global.
 HOOKS = __bss_start _edata _end gemm gpu_index load_weights_upto parse_network_cfg resize_network save_weights_upto
 
-.PHONY: all deps data demo test test-san bench clean check-symbols
+.PHONY: all deps data demo test test-san bench clean check-symbols fuzz fuzz-ci fuzz-deps fuzz-seeds
 all: $(DARKNET) check-symbols
 
 # make V=1 prints the whole compiler command lines.
@@ -99,7 +101,44 @@ bench: deps
 	bench/train_throughput.sh
 	bench/demo_vs_stock.sh
 
-clean:
-	rm -rf build build-san darknet
+# libFuzzer (Debian's clang) on the readers of user input (docs/design.md). make fuzz FUZZ_SECONDS=N runs each
+# target N seconds (default 600), FUZZ_RUNS=N until N inputs; fuzz-ci is CI's short run.
+FUZZ_PKGS    = clang libclang-rt-14-dev
+FUZZ_BUILD   = build-fuzz
+FUZZ_SAN     = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+FUZZ_OBJ     = $(patsubst %.c,$(FUZZ_BUILD)/%.o,$(LIB_SRC) $(FUZZ_SRC) fuzz/fuzz_main.c)
+FUZZ_SECONDS = 600
 
--include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/$(MAIN_SRC:.c=.d)
+# Coverage guides the fuzzer through the readers and checks; the arithmetic below them is left uninstrumented
+# (still sanitized): it only slowed each input down.
+FUZZ_COV = -fsanitize=fuzzer-no-link
+$(FUZZ_BUILD)/src/abc/kernels/%.o $(FUZZ_BUILD)/src/abc/quant/%.o $(FUZZ_BUILD)/src/abc/float/%.o: FUZZ_COV =
+
+$(FUZZ_BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  CLANG   $<")
+	$(Q)clang $(CFLAGS) -Wno-unknown-warning-option $(FUZZ_COV) $(FUZZ_SAN) -MMD -MP -c $< -o $@
+
+$(FUZZ_BUILD)/abc_fuzz: $(FUZZ_OBJ)
+	$(if $(Q),@echo "  LINK    $@")
+	$(Q)clang -fsanitize=fuzzer $(FUZZ_SAN) $^ -o $@ $(LDLIBS)
+
+fuzz-deps: deps
+	@$(MAKE) --no-print-directory deps DEB_PKGS="$(FUZZ_PKGS)"
+
+fuzz: fuzz-deps
+	@$(MAKE) --no-print-directory $(FUZZ_BUILD)/abc_fuzz
+	FUZZ_RUNS=$(FUZZ_RUNS) fuzz/run.sh $(FUZZ_BUILD)/abc_fuzz $(FUZZ_SECONDS)
+
+fuzz-ci: fuzz-deps
+	@$(MAKE) --no-print-directory $(FUZZ_BUILD)/abc_fuzz
+	fuzz/run.sh $(FUZZ_BUILD)/abc_fuzz 20
+
+fuzz-seeds: fuzz-deps
+	@$(MAKE) --no-print-directory $(FUZZ_BUILD)/abc_fuzz
+	$(FUZZ_BUILD)/abc_fuzz seeds fuzz/corpus/weights fuzz/corpus/packfile
+
+clean:
+	rm -rf build build-san build-fuzz darknet
+
+-include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/$(MAIN_SRC:.c=.d) $(FUZZ_OBJ:.o=.d)

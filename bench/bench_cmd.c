@@ -75,8 +75,8 @@ static int bench_run(const abc_cli *a)
     abc_bgemm_ref(M, N, K, A, words, B, words, want, N);
     float *fa = abc_xmalloc((size_t)M * K * sizeof *fa), *fb = abc_xmalloc((size_t)K * N * sizeof *fb),
           *fc = abc_xmalloc((size_t)M * N * sizeof *fc);
-    for (long i = 0; i < (long)M * K; ++i) fa[i] = (float)rand_r(&seed) / RAND_MAX - .5f;
-    for (long i = 0; i < (long)K * N; ++i) fb[i] = (float)rand_r(&seed) / RAND_MAX - .5f;
+    for (long i = 0; i < (long)M * K; ++i) fa[i] = (float)rand_r(&seed) / (float)RAND_MAX - .5f;
+    for (long i = 0; i < (long)K * N; ++i) fb[i] = (float)rand_r(&seed) / (float)RAND_MAX - .5f;
     abc_blas_threads(1);
 
     /* kernels and sgemm take turns; slow kernels (> 0.3 s) stop after 3 samples */

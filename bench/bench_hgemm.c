@@ -29,8 +29,8 @@ void abc_bench_hgemm(int quick, int rounds)
     float *Wm = abc_xmalloc((size_t)M * S * sizeof *Wm), *Am = abc_xmalloc((size_t)N * S * sizeof *Am);
     for (size_t i = 0; i < (size_t)M * words; ++i) Wb[i] = rbits(&seed);
     for (size_t i = 0; i < (size_t)N * words; ++i) Ab[i] = rbits(&seed);
-    for (size_t i = 0; i < (size_t)M * S; ++i) Wm[i] = (float)rand_r(&seed) / RAND_MAX;
-    for (size_t i = 0; i < (size_t)N * S; ++i) Am[i] = (float)rand_r(&seed) / RAND_MAX;
+    for (size_t i = 0; i < (size_t)M * S; ++i) Wm[i] = (float)rand_r(&seed) / (float)RAND_MAX;
+    for (size_t i = 0; i < (size_t)N * S; ++i) Am[i] = (float)rand_r(&seed) / (float)RAND_MAX;
     uint8_t len[K / G];
     memset(len, G, sizeof len);
     float *want = abc_xmalloc((size_t)M * N * sizeof *want), *C = abc_xmalloc((size_t)M * N * sizeof *C);
@@ -41,8 +41,8 @@ void abc_bench_hgemm(int quick, int rounds)
     a.C = C;
     float *fa = abc_xmalloc((size_t)M * K * sizeof *fa), *fb = abc_xmalloc((size_t)K * N * sizeof *fb),
           *fc = abc_xmalloc((size_t)M * N * sizeof *fc);
-    for (long i = 0; i < (long)M * K; ++i) fa[i] = (float)rand_r(&seed) / RAND_MAX - .5f;
-    for (long i = 0; i < (long)K * N; ++i) fb[i] = (float)rand_r(&seed) / RAND_MAX - .5f;
+    for (long i = 0; i < (long)M * K; ++i) fa[i] = (float)rand_r(&seed) / (float)RAND_MAX - .5f;
+    for (long i = 0; i < (long)K * N; ++i) fb[i] = (float)rand_r(&seed) / (float)RAND_MAX - .5f;
 
     int nk = hada_hgemm_family.n;
     const hada_hgemm_kernel *ks = hada_hgemm_family.rows;

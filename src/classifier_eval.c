@@ -7,6 +7,7 @@
 #include "abc/base/mode.h"
 #include "abc/base/util.h"
 #include "abc/forward.h"
+#include "abc/netio.h"
 #include "abc/registry.h"
 #include "classifier_common.h"
 #include "classifier_train.h"
@@ -168,7 +169,7 @@ int abc_classifier_valid(const char *datafile, const char *cfg, const char *weig
         res->images_per_s = t.done / (t.secs > 1e-9 ? t.secs : 1e-9);
     }
     free(idx);
-    free_network(net);
+    abc_free_network(net);
     abc_strs_free(&paths);
     abc_strs_free(&labels);
     abc_data_cfg_free(&d);
@@ -215,7 +216,7 @@ void abc_classifier_predict(const char *datafile, const char *cfg, const char *w
         abc_each_stdin_path(predict_each, &c);
     }
     free(idx);
-    free_network(net);
+    abc_free_network(net);
     abc_strs_free(&labels);
     abc_data_cfg_free(&d);
 }

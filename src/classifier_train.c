@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "abc/base/threads.h"
+#include "abc/netio.h"
 #include "classifier_common.h"
 
 int abc_classifier_train(const char *datafile, const char *cfg, const char *weights, const abc_train_opts *o,
@@ -42,7 +43,7 @@ int abc_classifier_train(const char *datafile, const char *cfg, const char *weig
 
     abc_train_setup setup = {cfg, d.backup, d.train, paths.n, weights, *o};
     int rc = abc_train_loop(net, args, &setup, NULL, res);
-    free_network(net);
+    abc_free_network(net);
     abc_strs_free(&paths);
     abc_strs_free(&labels);
     abc_data_cfg_free(&d);

@@ -21,33 +21,34 @@ static char *trim(char *s)
     return s;
 }
 
+static void strs_free_owned(void *owned) { abc_strs_free(owned); }
+
 abc_strs abc_read_lines(const char *path, const char *what)
 {
     abc_strs s = {NULL, 0};
     char w[64];
     snprintf(w, sizeof w, "%s file", what);
-    FILE *fp = abc_open_text(path, w);
-    int cap = 0, lineno = 0;
-    char *line = NULL;
-    size_t len = 0;
+    abc_text_in in;
+    abc_text_open(&in, path, w, strs_free_owned, &s);
+    int cap = 0;
     long got;
-    while ((got = abc_read_line(fp, &line, &len, ABC_LIST_LINE_MAX)) >= 0 || got == ABC_LINE_TOO_LONG) {
-        ++lineno;
+    while ((got = abc_text_next(&in, ABC_LIST_LINE_MAX)) != -1) {
         if (got == ABC_LINE_TOO_LONG)
-            abc_die("%s file '%s' line %d: longer than %d bytes (not a list of paths?)", what, path, lineno,
+            abc_die("%s file '%s' line %d: longer than %d bytes (not a list of paths?)", what, path, in.lineno,
                     ABC_LIST_LINE_MAX);
-        if (memchr(line, 0, (size_t)got)) abc_die("%s file '%s' line %d: NUL byte (binary file?)", what, path, lineno);
-        char *t = trim(line);
+        if (memchr(in.line, 0, (size_t)got))
+            abc_die("%s file '%s' line %d: NUL byte (binary file?)", what, path, in.lineno);
+        char *t = trim(in.line);
         if (!*t) continue;
         if (s.n == cap) {
             cap = cap ? 2 * cap : 256;
-            s.v = realloc(s.v, (size_t)cap * sizeof *s.v);
-            if (!s.v) abc_die("out of memory reading '%s'", path);
+            char **v = realloc(s.v, (size_t)cap * sizeof *s.v);
+            if (!v) abc_die("out of memory reading '%s'", path);
+            s.v = v;
         }
         s.v[s.n++] = abc_xstrdup(t);
     }
-    free(line);
-    fclose(fp);
+    abc_text_close(&in);
     return s;
 }
 
@@ -94,24 +95,24 @@ static unsigned key_bit(const char *k)
     return 0;
 }
 
+static void data_cfg_free_owned(void *owned) { abc_data_cfg_free(owned); }
+
 abc_data_cfg abc_data_cfg_read(const char *path)
 {
     abc_data_cfg d = {0};
+    abc_text_in in;
+    abc_text_open(&in, path, "data file", data_cfg_free_owned, &d);
     d.path = abc_xstrdup(path);
     d.classes = -1;
     d.top = 1;
-    FILE *fp = abc_open_text(path, "data file");
-    char *line = NULL;
-    size_t len = 0;
-    int lineno = 0;
     long got;
     unsigned seen_keys = 0;
-    while ((got = abc_read_line(fp, &line, &len, ABC_LIST_LINE_MAX)) >= 0 || got == ABC_LINE_TOO_LONG) {
-        ++lineno;
+    while ((got = abc_text_next(&in, ABC_LIST_LINE_MAX)) != -1) {
+        int lineno = in.lineno;
         if (got == ABC_LINE_TOO_LONG)
             abc_die("%s:%d: a line longer than %d bytes (not a .data file?)", path, lineno, ABC_LIST_LINE_MAX);
-        if (memchr(line, 0, (size_t)got)) abc_die("%s:%d: NUL byte (not a .data file?)", path, lineno);
-        char *t = trim(line);
+        if (memchr(in.line, 0, (size_t)got)) abc_die("%s:%d: NUL byte (not a .data file?)", path, lineno);
+        char *t = trim(in.line);
         if (!*t || *t == '#' || *t == ';') continue;
         char *eq = strchr(t, '=');
         if (!eq) abc_die("%s:%d: expected key=value, got '%.60s'", path, lineno, t);
@@ -135,9 +136,8 @@ abc_data_cfg abc_data_cfg_read(const char *path)
             free(d.backup), d.backup = abc_xstrdup(v);
         } /* other darknet keys (eval, tree, results...) are not used here */
     }
-    free(line);
-    fclose(fp);
     if (d.classes < 0) abc_die("data file '%s': missing key 'classes'", path);
+    abc_text_close(&in);
     if (!d.backup) d.backup = abc_xstrdup("backup");
     if (d.top > d.classes) d.top = d.classes;
     return d;

@@ -27,14 +27,14 @@ static int number_after(const char *p, const char *end, const char *key, double 
 
 void abc_det_truth_read(const char *path, int classes, abc_gt **gts, int *ng, int *frames)
 {
-    FILE *fp = abc_open_text(path, "truth file");
-    char *line = NULL;
-    size_t lcap = 0;
-    int n = 0, cap = 0, lineno = 0, next = 0;
     abc_gt *g = NULL;
+    abc_text_in in;
+    abc_text_open(&in, path, "truth file", abc_free_indirect, &g);
+    int n = 0, cap = 0, next = 0;
     long got;
-    while ((got = abc_read_line(fp, &line, &lcap, TRUTH_LINE_MAX)) != -1) {
-        ++lineno;
+    while ((got = abc_text_next(&in, TRUTH_LINE_MAX)) != -1) {
+        char *line = in.line;
+        int lineno = in.lineno;
         if (got == ABC_LINE_TOO_LONG || memchr(line, 0, (size_t)got))
             abc_die("truth file '%s' line %d: %s", path, lineno,
                     got < 0 ? "longer than " TRUTH_LINE_MAX_TEXT " bytes" : "NUL byte (binary file?)");
@@ -56,22 +56,23 @@ void abc_det_truth_read(const char *path, int classes, abc_gt **gts, int *ng, in
                 abc_die("truth file '%s' line %d: a box needs class_id, x0, y0, x1 and y1", path, lineno);
             if (c != floor(c) || c < 0 || c >= classes)
                 abc_die("truth file '%s' line %d: class %g is not one of the %d classes", path, lineno, c, classes);
-            if (!isfinite(x0) || !isfinite(y0) || !isfinite(x1) || !isfinite(y1) || x1 < x0 || y1 < y0)
-                abc_die("truth file '%s' line %d: box (%g, %g, %g, %g) is not x0 <= x1, y0 <= y1", path, lineno, x0,
-                        y0, x1, y1);
+            abc_box b = {(float)x0, (float)y0, (float)x1, (float)y1}; /* 1e300 is finite, its float is not */
+            if (!isfinite(b.x0) || !isfinite(b.y0) || !isfinite(b.x1) || !isfinite(b.y1) || x1 < x0 || y1 < y0)
+                abc_die("truth file '%s' line %d: box (%g, %g, %g, %g) is not finite with x0 <= x1, y0 <= y1", path,
+                        lineno, x0, y0, x1, y1);
             if (n == cap) {
                 cap = cap ? 2 * cap : 1024;
-                g = realloc(g, (size_t)cap * sizeof *g);
-                if (!g) abc_die("out of memory (truth)");
+                abc_gt *grown = realloc(g, (size_t)cap * sizeof *g);
+                if (!grown) abc_die("out of memory (truth)");
+                g = grown;
             }
-            abc_gt t = {(int)f, (int)c, {(float)x0, (float)y0, (float)x1, (float)y1}};
+            abc_gt t = {(int)f, (int)c, b};
             g[n++] = t;
             p = close;
         }
     }
-    free(line);
-    fclose(fp);
     if (!next) abc_die("truth file '%s' holds no frames", path);
+    abc_text_close(&in);
     *gts = g;
     *ng = n;
     *frames = next;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "abc/base/files.h"
 #include "abc/base/util.h"
 
 /* s with the first occurrence of from replaced by to, into out (s unchanged when from is absent). */
@@ -35,21 +36,28 @@ void abc_det_label_path(const char *image, char *out, size_t n)
     snprintf(out, n, "%s", a);
 }
 
+/* A label line: five numbers; 1023 bytes is many times what they need. */
+#define LABEL_LINE_MAX 1023
+#define LABEL_LINE_MAX_TEXT "1023"
+
 int abc_det_read_labels(const char *path, int classes, abc_label **out)
 {
-    FILE *fp = fopen(path, "r");
-    if (!fp) abc_die("cannot open label file '%s': %s", path, strerror(errno));
-    int n = 0, cap = 0, lineno = 0;
     abc_label *v = NULL;
-    char line[1024];
-    while (fgets(line, sizeof line, fp)) {
-        ++lineno;
-        if (!strchr(line, '\n') && !feof(fp)) abc_die("label file '%s' line %d: longer than 1023 bytes", path, lineno);
+    abc_text_in in;
+    abc_text_open(&in, path, "label file", abc_free_indirect, &v);
+    int n = 0, cap = 0;
+    long got;
+    while ((got = abc_text_next(&in, LABEL_LINE_MAX)) != -1) {
+        char *line = in.line;
+        int lineno = in.lineno;
+        if (got == ABC_LINE_TOO_LONG || memchr(line, 0, (size_t)got))
+            abc_die("label file '%s' line %d: %s", path, lineno,
+                    got < 0 ? "longer than " LABEL_LINE_MAX_TEXT " bytes" : "NUL byte (binary file?)");
         abc_label l;
         char extra;
-        int got = sscanf(line, "%d %f %f %f %f %c", &l.cls, &l.cx, &l.cy, &l.w, &l.h, &extra);
-        if (got <= 0 && strspn(line, " \t\r\n") == strlen(line)) continue;
-        if (got != 5)
+        int fields = sscanf(line, "%d %f %f %f %f %c", &l.cls, &l.cx, &l.cy, &l.w, &l.h, &extra);
+        if (fields <= 0 && strspn(line, " \t\r\n") == strlen(line)) continue;
+        if (fields != 5)
             abc_die("label file '%s' line %d: expected 'class x_center y_center width height', got '%.60s'", path,
                     lineno, strtok(line, "\r\n") ? line : "");
         /* "%d" would read "1.0" as class 1 and a shifted box, and an overflowing id as any int */
@@ -67,13 +75,13 @@ int abc_det_read_labels(const char *path, int classes, abc_label **out)
                     "the image", path, lineno, l.cx, l.cy, l.w, l.h);
         if (n == cap) {
             cap = cap ? 2 * cap : 16;
-            v = realloc(v, (size_t)cap * sizeof *v);
-            if (!v) abc_die("out of memory reading '%s'", path);
+            abc_label *grown = realloc(v, (size_t)cap * sizeof *v);
+            if (!grown) abc_die("out of memory reading '%s'", path);
+            v = grown;
         }
         v[n++] = l;
     }
-    if (ferror(fp)) abc_die("cannot read label file '%s': %s", path, strerror(errno));
-    fclose(fp);
+    abc_text_close(&in);
     *out = v;
     return n;
 }

@@ -344,7 +344,7 @@ int abc_detector_demo(const char *datafile, const char *cfg, const char *weights
     free(ms);
     free(all);
     free(gts);
-    free_network(net);
+    abc_free_network(net);
     abc_strs_free(&names);
     abc_data_cfg_free(&d);
     return sig ? 128 + sig : 0;

@@ -77,7 +77,7 @@ int abc_detector_map(const char *datafile, const char *cfg, const char *weights,
     fflush(stdout);
     abc_stop_release(&guard);
     abc_map_free(&r);
-    free_network(net);
+    abc_free_network(net);
     abc_strs_free(&paths);
     abc_strs_free(&names);
     abc_data_cfg_free(&d);
@@ -183,7 +183,7 @@ int abc_detector_valid(const char *datafile, const char *cfg, const char *weight
            abc_now() - t0);
     free(per);
     free(dets);
-    free_network(net);
+    abc_free_network(net);
     abc_strs_free(&paths);
     abc_strs_free(&names);
     abc_data_cfg_free(&d);

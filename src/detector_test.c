@@ -117,7 +117,7 @@ int abc_detector_test(const char *datafile, const char *cfg, const char *weights
         if (abc_atomic_commit(&jf)) abc_die("writing '%s' failed (disk full?)", o->out_json);
         free(jbuf);
     }
-    free_network(net);
+    abc_free_network(net);
     abc_strs_free(&names);
     abc_data_cfg_free(&d);
     return 0;

@@ -192,7 +192,7 @@ int abc_detector_train(const char *datafile, const char *cfg, const char *weight
     free(t.it);
     free(t.loss);
     free(t.avg);
-    free_network(net);
+    abc_free_network(net);
     abc_strs_free(&paths);
     abc_strs_free(&valid);
     abc_strs_free(&names);

@@ -11,5 +11,7 @@
 /* NULL if path holds an image that decodes whole within the bounds; otherwise why not, in why (n bytes),
  * worded to follow the path: "is a broken PNG (...)". */
 const char *abc_image_problem(const char *path, char *why, size_t n);
+/* The same, with the size its header gives in *w, *h (0 if none was read). */
+const char *abc_image_problem_size(const char *path, char *why, size_t n, long long *w, long long *h);
 
 #endif

@@ -61,6 +61,7 @@ static const bad_case cfg_cases[] = {
     {"softmax_groups", {":9:", "groups", "[softmax]"}},
     {"dropout_probability", {":12:", "probability", "1.5"}},
     {"dropout_first", {":6:", "[dropout]", "first layer"}},
+    {"only_cost", {"only_cost.cfg", "[cost]", "computes an output"}},
     {"cost_type_unknown", {":10:", "type", "sse2"}},
     {"crop_bigger", {":7:", "crop_height", "32"}},
     {"reorg_stride", {":12:", "stride", "[reorg]"}},

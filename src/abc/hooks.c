@@ -105,7 +105,7 @@ const char *abc_hooks_selftest(void)
     copy.input = net->input;
     copy.train = 0;
     forward_convolutional_layer(conv, copy); /* libdarknet's own: calls gemm@plt */
-    free_network(net);
+    abc_free_network(net);
     fflush(stderr);
     if (saved_err >= 0) { dup2(saved_err, 2); close(saved_err); }
     if (devnull >= 0) close(devnull);

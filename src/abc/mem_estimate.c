@@ -60,10 +60,15 @@ static double meminfo_kb(const char *key)
     return v;
 }
 
+static double budget_cap;
+
+void abc_memory_budget_cap(double bytes) { budget_cap = bytes; }
+
 double abc_memory_budget(void)
 {
     double b = 1024 * (meminfo_kb("MemTotal") + meminfo_kb("SwapTotal"));
     if (b <= 0) b = 1e300;
+    if (budget_cap > 0 && budget_cap < b) b = budget_cap;
     struct rlimit r;
     int lim[] = {RLIMIT_AS, RLIMIT_DATA};
     for (int i = 0; i < 2; ++i)

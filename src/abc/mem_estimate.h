@@ -13,5 +13,7 @@ double abc_layer_bytes(const abc_section *s, const char *type, size_params p);
 
 /* Bytes the process may allocate: the least of RLIMIT_AS, RLIMIT_DATA and RAM plus swap. */
 double abc_memory_budget(void);
+/* A lower bound on the budget for the rest of the process (the fuzz harness: small networks only). */
+void abc_memory_budget_cap(double bytes);
 
 #endif

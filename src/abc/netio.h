@@ -11,6 +11,8 @@
 
 /* parser.c: a cfg through the project's parser (plugin layers, strict checks, file:line errors). */
 network *abc_parse_network(const char *cfgfile);
+/* libdarknet's free_network, and what it leaves: the workspace the parser allocates, seen, t and cost. */
+void abc_free_network(network *net);
 /* The batch every network parsed from now on takes whatever its cfg says (0: the cfg's own): inference commands
  * set 1, so that no layer allocates outputs and gradients for the cfg's training batch. */
 void abc_parse_set_batch(int batch);

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "base/files.h"
+#include "base/half.h"
 #include "base/util.h"
 #include "netio.h"
 #include "registry.h"
@@ -15,11 +16,6 @@
 enum { HEADER = 48, RECORD = 16, VERSION = 1 };
 enum { ENC_NONE = 0, ENC_F32 = 1, ENC_F16 = 2, ENC_PACKED = 3 };
 
-#ifdef __FLT16_MAX__
-#define HAVE_F16 1
-#else
-#define HAVE_F16 0
-#endif
 
 static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
 {
@@ -92,17 +88,11 @@ static float *float_record(const layer *l, int i, size_t *n)
 /* 1 if every value keeps a finite float16 form (written into h), else 0. */
 static int to_half(const float *v, size_t n, uint16_t *h)
 {
-#if HAVE_F16
     for (size_t i = 0; i < n; ++i) {
-        _Float16 x = (_Float16)v[i];
-        if (!isfinite((float)x)) return 0;
-        memcpy(&h[i], &x, 2);
+        h[i] = abc_f32_to_f16(v[i]);
+        if ((h[i] & 0x7c00) == 0x7c00) return 0; /* infinite or NaN */
     }
     return 1;
-#else
-    (void)v, (void)n, (void)h;
-    return 0;
-#endif
 }
 
 static int write_layer(FILE *ms, layer *l, int i, int half)
@@ -139,7 +129,6 @@ static int write_layer(FILE *ms, layer *l, int i, int half)
 
 long long abc_packfile_save(network *net, const char *filename, int half)
 {
-    if (half && !HAVE_F16) abc_die("-half: this build's compiler has no float16 type");
     char *buf = NULL;
     size_t len = 0;
     FILE *ms = open_memstream(&buf, &len);
@@ -191,19 +180,15 @@ static int read_layer(layer *l, uint32_t enc, const unsigned char *b, size_t byt
     if (!bytes) return 0;
     float *exp = NULL;
     if (enc == ENC_F16) {
-#if HAVE_F16
         size_t n = bytes / 2;
         exp = abc_xmalloc(n * sizeof(float));
         for (size_t i = 0; i < n; ++i) {
-            _Float16 x;
+            uint16_t x;
             memcpy(&x, b + 2 * i, 2);
-            exp[i] = (float)x;
+            exp[i] = abc_f16_to_f32(x);
         }
         b = (const unsigned char *)exp;
         bytes = n * sizeof(float);
-#else
-        return -1;
-#endif
     }
     FILE *fp = fmemopen((void *)b, bytes, "rb");
     if (!fp) abc_die("unpacking: out of memory");
@@ -219,6 +204,7 @@ void abc_packfile_load(network *net, const char *filename)
 {
     FILE *fp = fopen(filename, "rb");
     if (!fp) abc_die("cannot open packed file '%s': %s", filename, strerror(errno));
+    abc_cleanup_push(abc_cleanup_fclose, fp);
     struct stat sb;
     if (fstat(fileno(fp), &sb) || !S_ISREG(sb.st_mode)) abc_die("packed file '%s' is not a regular file", filename);
     unsigned char h[HEADER];
@@ -236,8 +222,11 @@ void abc_packfile_load(network *net, const char *filename)
                 len > (uint64_t)sb.st_size - HEADER ? "truncated" : "followed by extra bytes",
                 (long long)sb.st_size - HEADER, (unsigned long long)len);
     unsigned char *buf = abc_xmalloc(len + 1);
-    if (fread(buf, 1, len, fp) != len) abc_die("packed file '%s': read error", filename);
+    abc_cleanup_pop(fp);
+    abc_cleanup_push(free, buf);
+    int short_read = fread(buf, 1, len, fp) != len;
     fclose(fp);
+    if (short_read) abc_die("packed file '%s': read error", filename);
     if (fnv1a(FNV_START, buf, len) != sum) abc_die("packed file '%s' is corrupt (its checksum does not match)", filename);
 
     /* every record checked before any layer changes */
@@ -263,7 +252,16 @@ void abc_packfile_load(network *net, const char *filename)
             abc_die("packed file '%s': layer %d's record holds values its layer cannot take", filename, i);
         off += RECORD + bytes;
     }
+    abc_cleanup_pop(buf);
     free(buf);
     *net->seen = (size_t)seen;
     fprintf(stderr, "Done!\n");
+}
+
+void abc_packfile_seal(unsigned char *file, size_t n)
+{
+    if (n < HEADER) return;
+    uint64_t len = n - HEADER, sum = fnv1a(FNV_START, file + HEADER, len);
+    memcpy(file + 32, &len, 8);
+    memcpy(file + 40, &sum, 8);
 }

@@ -30,5 +30,8 @@ void abc_packfile_load(network *net, const char *filename);
 /* A hash of what the weights' shapes depend on, layer by layer (type, filters, channels, size, stride, pad,
  * groups, batch norm, activation, the record sizes), not the input size or the training keys. */
 uint64_t abc_network_shape_hash(const network *net);
+/* Sets the payload length and checksum in the header of a packed file held in memory (n bytes) to match its
+ * payload (the fuzz harness: mutated files that get past the checksum); nothing if n < the header. */
+void abc_packfile_seal(unsigned char *file, size_t n);
 
 #endif

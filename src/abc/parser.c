@@ -2,6 +2,7 @@
  * own parse_* after strict checks; plugin sections go to the registry; the
  * stock conv/connected layers get the project's fast float functions. */
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/cfg.h"
@@ -113,6 +114,16 @@ static void stock_section_name_check(const abc_section *s, LAYER_TYPE *t)
     }
 }
 
+void abc_free_network(network *net)
+{
+    if (!net) return;
+    free(net->workspace);
+    free(net->seen);
+    free(net->t);
+    free(net->cost);
+    free_network(net);
+}
+
 static int batch_override;
 
 void abc_parse_set_batch(int batch) { batch_override = batch > 0 ? batch : 0; }
@@ -129,9 +140,23 @@ static void fits_in_memory(const abc_section *s, const char *type, size_params p
     *total += bytes;
 }
 
+typedef struct {
+    abc_cfg *cfg;
+    network *net;
+} parsing;
+
+static void parsing_free(void *arg)
+{
+    parsing *p = arg;
+    abc_cfg_free(p->cfg);
+    abc_free_network(p->net);
+}
+
 network *abc_parse_network(const char *path)
 {
     abc_cfg *cfg = abc_cfg_read(path);
+    parsing undo = {cfg, NULL};
+    abc_cleanup_push(parsing_free, &undo);
     abc_section *ns = &cfg->sec[0];
     ns->index = -1;
     if (strcmp(ns->type, "[net]") && strcmp(ns->type, "[network]"))
@@ -140,7 +165,7 @@ network *abc_parse_network(const char *path)
     abc_check_net_section(ns);
     for (int i = 0; i < ns->n; ++i) ns->kv[i]->used = 0;
 
-    network *net = make_network(cfg->n - 1);
+    network *net = undo.net = make_network(cfg->n - 1);
     net->gpu_index = -1;
     parse_net_options(ns->options, net);
     if (batch_override) net->batch = batch_override; /* no buffer sized for a training batch at inference */
@@ -191,6 +216,7 @@ network *abc_parse_network(const char *path)
             l = parse_stock(s, t, params, net);
             if (t == ROUTE && l.outputs <= 0) abc_sec_die(s, "layers", "inputs cannot be joined");
         }
+        net->layers[i - 1] = l; /* freed with the network should a check below fail */
         read_common_keys(s, &l, net);
         if (!plugin) warn_unused(s);
         if (l.outputs <= 0 || l.batch <= 0)
@@ -205,6 +231,11 @@ network *abc_parse_network(const char *path)
         params.c = l.out_c;
         params.inputs = l.outputs;
     }
+    int last = net->n - 1; /* libdarknet's output layer is the last that is not [cost]: it reads before the
+                            * first layer if there is none */
+    while (last >= 0 && net->layers[last].type == COST) --last;
+    if (last < 0) abc_die("%s: every layer is a [cost] layer: none computes an output for it to score", path);
+    abc_cleanup_pop(&undo);
     abc_cfg_free(cfg);
 
     layer out = get_network_output_layer(net);

@@ -124,9 +124,11 @@ int abc_train_state_read(const char *path, network *net, abc_resume_info *r)
 {
     FILE *fp = fopen(path, "rb");
     if (!fp) abc_die("cannot open weights file '%s': %s", path, strerror(errno));
+    abc_cleanup_push(abc_cleanup_fclose, fp);
     fseek(fp, 0, SEEK_END);
     long long fsize = ftell(fp), bytes = abc_train_state_bytes(fp, fsize);
     if (!bytes) {
+        abc_cleanup_pop(fp);
         fclose(fp);
         return 0;
     }
@@ -147,6 +149,7 @@ int abc_train_state_read(const char *path, network *net, abc_resume_info *r)
             if (fread(a[j].v, sizeof(float), a[j].n, fp) != a[j].n)
                 abc_die("checkpoint '%s': read error in the training state of layer %d", path, i);
     }
+    abc_cleanup_pop(fp);
     fclose(fp);
     r->seeded = (int)h.seeded;
     r->seed = h.seed;

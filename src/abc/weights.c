@@ -13,13 +13,20 @@
 #include "registry.h"
 #include "train_state.h"
 
+/* A convolution's weights for n filters; libdarknet's deconvolutional layer leaves groups at 0 (one group). */
+static size_t conv_weight_count(const layer *l, int n)
+{
+    size_t groups = l->groups > 0 ? (size_t)l->groups : 1;
+    return (size_t)l->c / groups * n * l->size * l->size;
+}
+
 /* Floats a layer stores in a .weights file (darknet's layout). */
 static size_t conv_floats(const layer *l)
 {
     int n = l->numload ? l->numload : l->n;
     size_t f = (size_t)n;
     if (l->batch_normalize && !l->dontloadscales) f += 3 * (size_t)n;
-    return f + (size_t)l->c / (size_t)l->groups * n * l->size * l->size;
+    return f + conv_weight_count(l, n);
 }
 
 static size_t conn_floats(const layer *l)
@@ -73,7 +80,7 @@ static int load_conv(layer *l, FILE *fp)
         e |= rd(l->rolling_mean, (size_t)n, fp);
         e |= rd(l->rolling_variance, (size_t)n, fp);
     }
-    e |= rd(l->weights, (size_t)l->c / l->groups * n * l->size * l->size, fp);
+    e |= rd(l->weights, conv_weight_count(l, n), fp);
     if (!e && l->flipped) transpose(l->weights, l->c * l->size * l->size, l->n);
     return e;
 }
@@ -514,6 +521,7 @@ void abc_load_weights(network *net, const char *filename, int start, int cutoff)
     }
     FILE *fp = fopen(filename, "rb");
     if (!fp) abc_die("cannot open weights file '%s': %s", filename, strerror(errno));
+    abc_cleanup_push(abc_cleanup_fclose, fp);
     long long fsize = regular_file_size(fp, filename);
     fsize -= abc_train_state_bytes(fp, fsize); /* a checkpoint's training state: read by the training loop */
     weights_header h = read_header(fp, filename);
@@ -542,6 +550,7 @@ void abc_load_weights(network *net, const char *filename, int start, int cutoff)
         if (load_layer(l, fp, h.transposed, as_float))
             abc_die("weights file '%s': read error in layer %d (%s)", filename, i, abc_layer_name(l));
     }
+    abc_cleanup_pop(fp);
     fclose(fp);
     fprintf(stderr, "Done!\n");
 }

@@ -41,10 +41,14 @@ static void add_key(abc_section *s, char *key, char *val, int line)
         if (strcmp(s->kv[i]->key, key)) continue;
         /* Debian's own yolo9000.cfg repeats "batch=1": the same value twice is harmless
          * (darknet uses the first); two different values are a mistake darknet hides. */
-        if (strcmp(s->kv[i]->val, val))
-            abc_die("%s:%d: %s: key '%s' given twice with different values ('%s' at line %d, '%s' here; "
-                    "darknet would silently use the first)", s->path, line, s->type, key, s->kv[i]->val,
-                    s->lines[i], val);
+        if (strcmp(s->kv[i]->val, val)) {
+            char msg[4096];
+            snprintf(msg, sizeof msg, "%s:%d: %s: key '%s' given twice with different values ('%s' at line %d, "
+                     "'%s' here; darknet would silently use the first)", s->path, line, s->type, key,
+                     s->kv[i]->val, s->lines[i], val);
+            free(key);
+            abc_die("%s", msg);
+        }
         abc_warn("%s:%d: %s: key '%s' given twice (first at line %d, same value)", s->path, line, s->type, key,
                  s->lines[i]);
         free(key); /* val shares its allocation */
@@ -62,18 +66,20 @@ static void add_key(abc_section *s, char *key, char *val, int line)
     s->n++;
 }
 
+static void cfg_free_indirect(void *owned) { abc_cfg_free(*(abc_cfg **)owned); }
+
 abc_cfg *abc_cfg_read(const char *path)
 {
-    FILE *fp = abc_open_text(path, "cfg file");
-    abc_cfg *cfg = abc_xcalloc(1, sizeof *cfg);
+    abc_cfg *cfg = NULL;
+    abc_text_in in;
+    abc_text_open(&in, path, "cfg file", cfg_free_indirect, &cfg);
+    cfg = abc_xcalloc(1, sizeof *cfg);
     cfg->path = abc_xstrdup(path);
-    char *buf = NULL;
-    size_t cap = 0;
     long len;
-    int line = 0;
     abc_section *cur = NULL;
-    while ((len = abc_read_line(fp, &buf, &cap, ABC_CFG_LINE_MAX)) != -1) {
-        ++line;
+    while ((len = abc_text_next(&in, ABC_CFG_LINE_MAX)) != -1) {
+        char *buf = in.line;
+        int line = in.lineno;
         if (len == ABC_LINE_TOO_LONG)
             abc_die("%s:%d: a line longer than %d bytes (not a cfg file?)", path, line, ABC_CFG_LINE_MAX);
         if (memchr(buf, 0, (size_t)len))
@@ -103,10 +109,8 @@ abc_cfg *abc_cfg_read(const char *path)
         *val++ = 0;
         add_key(cur, key, val, line);
     }
-    free(buf);
-    if (ferror(fp)) abc_die("error reading cfg file '%s'", path);
-    fclose(fp);
     if (cfg->n == 0) abc_die("%s: no sections (is this a darknet cfg file?)", path);
+    abc_text_close(&in);
     return cfg;
 }
 

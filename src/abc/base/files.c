@@ -130,8 +130,49 @@ FILE *abc_open_text(const char *path, const char *what)
     FILE *fp = fopen(path, "r");
     if (!fp) abc_die("cannot open %s '%s': %s", what, path, strerror(errno));
     struct stat st;
-    if (fstat(fileno(fp), &st) == 0 && S_ISDIR(st.st_mode)) abc_die("%s '%s' is a directory", what, path);
+    if (fstat(fileno(fp), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(fp);
+        abc_die("%s '%s' is a directory", what, path);
+    }
     return fp;
+}
+
+static void text_in_free(void *arg)
+{
+    abc_text_in *t = arg;
+    fclose(t->fp);
+    free(t->line);
+    if (t->free_owned) t->free_owned(t->owned);
+}
+
+void abc_text_open(abc_text_in *t, const char *path, const char *what, void (*free_owned)(void *), void *owned)
+{
+    abc_text_in o = {abc_open_text(path, what), path, what, NULL, 0, 0, free_owned, owned};
+    *t = o;
+    abc_cleanup_push(text_in_free, t);
+}
+
+long abc_text_next(abc_text_in *t, size_t max)
+{
+    long n = abc_read_line(t->fp, &t->line, &t->cap, max);
+    if (n == -1 && ferror(t->fp)) abc_die("cannot read %s '%s': %s", t->what, t->path, strerror(errno));
+    if (n != -1) ++t->lineno;
+    return n;
+}
+
+void abc_text_close(abc_text_in *t)
+{
+    abc_cleanup_pop(t);
+    fclose(t->fp);
+    free(t->line);
+    t->fp = NULL;
+    t->line = NULL;
+}
+
+void abc_free_indirect(void *owned)
+{
+    free(*(void **)owned);
+    *(void **)owned = NULL;
 }
 
 long abc_read_line(FILE *fp, char **buf, size_t *cap, size_t max)

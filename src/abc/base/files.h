@@ -28,6 +28,27 @@ FILE *abc_open_text(const char *path, const char *what);
  * as /dev/zero, is thus never read whole into memory. */
 #define ABC_LINE_TOO_LONG (-2)
 long abc_read_line(FILE *fp, char **buf, size_t *cap, size_t max);
+
+/* A text input (cfg, .data, list, labels) read line by line with a bound, and what its reader builds from it:
+ * should the reader die midway under a die handler (util.h), the file, the line and the built object are freed
+ * (free_owned(owned); owned is the address of the reader's variable, so that it may be realloc'd). */
+typedef struct {
+    FILE *fp;
+    const char *path, *what;
+    char *line;
+    size_t cap;
+    int lineno;
+    void (*free_owned)(void *owned);
+    void *owned;
+} abc_text_in;
+void abc_text_open(abc_text_in *t, const char *path, const char *what, void (*free_owned)(void *), void *owned);
+/* The next line into t->line (t->lineno counts them): its length, -1 at the end, or ABC_LINE_TOO_LONG. A read
+ * error dies naming the file. */
+long abc_text_next(abc_text_in *t, size_t max);
+/* Closes the file; the built object is the caller's again. */
+void abc_text_close(abc_text_in *t);
+/* A free_owned for a malloc'd array: owned is the address of its pointer. */
+void abc_free_indirect(void *owned);
 /* mkdir -p; returns 0 on success */
 int abc_mkdirs(const char *path);
 

@@ -17,15 +17,54 @@ static void start_line(void)
     stderr_midline = 0;
 }
 
+enum { CLEANUPS_MAX = 64 };
+static _Thread_local struct {
+    abc_cleanup_fn fn;
+    void *arg;
+} cleanups[CLEANUPS_MAX];
+static _Thread_local int n_cleanups;
+static void (*die_handler)(const char *message);
+
+void abc_cleanup_push(abc_cleanup_fn fn, void *arg)
+{
+    if (n_cleanups == CLEANUPS_MAX) abc_die("internal error: more than %d cleanups pushed", CLEANUPS_MAX);
+    cleanups[n_cleanups].fn = fn;
+    cleanups[n_cleanups++].arg = arg;
+}
+
+void abc_cleanup_pop(void *arg)
+{
+    if (!n_cleanups || cleanups[n_cleanups - 1].arg != arg) {
+        n_cleanups = 0;
+        abc_die("internal error: a cleanup popped out of order");
+    }
+    --n_cleanups;
+}
+
+void abc_cleanup_fclose(void *fp) { fclose(fp); }
+
+void abc_die_set_handler(void (*handler)(const char *message))
+{
+    die_handler = handler;
+    n_cleanups = 0;
+}
+
 void abc_die(const char *fmt, ...)
 {
+    char msg[4096];
     va_list ap;
-    start_line();
-    fputs("darknet: error: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+    start_line();
+    fprintf(stderr, "darknet: error: %s\n", msg);
+    if (die_handler) {
+        while (n_cleanups > 0) {
+            --n_cleanups;
+            cleanups[n_cleanups].fn(cleanups[n_cleanups].arg);
+        }
+        die_handler(msg);
+    }
     exit(1);
 }
 

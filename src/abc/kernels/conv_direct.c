@@ -23,7 +23,13 @@ void abc_conv_direct_weights(const float *weights, int n, int c, int size, float
 size_t abc_conv_direct_scratch(int c, int size, int w, int pad) { return (size_t)c * size * (w + 2 * pad + XB); }
 
 /* One output row: rp[k] points at the padded input row of term k, already shifted by its kx. */
-__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"), optimize("fp-contract=fast")))
+#ifdef __clang__ /* no optimize attribute; fuzz builds only */
+#define FP_CONTRACT_FAST
+#else
+#define FP_CONTRACT_FAST __attribute__((optimize("fp-contract=fast")))
+#endif
+
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"))) FP_CONTRACT_FAST
 static void row_kernel(const float *const *rp, const float *wt, int k, int n, int out_w, float *out, size_t plane)
 {
     int np = padded(n);

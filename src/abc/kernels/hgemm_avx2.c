@@ -13,7 +13,6 @@
 
 enum { MR = 4, NR = 8 };
 
-static inline int imin(int a, int b) { return a < b ? a : b; }
 
 /* Per 32-bit lane: popcount of x (wide: the lane may have bits above 16). */
 TGT static inline __attribute__((always_inline)) __m256i cnt32(__m256i x, __m256i lut, __m256i m4, __m256i one8,

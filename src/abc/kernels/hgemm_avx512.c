@@ -18,7 +18,6 @@
 
 enum { MR = 8, NR = 32 };
 
-static inline int imin(int a, int b) { return a < b ? a : b; }
 
 /* The output stage of hgemm.h on a vector of row r. */
 TGT static inline __attribute__((always_inline)) __m512 out(__m512 v, const hada_hgemm_args *a, int r)
