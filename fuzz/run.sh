@@ -24,7 +24,7 @@ for t in "${targets[@]}"; do
   # libdarknet's free_layer leaves the sublayers of [rnn], [gru], [lstm] and [crnn] allocated (a few KB an input
   # of the cfg target once the corpus holds them): its memory grows by that, not by what the project allocates
   rss=3072
-  [ "$t" = cfg ] && rss=8192
+  [ "$t" = cfg ] && rss=16384
   ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:quarantine_size_mb=16:malloc_context_size=5 UBSAN_OPTIONS=print_stacktrace=1 \
     "$bin" "$t" "${runs_flag[@]}" -max_total_time="$seconds" -max_len=$max_len -timeout=20 -rss_limit_mb=$rss -malloc_limit_mb=1024 \
     -close_fd_mask=3 -detect_leaks=0 -print_final_stats=1 -artifact_prefix="$out/crashes/$t-" \

@@ -62,6 +62,8 @@ static const bad_case cfg_cases[] = {
     {"dropout_probability", {":12:", "probability", "1.5"}},
     {"dropout_first", {":6:", "[dropout]", "first layer"}},
     {"only_cost", {"only_cost.cfg", "[cost]", "computes an output"}},
+    {"deconv_padding", {":11:", "[deconvolutional]", "output of -1x-1"}},
+    {"deconv_huge_output", {":7:", "[deconvolutional]", "too large"}},
     {"cost_type_unknown", {":10:", "type", "sse2"}},
     {"crop_bigger", {":7:", "crop_height", "32"}},
     {"reorg_stride", {":12:", "stride", "[reorg]"}},

@@ -173,7 +173,7 @@ START_TEST(network_over_the_memory_limit_refused)
                                "[convolutional]\nfilters=64\nsize=3\nstride=1\npad=1\nactivation=leaky\n");
     char *bin = realpath(abc_test_darknet_path(), NULL);
     abc_run_result r = abc_test_runf("ulimit -v 3000000 && %s abc check %s", bin, cfg);
-    const char *expect[] = {"big.cfg:7:", "[convolutional]", "more than the 3.1 GB this process may use"};
+    const char *expect[] = {"big.cfg:7:", "[convolutional]", "more than the 3.07 GB this process may use"};
     abc_test_expect_one_error("3 GB limit", &r, NULL, expect, 3);
     abc_run_free(&r);
     free(bin);

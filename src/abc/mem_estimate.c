@@ -1,5 +1,6 @@
 #include "mem_estimate.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,9 +28,13 @@ double abc_layer_bytes(const abc_section *s, const char *type, size_params p)
     double wcopies = plugin ? 4 : 2, outputs, weights, workspace = 0;
     if (conv) {
         double n = peek(s, "filters", 1), k = peek(s, "size", 1), stride = peek(s, "stride", 1);
-        double pad = peek(s, "pad", 0) > 0 ? (double)((int)k / 2) : peek(s, "padding", 0);
+        double pad = peek(s, "pad", 0) > 0 ? floor(k / 2) : peek(s, "padding", 0); /* k unchecked yet: any size */
         if (stride < 1) stride = 1;
         double oh = (p.h + 2 * pad - k) / stride + 1, ow = (p.w + 2 * pad - k) / stride + 1;
+        if (!strcmp(type, "deconvolutional")) {
+            oh = (p.h - 1) * stride + k - 2 * pad;
+            ow = (p.w - 1) * stride + k - 2 * pad;
+        }
         if (oh < 1) oh = 1;
         if (ow < 1) ow = 1;
         outputs = oh * ow * n;

@@ -134,8 +134,8 @@ static void fits_in_memory(const abc_section *s, const char *type, size_params p
 {
     double bytes = abc_layer_bytes(s, type, p);
     if (*total + bytes > budget)
-        abc_sec_die(s, NULL, "the network would take about %.1f GB with this layer (%.1f GB before it), more than the "
-                    "%.1f GB this process may use (RAM + swap, ulimit -v); a smaller batch, input or layer",
+        abc_sec_die(s, NULL, "the network would take about %.3g GB with this layer (%.3g GB before it), more than the "
+                    "%.3g GB this process may use (RAM + swap, ulimit -v); a smaller batch, input or layer",
                     (*total + bytes) / 1e9, *total / 1e9, budget / 1e9);
     *total += bytes;
 }

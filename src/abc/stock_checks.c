@@ -1,9 +1,11 @@
 #include "stock_checks.h"
 
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/files.h"
+#include "base/util.h"
 
 #define BIG INT_MAX
 
@@ -120,10 +122,12 @@ void abc_check_net_section(const abc_section *s)
         if (!abc_sec_has(s, "scales")) abc_sec_die(s, "policy", "steps needs the key 'scales'");
         free(abc_sec_ints(s, "steps", &ns)); /* any iteration: darknet's own cfgs have steps=-1,... */
         float *sc = abc_sec_floats(s, "scales", &nc);
+        abc_cleanup_push(free, sc);
         if (ns != nc) abc_sec_die(s, "scales", "has %d values but steps has %d", nc, ns);
         for (int i = 0; i < nc; ++i)
             if (!(sc[i] >= 0 && sc[i] <= 1e6f))
                 abc_sec_die(s, "scales", "value %d is %g (a factor from 0 to 1e6)", i + 1, sc[i]);
+        abc_cleanup_pop(sc);
         free(sc);
         for (int i = 0; i < s->n; ++i)
             if (!strcmp(s->kv[i]->key, "steps") || !strcmp(s->kv[i]->key, "scales")) s->kv[i]->used = 0;
@@ -146,6 +150,7 @@ static void check_route(const abc_section *s, size_params p, const network *net)
     if (!abc_sec_has(s, "layers")) abc_sec_die(s, NULL, "missing required key 'layers'");
     int n = 0;
     int *ls = abc_sec_ints(s, "layers", &n);
+    abc_cleanup_push(free, ls);
     const layer *first = NULL;
     for (int i = 0; i < n; ++i) {
         const layer *l = &net->layers[look_back(s, "layers", ls[i], p.index)];
@@ -155,6 +160,7 @@ static void check_route(const abc_section *s, size_params p, const network *net)
             abc_sec_die(s, "layers", "inputs differ in size: %dx%d vs %dx%d", first->out_w,
                         first->out_h, l->out_w, l->out_h);
     }
+    abc_cleanup_pop(ls);
     free(ls);
     for (int i = 0; i < s->n; ++i)
         if (!strcmp(s->kv[i]->key, "layers")) s->kv[i]->used = 0;
@@ -187,9 +193,11 @@ static void check_yolo(const abc_section *s, size_params p)
     int n = total;
     if (abc_sec_has(s, "mask")) {
         int *mask = abc_sec_ints(s, "mask", &n);
+        abc_cleanup_push(free, mask);
         for (int i = 0; i < n; ++i)
             if (mask[i] < 0 || mask[i] >= total)
                 abc_sec_die(s, "mask", "index %d is outside 0..%d (num=%d)", mask[i], total - 1, total);
+        abc_cleanup_pop(mask);
         free(mask);
     }
     if (abc_sec_has(s, "anchors")) {
@@ -245,8 +253,17 @@ void abc_check_stock_section(const abc_section *s, LAYER_TYPE t, size_params p, 
             if (p.c % groups) abc_sec_die(s, "groups", "%d does not divide the %d input channels", groups, p.c);
             if (filters % groups) abc_sec_die(s, "groups", "%d does not divide filters=%d", groups, filters);
         }
-        if (t != DECONVOLUTIONAL) check_window(s, p, size, stride, padding);
-        long long out = (long long)filters * (p.h / stride + 2 * padding + size) * (p.w / stride + 2 * padding + size);
+        long long oh = p.h / stride + 2 * padding + size, ow = p.w / stride + 2 * padding + size;
+        if (t == DECONVOLUTIONAL) { /* libdarknet's: (in - 1) * stride + size - 2 * padding, unchecked */
+            oh = (long long)(p.h - 1) * stride + size - 2LL * padding;
+            ow = (long long)(p.w - 1) * stride + size - 2LL * padding;
+            if (oh < 1 || ow < 1)
+                abc_sec_die(s, "padding", "%d gives an output of %lldx%lld from %dx%d (size %d, stride %d)", padding, ow,
+                            oh, p.w, p.h, size, stride);
+        } else {
+            check_window(s, p, size, stride, padding);
+        }
+        long long out = (long long)filters * oh * ow;
         if (out * p.batch > INT_MAX / 2) abc_sec_die(s, "filters", "output of %d filters is too large", filters);
         break;
     }

@@ -255,9 +255,15 @@ static char **split_list(const abc_section *s, const char *key, int *n)
     const char *v = abc_sec_str(s, key);
     *n = 0;
     if (!v) return NULL;
+    int cnt = 1, len = 0; /* items counted, and an empty one refused, before anything is allocated */
+    for (const char *p = v;; ++p, ++len) {
+        if (*p && *p != ',') continue;
+        if (!len) abc_sec_die(s, key, "empty item %d in list '%s'", cnt, v);
+        if (!*p) break;
+        ++cnt;
+        len = -1;
+    }
     char *copy = abc_xstrdup(v);
-    int cnt = 1;
-    for (char *p = copy; *p; ++p) cnt += *p == ',';
     char **items = abc_xcalloc((size_t)cnt + 1, sizeof *items);
     items[cnt] = copy; /* owner of the storage, freed by the caller */
     char *p = copy;
@@ -265,10 +271,24 @@ static char **split_list(const abc_section *s, const char *key, int *n)
         items[i] = p;
         char *c = strchr(p, ',');
         if (c) { *c = 0; p = c + 1; }
-        if (!items[i][0]) abc_sec_die(s, key, "empty item %d in list '%s'", i + 1, v);
     }
     *n = cnt;
     return items;
+}
+
+/* A list being parsed, freed by abc_die's cleanups should an item be refused. */
+typedef struct {
+    char **items;
+    int n;
+    void *out;
+} list_parse;
+
+static void list_parse_free(void *arg)
+{
+    list_parse *l = arg;
+    free(l->items[l->n]);
+    free(l->items);
+    free(l->out);
 }
 
 float *abc_sec_floats(const abc_section *s, const char *key, int *n)
@@ -276,11 +296,14 @@ float *abc_sec_floats(const abc_section *s, const char *key, int *n)
     char **items = split_list(s, key, n);
     if (!items) return NULL;
     float *out = abc_xcalloc((size_t)*n, sizeof *out);
+    list_parse lp = {items, *n, out};
+    abc_cleanup_push(list_parse_free, &lp);
     for (int i = 0; i < *n; ++i) {
         double x;
         if (!parse_float(items[i], &x)) abc_sec_die(s, key, "item %d '%s' is not a number", i + 1, items[i]);
         out[i] = (float)x;
     }
+    abc_cleanup_pop(&lp);
     free(items[*n]);
     free(items);
     return out;
@@ -291,12 +314,15 @@ int *abc_sec_ints(const abc_section *s, const char *key, int *n)
     char **items = split_list(s, key, n);
     if (!items) return NULL;
     int *out = abc_xcalloc((size_t)*n, sizeof *out);
+    list_parse lp = {items, *n, out};
+    abc_cleanup_push(list_parse_free, &lp);
     for (int i = 0; i < *n; ++i) {
         long x;
         if (!parse_int(items[i], &x) || x < INT_MIN || x > INT_MAX)
             abc_sec_die(s, key, "item %d '%s' is not an integer", i + 1, items[i]);
         out[i] = (int)x;
     }
+    abc_cleanup_pop(&lp);
     free(items[*n]);
     free(items);
     return out;
