@@ -20,4 +20,4 @@ static void run(const char *path, const uint8_t *data, size_t size)
     free_image(im);
 }
 
-const abc_fuzz_target abc_fuzz_image = {"image", "image files (PNG, JPEG, BMP, GIF, PNM) before libdarknet", NULL, run};
+const abc_fuzz_target abc_fuzz_image = {"image", "image files: the check, then libdarknet's decoder on what it accepts", NULL, run};

@@ -29,9 +29,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         }
     }
     if (*argc < 2 || !(target = abc_fuzz_find((*argv)[1]))) {
-        fprintf(stderr, "usage: %s <target> [libFuzzer flags] [corpus dirs]; targets:", (*argv)[0]);
-        for (int i = 0; i < abc_fuzz_count(); ++i) fprintf(stderr, " %s", abc_fuzz_at(i)->name);
-        fputc('\n', stderr);
+        fprintf(stderr, "usage: %s <target> [libFuzzer flags] [corpus dirs]\ntargets:\n", (*argv)[0]);
+        for (int i = 0; i < abc_fuzz_count(); ++i)
+            fprintf(stderr, "  %-9s %s\n", abc_fuzz_at(i)->name, abc_fuzz_at(i)->what);
         exit(2);
     }
     setenv("ABC_FUZZ_TARGET", target->name, 1);
