@@ -1,5 +1,6 @@
-/* ./darknet detector bench <cfg> [-compare other.cfg] [-rounds R] [-width W -height H] [-json]: the whole forward
- * of a network at batch 1 (inference, random weights and input), layer by layer, at 1 and 2 threads.
+/* ./darknet detector bench <cfg> [-compare other.cfg] [-rounds R] [-width W -height H] [-batch B] [-json]: the
+ * whole forward of a network at batch 1 or B (inference, random weights and input), layer by layer, at 1 and 2
+ * threads.
  *
  * Each round runs the forward pass the project's commands run (abc_forward_network), timing each layer.
  * The settings (1 thread, 2 threads; each cfg) take turns within every round, so that a noisy neighbour hits
@@ -93,13 +94,14 @@ static void path_of(const layer *l, char *buf, size_t n)
     }
 }
 
-static void load(netbench *b, const char *cfg, int w, int h, int rounds)
+static void load(netbench *b, const char *cfg, int w, int h, int batch, int rounds)
 {
     b->cfg = cfg;
     if (!abc_file_exists(cfg)) abc_die("cannot open cfg file '%s'", cfg);
-    abc_parse_set_batch(1);
+    abc_parse_set_batch(batch);
     b->net = parse_network_cfg((char *)cfg);
-    set_batch_network(b->net, 1);
+    abc_parse_set_batch(0);
+    set_batch_network(b->net, batch);
     if ((w || h) && resize_network(b->net, w ? w : b->net->w, h ? h : b->net->h))
         abc_die("cfg '%s': cannot run at %dx%d", cfg, w ? w : b->net->w, h ? h : b->net->h);
     b->rows = b->net->n;
@@ -124,7 +126,7 @@ static void summarise(netbench *b, int rounds)
 static void print_table(const netbench *b)
 {
     const network *net = b->net;
-    printf("\n%s: %dx%dx%d, batch 1, %d layers\n", b->cfg, net->w, net->h, net->c, net->n);
+    printf("\n%s: %dx%dx%d, batch %d, %d layers\n", b->cfg, net->w, net->h, net->c, net->batch, net->n);
     printf("%5s  %-18s %-27s %9s %6s %9s %6s  %s\n", "layer", "type", "input -> output", "1 thr ms", "share",
            "2 thr ms", "2v1", "path");
     for (int r = 0; r < b->rows; ++r) {
@@ -147,8 +149,8 @@ static void print_json(const netbench *b, int n)
         const network *net = b[k].net;
         printf("%s{\"cfg\": ", k ? ", " : "");
         abc_json_string(stdout, b[k].cfg);
-        printf(", \"width\": %d, \"height\": %d, \"total_ms\": [%.4f, %.4f], \"rows\": [", net->w, net->h,
-               b[k].total[0], b[k].total[1]);
+        printf(", \"width\": %d, \"height\": %d, \"batch\": %d, \"total_ms\": [%.4f, %.4f], \"rows\": [", net->w, net->h,
+               net->batch, b[k].total[0], b[k].total[1]);
         for (int r = 0; r < b[k].rows; ++r) {
             printf("%s{\"layer\": %d, \"type\": ", r ? ", " : "", r);
             abc_json_string(stdout, type_name(&net->layers[r]));
@@ -162,17 +164,17 @@ static void print_json(const netbench *b, int n)
 static int bench_run(const abc_cli *a)
 {
     int rounds = (int)abc_cli_int(a, "-rounds", 11), w = (int)abc_cli_int(a, "-width", 0),
-        h = (int)abc_cli_int(a, "-height", 0), json = abc_cli_flag(a, "-json");
+        h = (int)abc_cli_int(a, "-height", 0), batch = (int)abc_cli_int(a, "-batch", 1), json = abc_cli_flag(a, "-json");
     const char *other = abc_cli_str(a, "-compare", NULL);
     netbench b[2];
     memset(b, 0, sizeof b);
     int n = other ? 2 : 1;
-    load(&b[0], a->pos[0], w, h, rounds);
-    if (other) load(&b[1], other, w, h, rounds);
+    load(&b[0], a->pos[0], w, h, batch, rounds);
+    if (other) load(&b[1], other, w, h, batch, rounds);
     int threads[SETTINGS] = {1, 2}, keep = abc_get_threads();
     float *input[2];
     for (int k = 0; k < n; ++k) {
-        size_t sz = (size_t)b[k].net->w * b[k].net->h * b[k].net->c;
+        size_t sz = (size_t)b[k].net->w * b[k].net->h * b[k].net->c * batch;
         input[k] = abc_xmalloc(sz * sizeof(float));
         unsigned seed = 7;
         for (size_t i = 0; i < sz; ++i) input[k][i] = (float)((seed = seed * 1103515245u + 12345u) >> 8) / 16777216.0f;
@@ -217,13 +219,14 @@ static const abc_opt bench_opts[] = {
     {"-rounds", ABC_OPT_INT, "R", 1, 100000, "rounds (default 11); the figures are medians"},
     {"-width", ABC_OPT_INT, "W", 32, 8192, "run at this width instead of the cfg's"},
     {"-height", ABC_OPT_INT, "H", 32, 8192, "run at this height instead of the cfg's"},
+    {"-batch", ABC_OPT_INT, "B", 1, 4096, "images a forward (default 1; classifier valid runs the cfg's batch)"},
     {"-json", ABC_OPT_FLAG, NULL, 0, 0, "one JSON object on stdout: per network its rows' and total medians"},
     {0},
 };
 
 const abc_cmd abc_detector_bench_cmd = {
     .name = "bench", .args = "<cfg>", .min_args = 1, .max_args = 1,
-    .what = "the whole forward of a cfg at batch 1, layer by layer, 1 and 2 threads (random weights and input)",
+    .what = "the whole forward of a cfg at batch 1 (or -batch B), layer by layer, 1 and 2 threads (random weights and input)",
     .opts = bench_opts, .run = bench_run,
     .notes = "Rows: each layer's forward as the project's commands run it; the total is the sum of the rows'\n"
              "medians. Any cfg works, classifier too.",

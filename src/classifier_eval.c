@@ -11,6 +11,7 @@
 #include "abc/registry.h"
 #include "classifier_common.h"
 #include "classifier_train.h"
+#include "image_load.h"
 
 #define PROGRESS_SECONDS 3.0
 
@@ -87,7 +88,7 @@ static void count_hits(valid_tally *t, const matrix *pred, const data *val, int 
 static void count_sim_hits(valid_tally *t, network *net, data val, int classes)
 {
     abc_mode_set(ABC_MODE_INFERENCE, "sim");
-    matrix pred = network_predict_data(net, val);
+    matrix pred = abc_network_predict_rows(net, val.X);
     abc_mode_set(ABC_MODE_INFERENCE, NULL);
     for (int i = 0; i < val.X.rows; ++i) t->hit1_sim += argmax(pred.vals[i], classes) == argmax(val.y.vals[i], classes);
     free_matrix(pred);
@@ -108,14 +109,7 @@ int abc_classifier_valid(const char *datafile, const char *cfg, const char *weig
     int chunk = net->batch * 8;
     if (chunk < 64) chunk = 64;
 
-    load_args args = {0};
-    args.w = net->w;
-    args.h = net->h;
-    args.classes = d.classes;
-    args.labels = labels.v;
-    args.type = OLD_CLASSIFICATION_DATA;
-    data buffer = {0}, val;
-    args.d = &buffer;
+    data val = abc_cls_buffer(chunk, net->w, net->h, d.classes);
 
     int *idx = abc_xcalloc((size_t)t.k, sizeof *idx);
     int compare = has_binary_layers(net) && abc_mode_choice(ABC_MODE_INFERENCE) != ABC_INFERENCE_SIM;
@@ -124,21 +118,12 @@ int abc_classifier_valid(const char *datafile, const char *cfg, const char *weig
     abc_stop_guard guard;
     abc_stop_catch(&guard);
     double t0 = abc_now(), last = t0;
-    args.paths = paths.v;
-    args.n = n < chunk ? n : chunk;
-    pthread_t loader = load_data_in_thread(args);
     int printed = 0;
     while (t.done < n) {
-        pthread_join(loader, NULL);
-        val = buffer;
-        if (val.X.rows <= 0) abc_die("valid: the loader returned no images at image %d of '%s'", t.done + 1, d.valid);
+        /* loaded on the pool's threads, not beside them: on two cores a loader thread stalls every layer's pool */
+        abc_load_classification(&val, paths.v + t.done, n - t.done < chunk ? n - t.done : chunk, &labels);
         int next = t.done + val.X.rows, stop = abc_stop_signal();
-        if (next < n && !stop) {
-            args.paths = paths.v + next;
-            args.n = n - next < chunk ? n - next : chunk;
-            loader = load_data_in_thread(args);
-        }
-        matrix pred = network_predict_data(net, val);
+        matrix pred = abc_network_predict_rows(net, val.X);
         count_hits(&t, &pred, &val, d.classes, idx);
         free_matrix(pred);
         if (compare) {
@@ -146,9 +131,8 @@ int abc_classifier_valid(const char *datafile, const char *cfg, const char *weig
             count_sim_hits(&t, net, val, d.classes);
             t_sim += abc_now() - ts;
         }
-        free_data(val);
         t.done = next;
-        if (stop) break; /* the chunk loaded is done; no loader was started */
+        if (stop) break; /* the chunk loaded is done */
         double now = abc_now();
         if (t.done < n && (!printed || now - last >= PROGRESS_SECONDS)) {
             progress_line(&t, n, now - t0 - t_sim);
@@ -156,6 +140,7 @@ int abc_classifier_valid(const char *datafile, const char *cfg, const char *weig
             printed = 1;
         }
     }
+    abc_cls_buffer_free(&val);
     int sig = t.done < n ? abc_stop_signal() : 0;
     abc_stop_release(&guard);
     t.secs = abc_now() - t0 - t_sim;
@@ -179,7 +164,9 @@ int abc_classifier_valid(const char *datafile, const char *cfg, const char *weig
 static void predict_one(network *net, const abc_strs *labels, int k, int *idx, const char *path)
 {
     abc_check_image_file(path);
-    image im = load_image_color((char *)path, net->w, net->h);
+    abc_image_buf buf = {0};
+    image im = abc_load_image_color(path, net->w, net->h, &buf);
+    abc_image_buf_free(&buf);
     double t = abc_now();
     float *p = abc_network_predict(net, im.data);
     printf("%s: Predicted in %f seconds.\n", path, abc_now() - t);

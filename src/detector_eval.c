@@ -10,6 +10,7 @@
 #include "abc/base/util.h"
 #include "abc/forward.h"
 #include "detector_common.h"
+#include "image_load.h"
 #include "progress.h"
 
 #define PROGRESS_SECONDS 3.0
@@ -105,8 +106,9 @@ void abc_det_map_run(network *net, const abc_data_cfg *d, const abc_strs *paths,
     int nd = 0, cd = 0, ng = 0, cg = 0;
     double *ms = abc_xmalloc((size_t)paths->n * sizeof *ms), t0 = abc_now(), last = t0;
     int done = 0;
+    abc_image_buf buf = {0};
     for (int i = 0; i < paths->n && !abc_stop_signal(); ++i, ++done) {
-        image im = load_image_color(paths->v[i], 0, 0);
+        image im = abc_load_image_color(paths->v[i], 0, 0, &buf);
         double ts = abc_now();
         abc_det_image(net, im, i, o, &dets, &nd, &cd);
         ms[i] = 1e3 * (abc_now() - ts);
@@ -120,6 +122,7 @@ void abc_det_map_run(network *net, const abc_data_cfg *d, const abc_strs *paths,
             last = now;
         }
     }
+    abc_image_buf_free(&buf);
     set_batch_network(net, batch);
     abc_map_result r;
     if (abc_map_compute(dets, nd, gts, ng, d->classes, o->iou_thresh, o->conf_thresh, &r))

@@ -16,6 +16,7 @@
 #include "abc/netio.h"
 #include "detector.h"
 #include "detector_common.h"
+#include "image_load.h"
 #include "json.h"
 #include "progress.h"
 #include "weights-tools/summary.h"
@@ -152,8 +153,9 @@ int abc_detector_valid(const char *datafile, const char *cfg, const char *weight
     abc_det *dets = NULL;
     int nd = 0, cap = 0, first = 1;
     double t0 = abc_now(), last = t0;
+    abc_image_buf buf = {0};
     for (int i = 0; i < paths.n; ++i) {
-        image im = load_image_color(paths.v[i], 0, 0);
+        image im = abc_load_image_color(paths.v[i], 0, 0, &buf);
         nd = 0;
         abc_det_image(net, im, i, &o, &dets, &nd, &cap);
         char id[512];
@@ -177,6 +179,7 @@ int abc_detector_valid(const char *datafile, const char *cfg, const char *weight
             last = now;
         }
     }
+    abc_image_buf_free(&buf);
     fputs("\n]\n", coco->fp);
     for (int c = 0; c <= d.classes; ++c) result_write(&per[c]);
     printf("%d images: results in %s/comp4_det_test_<class>.txt and %s (%.1f s)\n", paths.n, out_dir, coco->path,

@@ -15,6 +15,7 @@
 #include "detector.h"
 #include "detector_common.h"
 #include "draw.h"
+#include "image_load.h"
 #include "json.h"
 #include "weights-tools/summary.h"
 
@@ -31,7 +32,9 @@ typedef struct {
 static void test_one(test_ctx *t, const char *path)
 {
     abc_check_image_file(path);
-    image im = load_image_color((char *)path, 0, 0);
+    abc_image_buf buf = {0};
+    image im = abc_load_image_color(path, 0, 0, &buf);
+    abc_image_buf_free(&buf);
     abc_det_map_opts mo = abc_det_map_default_opts();
     mo.thresh = t->o->thresh;
     abc_det *d = NULL;

@@ -8,6 +8,7 @@
 #include "base/darknet_private.h"
 #include "base/threads.h"
 #include "float/float_fast.h"
+#include "kernels/bn.h"
 #include "kernels/conv_direct.h"
 #include "test_util.h"
 
@@ -31,13 +32,13 @@ START_TEST(rows_match_a_plain_loop)
     for (int i = 0; i < k->n * k->c * k->size * k->size; ++i) w[i] = abc_test_urand(&seed, -1, 1);
     float *wt = malloc(sizeof(float) * abc_conv_direct_weights_floats(k->n, k->c, k->size));
     abc_conv_direct_weights(w, k->n, k->c, k->size, wt);
-    float *scratch = malloc(sizeof(float) * abc_conv_direct_scratch(k->c, k->size, k->w, k->pad));
+    float *scratch = malloc(sizeof(float) * abc_conv_direct_scratch(k->c, k->n, k->size, k->w, k->pad));
     float *out = malloc(sizeof(float) * k->n * plane);
     for (size_t i = 0; i < k->n * plane; ++i) out[i] = NAN;
     /* two calls over parts of the rows, as the pool's tasks make them */
     int mid = out_h / 3;
-    abc_conv_direct_rows(im, k->c, k->h, k->w, wt, k->n, k->size, k->pad, out_h, 0, mid, out, scratch);
-    abc_conv_direct_rows(im, k->c, k->h, k->w, wt, k->n, k->size, k->pad, out_h, mid, out_h, out, scratch);
+    abc_conv_direct_rows(im, k->c, k->h, k->w, wt, k->n, k->size, k->pad, out_h, 0, mid, out, scratch, NULL);
+    abc_conv_direct_rows(im, k->c, k->h, k->w, wt, k->n, k->size, k->pad, out_h, mid, out_h, out, scratch, NULL);
     for (int f = 0; f < k->n; ++f)
         for (int y = 0; y < out_h; ++y)
             for (int x = 0; x < out_w; ++x) {
@@ -55,6 +56,31 @@ START_TEST(rows_match_a_plain_loop)
                 ck_assert_msg(fabs(got - s) <= 1e-5 * (mag + 1e-3), "case %d f %d (%d, %d): %.7g vs %.7g", _i, f, x,
                               y, got, s);
             }
+    /* The output stage as the rows are stored: bit for bit the float layer's separate steps on the plain sums. */
+    float *mean = malloc(sizeof(float) * k->n), *kk = malloc(sizeof(float) * k->n), *bias = malloc(sizeof(float) * k->n);
+    for (int f = 0; f < k->n; ++f) {
+        mean[f] = abc_test_urand(&seed, -0.5f, 0.5f);
+        kk[f] = abc_test_urand(&seed, 0.2f, 3);
+        bias[f] = abc_test_urand(&seed, -1, 1);
+    }
+    float *staged = malloc(sizeof(float) * k->n * plane), *want = malloc(sizeof(float) * k->n * plane);
+    const ACTIVATION acts[] = {LEAKY, LINEAR, LOGISTIC};
+    for (int bn = 0; bn <= 1; ++bn)
+        for (int a = 0; a < 3; ++a) {
+            abc_direct_out e = {bn ? mean : NULL, bn ? kk : NULL, bias, acts[a]};
+            abc_conv_direct_rows(im, k->c, k->h, k->w, wt, k->n, k->size, k->pad, out_h, 0, mid, staged, scratch, &e);
+            abc_conv_direct_rows(im, k->c, k->h, k->w, wt, k->n, k->size, k->pad, out_h, mid, out_h, staged, scratch,
+                                 &e);
+            memcpy(want, out, sizeof(float) * k->n * plane);
+            for (int f = 0; f < k->n; ++f) {
+                float *o = want + f * plane;
+                if (bn) abc_bn_infer_row(o, NULL, (int)plane, mean[f], kk[f], bias[f], acts[a]);
+                else abc_bias_act_row(o, (int)plane, bias[f], acts[a]);
+            }
+            ck_assert_msg(!memcmp(staged, want, sizeof(float) * k->n * plane), "case %d: output stage (bn %d, act %d)",
+                          _i, bn, a);
+        }
+    free(mean), free(kk), free(bias), free(staged), free(want);
     free(im), free(w), free(wt), free(scratch), free(out);
 }
 END_TEST

@@ -56,7 +56,9 @@ typedef struct {
     double *stats; /* per image and channel: forward 2 sums, backward 3 */
     float *coef;   /* per channel: forward inv; backward k, kx, k0, mean */
     float *wt;     /* forward by the direct kernel (few input channels): its weights; NULL: im2col + GEMM */
+    abc_direct_out *out; /* the direct kernel's output stage (inference, or no batch norm); NULL: the rows' own */
     const float *col; /* filters_task: the image's column matrix */
+    int chunk_rows;   /* forward: output rows a step (0: the task's rows at once) */
     char used[MAX_THREADS]; /* slot wrote its partial weight gradient */
     void (*slot_fn)(void *ctx, int task, int thread, int slot);
     int slot_tasks, slots;
@@ -93,18 +95,16 @@ static float *col_rows(const conv_job *j, int b, int r0, int r1, int thread, int
 
 /* ---------------- forward ---------------- */
 
-static void forward_task(void *ctx, int task, int thread)
+/* Output rows [r0, r1) of image b, then their bias / batch norm / activation. */
+static void forward_rows(const conv_job *j, int b, int r0, int r1, int thread)
 {
-    const conv_job *j = ctx;
     const layer *l = j->l;
-    int b = task / j->parts, r0, r1;
-    abc_split_range(l->out_h, j->parts, task % j->parts, &r0, &r1);
-    if (r1 <= r0) return;
     int s0 = r0 * l->out_w, len = (r1 - r0) * l->out_w;
     if (j->wt) {
-        float *scratch = abc_arena_floats(thread, SLOT_COL, abc_conv_direct_scratch(l->c, l->size, l->w, l->pad));
+        float *scratch = abc_arena_floats(thread, SLOT_COL, abc_conv_direct_scratch(l->c, l->n, l->size, l->w, l->pad));
         abc_conv_direct_rows(j->net->input + (size_t)b * l->c * l->h * l->w, l->c, l->h, l->w, j->wt, l->n, l->size,
-                             l->pad, l->out_h, r0, r1, l->output + (size_t)b * l->outputs, scratch);
+                             l->pad, l->out_h, r0, r1, l->output + (size_t)b * l->outputs, scratch, j->out);
+        if (j->out) return;
     } else {
         int ldb;
         const float *col = col_rows(j, b, r0, r1, thread, &ldb);
@@ -117,13 +117,33 @@ static void forward_task(void *ctx, int task, int thread)
             abc_bias_act_row(o, len, l->biases[f], l->activation);
         } else if (!j->net->train) {
             float k = l->scales[f] / (sqrtf(l->rolling_variance[f]) + .000001f);
-            abc_bn_infer_row(o, row(l, l->x, b, f) + s0, len, l->rolling_mean[f], k, l->biases[f], l->activation);
+            abc_bn_infer_row(o, NULL, len, l->rolling_mean[f], k, l->biases[f], l->activation);
         } else if (j->stats) { /* whole image: its share of the batch statistics */
             double *s = j->stats + ((size_t)b * l->n + f) * 2;
             s[0] = s[1] = 0;
             abc_row_sums(o, len, s);
         }
     }
+}
+
+static void forward_task(void *ctx, int task, int thread)
+{
+    const conv_job *j = ctx;
+    int b = task / j->parts, r0, r1;
+    abc_split_range(j->l->out_h, j->parts, task % j->parts, &r0, &r1);
+    int step = j->chunk_rows > 0 ? j->chunk_rows : r1 - r0;
+    for (int r = r0; r < r1; r += step) forward_rows(j, b, r, r + step < r1 ? r + step : r1, thread);
+}
+
+/* Inference: rows in chunks whose output stays in L2 between the product and its bias / batch norm /
+ * activation (a whole 416x416x16 image is 11 MB). Not where the weights are large: each chunk streams them all. */
+static int chunk_rows(const layer *l, int wt)
+{
+    enum { OUT_BYTES = 128 << 10, MAX_WEIGHT_BYTES = 256 << 10 };
+    size_t row_bytes = sizeof(float) * (size_t)l->n * l->out_w;
+    if (!wt && sizeof(float) * (size_t)l->nweights > MAX_WEIGHT_BYTES) return 0;
+    int rows = (int)(OUT_BYTES / row_bytes);
+    return rows < 1 ? 1 : rows;
 }
 
 /* Inference at batch 1 of a layer whose weights outweigh its image (13x13x512 -> 1024: 18.9 MB of weights, a
@@ -145,7 +165,7 @@ static void filters_task(void *ctx, int task, int thread)
             abc_bias_act_row(o, j->n, l->biases[f], l->activation);
         } else {
             float k = l->scales[f] / (sqrtf(l->rolling_variance[f]) + .000001f);
-            abc_bn_infer_row(o, l->x + (size_t)f * j->n, j->n, l->rolling_mean[f], k, l->biases[f], l->activation);
+            abc_bn_infer_row(o, NULL, j->n, l->rolling_mean[f], k, l->biases[f], l->activation);
         }
     }
 }
@@ -177,9 +197,17 @@ void abc_conv_fast_forward(layer l, network net)
     j.parts = abc_float_parts_per_image(l.batch, threads, l.out_h);
     int bn_train = l.batch_normalize && net.train;
     if (bn_train && j.parts == 1) j.stats = abc_xmalloc((size_t)l.batch * l.n * 2 * sizeof(double));
+    abc_direct_out out = {NULL, NULL, l.biases, l.activation};
     if (abc_conv_direct_suits(l.c, l.size, l.stride)) {
         j.wt = abc_xmalloc(abc_conv_direct_weights_floats(l.n, l.c, l.size) * sizeof(float));
         abc_conv_direct_weights(l.weights, l.n, l.c, l.size, j.wt);
+        if (!bn_train) j.out = &out;
+        if (l.batch_normalize && !net.train) {
+            float *k = abc_xmalloc((size_t)l.n * sizeof(float));
+            for (int f = 0; f < l.n; ++f) k[f] = l.scales[f] / (sqrtf(l.rolling_variance[f]) + .000001f);
+            out.mean = l.rolling_mean;
+            out.k = k;
+        }
     } else if (!net.train && l.batch == 1 && threads > 1 && l.n >= 16 * threads && j.m > j.n) {
         if (direct(&l)) {
             j.col = net.input;
@@ -192,8 +220,10 @@ void abc_conv_fast_forward(layer l, network net)
         abc_pool_run(j.parts, filters_task, &j);
         return;
     }
+    if (!net.train) j.chunk_rows = chunk_rows(&l, j.wt != NULL);
     abc_pool_run(l.batch * j.parts, forward_task, &j);
     free(j.wt);
+    free((float *)out.k);
     if (!bn_train) return;
     if (j.stats) {
         j.coef = abc_xmalloc((size_t)l.n * sizeof(float));

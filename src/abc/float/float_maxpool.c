@@ -62,30 +62,35 @@ static void plane_2x2_s1(const layer *l, const float *in, float *out)
     }
 }
 
-/* size 2, stride 2, windows from (0, 0) (darknet's default padding of size - 1 = 1 shifts them by -1/2 = 0)
- * and every window inside: the common case, four outputs at a time. */
+/* size 2, stride 2, windows from (0, 0) (darknet's default padding of size - 1 = 1 shifts them by -1/2 = 0):
+ * the common case, four outputs at a time; on an odd width or height the last window, which reaches past
+ * the input, as libdarknet takes it. */
 static void plane_2x2(const layer *l, const float *in, float *out)
 {
     const __m128 lowest = _mm_set1_ps(-FLT_MAX);
+    int inside_w = l->w / 2 < l->out_w ? l->w / 2 : l->out_w;
     for (int i = 0; i < l->out_h; ++i) {
         const float *r0 = in + (size_t)(2 * i) * l->w, *r1 = r0 + l->w;
         float *o = out + (size_t)i * l->out_w;
         int j = 0;
-        for (; j + 4 <= l->out_w; j += 4) {
-            __m128 a0 = _mm_loadu_ps(r0 + 2 * j), a1 = _mm_loadu_ps(r0 + 2 * j + 4);
-            __m128 b0 = _mm_loadu_ps(r1 + 2 * j), b1 = _mm_loadu_ps(r1 + 2 * j + 4);
-            __m128 m = _mm_max_ps(lowest, _mm_shuffle_ps(a0, a1, _MM_SHUFFLE(2, 0, 2, 0)));
-            m = _mm_max_ps(m, _mm_shuffle_ps(a0, a1, _MM_SHUFFLE(3, 1, 3, 1)));
-            m = _mm_max_ps(m, _mm_shuffle_ps(b0, b1, _MM_SHUFFLE(2, 0, 2, 0)));
-            m = _mm_max_ps(m, _mm_shuffle_ps(b0, b1, _MM_SHUFFLE(3, 1, 3, 1)));
-            _mm_storeu_ps(o + j, m);
+        if (2 * i + 1 < l->h) {
+            for (; j + 4 <= inside_w; j += 4) {
+                __m128 a0 = _mm_loadu_ps(r0 + 2 * j), a1 = _mm_loadu_ps(r0 + 2 * j + 4);
+                __m128 b0 = _mm_loadu_ps(r1 + 2 * j), b1 = _mm_loadu_ps(r1 + 2 * j + 4);
+                __m128 m = _mm_max_ps(lowest, _mm_shuffle_ps(a0, a1, _MM_SHUFFLE(2, 0, 2, 0)));
+                m = _mm_max_ps(m, _mm_shuffle_ps(a0, a1, _MM_SHUFFLE(3, 1, 3, 1)));
+                m = _mm_max_ps(m, _mm_shuffle_ps(b0, b1, _MM_SHUFFLE(2, 0, 2, 0)));
+                m = _mm_max_ps(m, _mm_shuffle_ps(b0, b1, _MM_SHUFFLE(3, 1, 3, 1)));
+                _mm_storeu_ps(o + j, m);
+            }
+            for (; j < inside_w; ++j) {
+                float m = max_as_darknet(-FLT_MAX, r0[2 * j]);
+                m = max_as_darknet(m, r0[2 * j + 1]);
+                m = max_as_darknet(m, r1[2 * j]);
+                o[j] = max_as_darknet(m, r1[2 * j + 1]);
+            }
         }
-        for (; j < l->out_w; ++j) {
-            float m = max_as_darknet(-FLT_MAX, r0[2 * j]);
-            m = max_as_darknet(m, r0[2 * j + 1]);
-            m = max_as_darknet(m, r1[2 * j]);
-            o[j] = max_as_darknet(m, r1[2 * j + 1]);
-        }
+        for (; j < l->out_w; ++j) o[j] = window(l, in, i, j);
     }
 }
 
@@ -96,7 +101,7 @@ static void task(void *ctx, int t, int thread)
     const layer *l = j->l;
     int p0, p1, planes = l->batch * l->c;
     abc_split_range(planes, j->parts, t, &p0, &p1);
-    int s2 = l->size == 2 && l->stride == 2 && l->pad / 2 == 0 && 2 * l->out_w <= l->w && 2 * l->out_h <= l->h;
+    int s2 = l->size == 2 && l->stride == 2 && l->pad / 2 == 0;
     int s1 = l->size == 2 && l->stride == 1 && l->pad / 2 == 0;
     for (int p = p0; p < p1; ++p) {
         const float *in = j->in + (size_t)p * l->h * l->w;

@@ -4,6 +4,7 @@
 #include "bn.h"
 
 #include <math.h>
+#include <string.h>
 
 #include "act.h"
 
@@ -17,11 +18,8 @@ void abc_bias_act_row(float *out, int S, float bias, ACTIVATION a)
 
 void abc_bn_infer_row(float *out, float *x, int S, float mean, float k, float bias, ACTIVATION a)
 {
-    for (int s = 0; s < S; ++s) {
-        float v = out[s];
-        x[s] = v;
-        out[s] = (v - mean) * k + bias;
-    }
+    if (x) memcpy(x, out, sizeof(float) * (size_t)S);
+    for (int s = 0; s < S; ++s) out[s] = (out[s] - mean) * k + bias;
     abc_act_row(out, S, a);
 }
 

@@ -14,7 +14,7 @@
 /* ---- rows of S floats ---- */
 /* out = act(out + bias) */
 void abc_bias_act_row(float *out, int S, float bias, ACTIVATION a);
-/* x = out; out = act((x - mean) * k + bias), k = scale / (sqrt(var) + 1e-6) */
+/* x = out (unless x is NULL); out = act((x - mean) * k + bias), k = scale / (sqrt(var) + 1e-6) */
 void abc_bn_infer_row(float *out, float *x, int S, float mean, float k, float bias, ACTIVATION a);
 /* s[0] += sum(out), s[1] += sum(out^2) */
 void abc_row_sums(const float *out, int S, double s[2]);
