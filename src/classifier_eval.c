@@ -38,7 +38,9 @@ static int argmax(const float *a, int n)
 }
 
 typedef struct {
-    long hit1, hitk, hit1_sim; /* over the images done */
+    long hit1, hitk, hit1_sim, hit1_soft; /* over the images done */
+    int soft;   /* weight quantizers: the soft model is scored too */
+    float beta; /* their beta at the weights' iteration */
     int done, listed, limit, k;
     double secs;               /* the packed path's time */
 } valid_tally;
@@ -61,6 +63,10 @@ static void print_valid(const valid_tally *t, int n, int compare, int sig)
         printf("binary layers: top-1 %.2f%% packed (as above), %.2f%% through the training path's float simulation: "
                "difference %+.2f points\n", 100.0 * t->hit1 / d, 100.0 * t->hit1_sim / d,
                100.0 * (t->hit1 - t->hit1_sim) / d);
+    if (compare && t->soft)
+        printf("weight quantizers: top-1 %.2f%% with the soft weights training ran on (beta %.3g), %.2f%% with their "
+               "signs (packed): gap %+.2f points\n", 100.0 * t->hit1_soft / d, t->beta, 100.0 * t->hit1 / d,
+               100.0 * (t->hit1 - t->hit1_soft) / d);
     fflush(stdout);
 }
 
@@ -84,14 +90,24 @@ static void count_hits(valid_tally *t, const matrix *pred, const data *val, int 
     }
 }
 
-/* Binary layers: the training path's float simulation on the same images, to show it agrees with the packed path. */
-static void count_sim_hits(valid_tally *t, network *net, data val, int classes)
+/* Top-1 hits of the model as ABC_INFERENCE=mode runs it, on the same images. */
+static long hits_as(const char *mode, network *net, data val, int classes)
 {
-    abc_mode_set(ABC_MODE_INFERENCE, "sim");
+    abc_mode_set(ABC_MODE_INFERENCE, mode);
     matrix pred = abc_network_predict_rows(net, val.X);
     abc_mode_set(ABC_MODE_INFERENCE, NULL);
-    for (int i = 0; i < val.X.rows; ++i) t->hit1_sim += argmax(pred.vals[i], classes) == argmax(val.y.vals[i], classes);
+    long hits = 0;
+    for (int i = 0; i < val.X.rows; ++i) hits += argmax(pred.vals[i], classes) == argmax(val.y.vals[i], classes);
     free_matrix(pred);
+    return hits;
+}
+
+/* Binary layers: the training path's float simulation on the same images, to show it agrees with the packed
+ * path; with weight quantizers, also their soft model, to show how far training's model is from the binary one. */
+static void count_sim_hits(valid_tally *t, network *net, data val, int classes)
+{
+    t->hit1_sim += hits_as("sim", net, val, classes);
+    if (t->soft) t->hit1_soft += hits_as("soft", net, val, classes);
 }
 
 int abc_classifier_valid(const char *datafile, const char *cfg, const char *weights, const abc_valid_opts *opts,
@@ -114,6 +130,8 @@ int abc_classifier_valid(const char *datafile, const char *cfg, const char *weig
     int *idx = abc_xcalloc((size_t)t.k, sizeof *idx);
     int compare = has_binary_layers(net) && abc_mode_choice(ABC_MODE_INFERENCE) != ABC_INFERENCE_SIM;
     double t_sim = 0;
+    float near;
+    t.soft = compare && abc_net_binarization(net, &t.beta, &near);
     int n = paths.n;
     abc_stop_guard guard;
     abc_stop_catch(&guard);
@@ -144,6 +162,7 @@ int abc_classifier_valid(const char *datafile, const char *cfg, const char *weig
     int sig = t.done < n ? abc_stop_signal() : 0;
     abc_stop_release(&guard);
     t.secs = abc_now() - t0 - t_sim;
+    if (t.soft) abc_net_binarization(net, &t.beta, &near); /* the beta the soft model ran at */
     print_valid(&t, n, compare, sig);
     if (res) {
         res->images = t.done;

@@ -17,6 +17,7 @@
 #include "abc/base/util.h"
 #include "abc/netio.h"
 #include "abc/packfile.h"
+#include "abc/registry.h"
 #include "abc/train_state.h"
 #include "data_file.h"
 #include "progress.h"
@@ -217,9 +218,13 @@ int abc_train_loop(network *net, load_args args, const abc_train_setup *s, const
             rate_ips = done == 1 ? ips : (rate_ips > 0 ? 0.5 * rate_ips + 0.5 * ips : ips);
             char eta[32];
             abc_fmt_eta(eta, sizeof eta, (double)(max_b - it) * imgs / (rate_ips > 0 ? rate_ips : 1));
-            printf("epoch %.2f iter %d/%d loss %.4f avg %.4f rate %g %.0f img/s ETA %s\n",
+            char soft[64] = "";
+            float beta, near;
+            if (abc_net_binarization(net, &beta, &near))
+                snprintf(soft, sizeof soft, " beta %.3g binary %.1f%%", beta, 100.0 * near);
+            printf("epoch %.2f iter %d/%d loss %.4f avg %.4f rate %g %.0f img/s ETA %s%s\n",
                    (double)*net->seen / (s->images > 0 ? s->images : 1), it, max_b, loss, avg_loss,
-                   get_current_rate(net), ips, eta);
+                   get_current_rate(net), ips, eta, soft);
             fflush(stdout);
             last_print = now;
             imgs_since_print = 0;

@@ -201,7 +201,7 @@ int abc_video_encode_open(abc_video_pipe *p, const char *path, const char *forma
     argv[n++] = size, argv[n++] = "-r", argv[n++] = (char *)rate, argv[n++] = "-i", argv[n++] = "pipe:0";
     argv[n++] = "-vf", argv[n++] = "pad=ceil(iw/2)*2:ceil(ih/2)*2"; /* 4:2:0 needs even sides */
     if (avi) argv[n++] = "-c:v", argv[n++] = "mpeg4", argv[n++] = "-q:v", argv[n++] = "3";
-    else argv[n++] = "-c:v", argv[n++] = "libx264", argv[n++] = "-preset", argv[n++] = "veryfast", argv[n++] = "-crf", argv[n++] = q;
+    else argv[n++] = "-c:v", argv[n++] = "libx264", argv[n++] = "-preset", argv[n++] = "ultrafast", argv[n++] = "-crf", argv[n++] = q;
     argv[n++] = "-pix_fmt", argv[n++] = "yuv420p", argv[n++] = "-f", argv[n++] = (char *)format;
     argv[n++] = (char *)path;
     argv[n] = NULL;

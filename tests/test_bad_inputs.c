@@ -58,6 +58,11 @@ static const bad_case cfg_cases[] = {
     {"yolo_anchors_count", {":12:", "anchors", "num=3"}},
     {"yolo_inputs_mismatch", {":10:", "[yolo]", "filters"}},
     {"region_mismatch", {":10:", "[region]", "inputs"}},
+    {"wquant_unknown", {":11:", "weight_quantizer", "'mirror'"}},
+    {"wquant_beta_alone", {":11:", "beta", "schedule"}},
+    {"wquant_darknet", {":13:", "weight_quantizer", "binarize=darknet"}},
+    {"wquant_bases", {":11:", "weight_quantizer", "weight_bases=1"}},
+    {"wquant_growth", {":12:", "beta_growth", "0.5"}},
     {"softmax_groups", {":9:", "groups", "[softmax]"}},
     {"dropout_probability", {":12:", "probability", "1.5"}},
     {"dropout_first", {":6:", "[dropout]", "first layer"}},
@@ -381,7 +386,7 @@ static int testpass_io(layer *l, FILE *fp) { (void)l; (void)fp; return 0; }
 static int testpass_save(const layer *l, FILE *fp) { (void)l; (void)fp; return 0; }
 
 static const abc_layer_type testpass_type = {"abc_testpass", testpass_keys, testpass_parse, testpass_floats,
-                                             testpass_io, testpass_save, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+                                             testpass_io, testpass_save, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
 
 static void register_testpass(void)
 {

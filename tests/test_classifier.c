@@ -315,6 +315,40 @@ START_TEST(abc_model_from_float_weights)
 }
 END_TEST
 
+/* A weight quantizer (MD-tanh-S, binary activations) fine-tuned from the float model: the progress line shows beta
+ * and the share of binary weights; valid scores the soft model against the packed signs. */
+START_TEST(quantizer_model_reports_soft_and_hard)
+{
+    char *f = write_cfg("tiny_md.cfg", 3, 60, "", 10), *text = abc_test_slurp(f);
+    char *second = strstr(strstr(text, "[convolutional]") + 1, "[convolutional]");
+    ck_assert(second != NULL);
+    char *out;
+    ck_assert(asprintf(&out, "%.*s[abc_convolutional]\nweight_bases=1\nactivation_bases=1\nscale=channel\n"
+                             "weight_quantizer=md_tanh_s\nbeta_growth=1.5\nbeta_every=10%s",
+                       (int)(second - text), text, second + strlen("[convolutional]")) > 0);
+    free(abc_test_write(dir, "tiny_md.cfg", out));
+    free(out), free(text);
+    abc_run_result r = run("classifier train %s/tiny.data %s %s/backup/tiny_final.weights", dir, f, dir);
+    ck_assert_msg(r.status == 0, "%s", r.out);
+    const char *last = strstr(r.out, "iter 60/60");
+    double beta, share;
+    ck_assert_msg(last && sscanf(strstr(last, " beta "), " beta %lf binary %lf%%", &beta, &share) == 2, "%s", r.out);
+    ck_assert_msg(beta > 7 && beta < 12 && share >= 0 && share <= 100, "beta %g, binary %g%%", beta, share);
+    abc_run_free(&r);
+    r = run("classifier valid %s/tiny.data %s %s/backup/tiny_md_final.weights", dir, f, dir);
+    ck_assert_msg(r.status == 0, "%s", r.out);
+    double top1 = parse_top1(r.out), soft, hard, gap, vbeta;
+    const char *t = strstr(r.out, "weight quantizers: top-1 ");
+    ck_assert_msg(t && sscanf(t, "weight quantizers: top-1 %lf%% with the soft weights training ran on (beta %lf), "
+                                 "%lf%% with their signs (packed): gap %lf points", &soft, &vbeta, &hard, &gap) == 4,
+                  "%s", r.out);
+    ck_assert_msg(fabs(hard - top1) < 1e-9 && fabs(hard - soft - gap) < 0.011 && fabs(vbeta - beta) < 0.01 * beta,
+                  "%s", t);
+    abc_run_free(&r);
+    free(f);
+}
+END_TEST
+
 /* weights convert -valid: the converted model's accuracy before fine-tuning, packed and simulated; then the
  * packed deployment file gives classifier valid the same top-1 as the .weights it was packed from. */
 START_TEST(convert_valid_then_packed_file_in_valid)
@@ -649,6 +683,7 @@ static Suite *suite_classifier(void)
     tcase_add_test(tc, valid_matches_predict);
     tcase_add_test(tc, training_beats_chance);
     tcase_add_test(tc, abc_model_from_float_weights);
+    tcase_add_test(tc, quantizer_model_reports_soft_and_hard);
     tcase_add_test(tc, convert_valid_then_packed_file_in_valid);
     tcase_add_test(tc, data_file_from_cfg_dataset);
     tcase_add_test(tc, sigint_saves_checkpoint);

@@ -139,16 +139,18 @@ END_TEST
 
 START_TEST(every_family_converts_and_runs)
 {
-    const char *fams[] = {"xnor", "bwn", "abc11", "abc52", "hada4-2", "hada16-16", "hbwn4"};
+    const char *fams[] = {"xnor", "bwn", "abc11", "abc52", "hada4-2", "hada16-16", "hbwn4", "md_tanh_s", "smooth-xnor"};
     const char *keys[] = {"weight_bases=1\nactivation_bases=1\nscale=channel\n",
                           "weight_bases=1\nactivation_bases=0\nscale=channel\n",
                           "weight_bases=1\nactivation_bases=1\n", "weight_bases=5\nactivation_bases=2\n",
                           "weight_segment=4\nactivation_segment=2\n", "weight_segment=16\nactivation_segment=16\n",
-                          "weight_segment=4\nactivation_segment=1\n"};
+                          "weight_segment=4\nactivation_segment=1\n",
+                          "weight_bases=1\nactivation_bases=0\nscale=channel\nweight_quantizer=md_tanh_s\n",
+                          "weight_bases=1\nactivation_bases=1\nscale=channel\nweight_quantizer=smooth\n"};
     const char *dir = abc_test_tmpdir();
     char *cfg, *w;
     make_model(dir, "fam", classifier_cfg, &cfg, &w);
-    for (int k = 0; k < 7; ++k) {
+    for (int k = 0; k < (int)(sizeof fams / sizeof fams[0]); ++k) {
         char args[4400], ocfg[4400], ow[4400];
         snprintf(args, sizeof args, "-to %s -out %s/fam-%s", fams[k], dir, fams[k]);
         abc_run_result r = convert(cfg, w, args);

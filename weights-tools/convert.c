@@ -13,6 +13,7 @@
 
 #include "abc/base/files.h"
 #include "abc/base/util.h"
+#include "abc/quant/wquant.h"
 #include "abc/registry.h"
 #include "cfg_text.h"
 #include "inspect.h"
@@ -47,7 +48,15 @@ static int parse_family(const char *to, family *f)
         f->conv = "hada_convolutional", f->connected = "hada_connected";
         snprintf(f->keys, sizeof f->keys, "weight_segment=%d\nactivation_segment=1\n", a);
     } else {
-        return -1;
+        /* a weight quantizer: <name> (float activations) or <name>-xnor (one binary activation base) */
+        char q[32];
+        snprintf(q, sizeof q, "%s", to);
+        size_t n = strlen(q);
+        int xnor = n > 5 && !strcmp(q + n - 5, "-xnor");
+        if (xnor) q[n - 5] = 0;
+        if (!abc_wquant_find(q)) return -1;
+        snprintf(f->keys, sizeof f->keys, "weight_bases=1\nactivation_bases=%d\nscale=channel\nweight_quantizer=%s\n",
+                 xnor, q);
     }
     return 0;
 }
@@ -133,8 +142,8 @@ int abc_weights_convert(const char *cfg, const char *weights, abc_convert_opts *
 {
     family f;
     if (parse_family(o->to, &f))
-        abc_die("-to: unknown family '%s' (xnor, bwn, abcMN such as abc33, hada<w>-<a> such as hada16-2, hbwn<w>)",
-                o->to);
+        abc_die("-to: unknown family '%s' (xnor, bwn, abcMN such as abc33, hada<w>-<a> such as hada16-2, hbwn<w>, "
+                "a weight quantizer %s, or one with -xnor appended)", o->to, abc_wquant_names());
     network *net = load_network((char *)cfg, NULL, 0);
     for (int i = 0; i < net->n; ++i)
         if (abc_registry_of(&net->layers[i]))

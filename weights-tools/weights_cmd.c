@@ -24,7 +24,7 @@ static int convert_run(const abc_cli *a)
     abc_convert_opts o = {abc_cli_str(a, "-to", NULL), abc_cli_str(a, "-keep", NULL), abc_cli_str(a, "-out", NULL), 0};
     const char *data = abc_cli_str(a, "-data", NULL);
     int valid = abc_cli_flag(a, "-valid");
-    if (!o.to) abc_cli_fail(a, "-to is required (xnor, bwn, abcMN, hada<w>-<a>, hbwn<w>, darknet)");
+    if (!o.to) abc_cli_fail(a, "-to is required (xnor, bwn, abcMN, hada<w>-<a>, hbwn<w>, a weight quantizer, darknet)");
     if (!o.out) abc_cli_fail(a, "-out is required (writes <out>.cfg and <out>.weights)");
     if (valid && !data) abc_cli_fail(a, "-valid needs -data <data file> (its valid list)");
     if (data && !abc_file_exists(data)) abc_die("cannot open data file '%s'", data);
@@ -42,6 +42,8 @@ static int convert_run(const abc_cli *a)
 
 static const abc_opt convert_opts[] = {
     {"-to", ABC_OPT_STR, "FAMILY", 0, 0, "xnor, bwn, abcMN (abc33: 3 weight, 3 activation bases), hada<w>-<a>, hbwn<w>; "
+                                        "smooth, md_tanh, md_tanh_s, gd_tanh (binary weights by that quantizer; "
+                                        "-xnor appended: binary activations too); "
                                         "darknet: only darknet's own binary=1 / xnor=1 layers (always imported)"},
     {"-keep", ABC_OPT_STR, "LIST", 0, 0, "layers that stay float: default (first, last, convs feeding [yolo]), "
                                          "first, last, detect, none, a type, layer indices; comma-separated"},

@@ -55,6 +55,25 @@ const abc_layer_type *abc_registry_of(const layer *l)
     return abc_registry_at((int)l->type - ABC_LAYER_TYPE_BASE);
 }
 
+int abc_net_binarization(const network *net, float *beta, float *near_binary)
+{
+    double near = 0, total = 0;
+    float most = 0;
+    for (int i = 0; i < net->n; ++i) {
+        const abc_layer_type *t = abc_registry_of(&net->layers[i]);
+        float b, s;
+        int n = t && t->binarization ? t->binarization(&net->layers[i], &b, &s) : 0;
+        if (n <= 0) continue;
+        near += (double)s * n;
+        total += n;
+        if (b > most) most = b;
+    }
+    if (total <= 0) return 0;
+    *beta = most;
+    *near_binary = (float)(near / total);
+    return 1;
+}
+
 const char *abc_layer_name(const layer *l)
 {
     const abc_layer_type *p = abc_registry_of(l);

@@ -15,6 +15,10 @@ const abc_layer_type *abc_registry_find(const char *name);
 const abc_layer_type *abc_registry_of(const layer *l);
 /* A layer's kind for messages: its plugin section name, or convolutional, connected, ... ("layer" otherwise). */
 const char *abc_layer_name(const layer *l);
+/* Layers with soft binary weights (weight quantizers): the largest beta of their last training (or soft)
+ * forward and the share of all their soft weights within 0.01 of +-1 then; returns 0 (and leaves both) if the
+ * network has none. */
+int abc_net_binarization(const network *net, float *beta, float *near_binary);
 /* Adds a type at run time (tests); returns its LAYER_TYPE value. */
 int abc_registry_add(const abc_layer_type *t);
 int abc_registry_count(void);

@@ -11,8 +11,9 @@ static const abc_mode_info about[ABC_MODE_COUNT] = {
     [ABC_MODE_GEMM] = {"ABC_GEMM", "auto|abc|openblas",
                        "float GEMM: the project's AVX-512 kernel where OpenBLAS runs no AVX-512 kernels (auto), "
                        "or forced"},
-    [ABC_MODE_INFERENCE] = {"ABC_INFERENCE", "packed|sim",
-                            "binary layers at inference: packed kernels or the training path's float simulation"},
+    [ABC_MODE_INFERENCE] = {"ABC_INFERENCE", "packed|sim|soft",
+                            "binary layers at inference: packed kernels, the training path's float simulation, or "
+                            "(weight quantizers) the soft weights training runs on"},
     [ABC_MODE_BGEMM] = {"ABC_BGEMM", NULL, "binary GEMM kernel (default: the best this CPU runs)"},
     [ABC_MODE_HGEMM] = {"HADA_KERNEL", NULL, "segment GEMM kernel of the HadaNet layers"},
     [ABC_MODE_PACK] = {"ABC_PACK", NULL, "input bit packer of the binary layers"},

@@ -10,7 +10,7 @@ typedef enum {
     ABC_MODE_THREADS,   /* ABC_THREADS: threads of every parallel part */
     ABC_MODE_FLOAT,     /* ABC_FLOAT: fast | stock (darknet's own float layers) */
     ABC_MODE_GEMM,      /* ABC_GEMM: abc | openblas (the float GEMM) */
-    ABC_MODE_INFERENCE, /* ABC_INFERENCE: packed | sim (binary layers at inference) */
+    ABC_MODE_INFERENCE, /* ABC_INFERENCE: packed | sim | soft (binary layers at inference) */
     ABC_MODE_BGEMM,     /* ABC_BGEMM: a binary GEMM kernel (kernels/bgemm.c) */
     ABC_MODE_HGEMM,     /* HADA_KERNEL: a segment GEMM kernel (kernels/hgemm.c) */
     ABC_MODE_PACK,      /* ABC_PACK: an input bit packer (kernels/bitpack.c) */
@@ -21,7 +21,7 @@ typedef enum {
 /* The choices of the switches with fixed values, in the order of their `values`. */
 enum { ABC_FLOAT_FAST, ABC_FLOAT_STOCK };
 enum { ABC_GEMM_AUTO, ABC_GEMM_ABC, ABC_GEMM_OPENBLAS };
-enum { ABC_INFERENCE_PACKED, ABC_INFERENCE_SIM };
+enum { ABC_INFERENCE_PACKED, ABC_INFERENCE_SIM, ABC_INFERENCE_SOFT };
 
 typedef struct {
     const char *env;    /* the variable */

@@ -61,6 +61,10 @@ typedef struct abc_layer_type {
     /* Optional: the momentum of the layer's own parameters (beyond darknet's bias, scale and weight updates,
      * which every conv-shaped layer has) into out (at most max); returns how many. */
     int (*momentum)(layer *l, abc_state_floats *out, int max);
+    /* Optional: a layer with soft binary weights (a weight quantizer) gives the beta of its last training or
+     * soft forward (0 before one) and the share of its soft weights within 0.01 of +-1 then, and returns its
+     * weight count; 0: none. */
+    int (*binarization)(const layer *l, float *beta, float *near_binary);
 } abc_layer_type;
 
 #endif

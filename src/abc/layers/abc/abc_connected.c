@@ -14,7 +14,8 @@
 
 static const char *const conn_keys[] = {"output", "batch_normalize", "activation", "weight_bases",
                                         "activation_bases", "weight_shifts", "activation_shifts",
-                                        "activation_scales", "scale", "gradient", NULL};
+                                        "activation_scales", "scale", "gradient", "weight_quantizer", "beta",
+                                        "beta_growth", "beta_every", NULL};
 
 static layer conn_parse(const abc_section *s, size_params p)
 {
@@ -25,8 +26,8 @@ static layer conn_parse(const abc_section *s, size_params p)
     abc_parse_abc_keys(s, &o);
     if (p.inputs <= 0) abc_sec_die(s, NULL, "no input");
     layer l = abc_conv_make(p.batch, 1, 1, p.inputs, out, 1, 1, 0, act, bn, &o);
-    fprintf(stderr, "abc_connected               %4d  ->  %4d  ABC M=%d N=%d%s\n", p.inputs, out, o.M, o.N,
-            o.N == 0 ? " (float activations)" : "");
+    fprintf(stderr, "abc_connected               %4d  ->  %4d  %s%s M=%d N=%d%s\n", p.inputs, out,
+            o.wquant ? "weights " : "ABC", o.wquant ? o.wquant->name : "", o.M, o.N, o.N == 0 ? " (float activations)" : "");
     return l;
 }
 
@@ -38,4 +39,4 @@ const abc_layer_type abc_connected_type = {"abc_connected", conn_keys,    conn_p
                                            abc_conv_load,   abc_conv_save, conn_resize,
                                            abc_float_record_floats, conn_load_float, abc_conv_describe,
                                            abc_conv_quantized, abc_conv_pack, abc_conv_unpack, abc_conv_arrays,
-                                           abc_conv_momentum};
+                                           abc_conv_momentum, abc_conv_binarization};

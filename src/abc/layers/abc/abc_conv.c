@@ -107,6 +107,8 @@ void abc_conv_resize(layer *l, int w, int h)
     abc_conv_layer_resize(l, w, h);
     abc_conv_state *st = state_alloc(l, &old->o);
     st->surrogate = old->surrogate;
+    st->beta_now = old->beta_now;
+    st->near_binary = old->near_binary;
     memcpy(st->alpha, old->alpha, (size_t)old->o.M * old->G * sizeof(float));
     for (int i = 0; i < old->o.N; ++i) {
         st->beta[i] = old->beta[i];
@@ -130,7 +132,7 @@ void abc_conv_resize(layer *l, int w, int h)
 static const char *const conv_keys[] = {"filters", "size", "stride", "pad", "padding", "batch_normalize",
                                         "activation", "weight_bases", "activation_bases", "weight_shifts",
                                         "activation_shifts", "activation_scales", "scale", "gradient", "binarize",
-                                        NULL};
+                                        "weight_quantizer", "beta", "beta_growth", "beta_every", NULL};
 
 static void parse_list(const abc_section *s, const char *key, int want, float lo, float hi, float *dst)
 {
@@ -150,6 +152,29 @@ static void parse_list(const abc_section *s, const char *key, int want, float lo
         dst[i] = v[i];
     }
     free(v);
+}
+
+/* weight_quantizer= and its schedule (beta=, beta_growth=, beta_every=). */
+static void parse_quantizer(const abc_section *s, abc_conv_opts *o)
+{
+    const char *name = abc_sec_has(s, "weight_quantizer") ? abc_sec_str(s, "weight_quantizer") : "abc";
+    const char *sched[] = {"beta", "beta_growth", "beta_every"};
+    if (!strcmp(name, "abc")) {
+        for (int i = 0; i < 3; ++i)
+            if (abc_sec_has(s, sched[i]))
+                abc_sec_die(s, sched[i], "only a weight_quantizer (%s) has a beta schedule", abc_wquant_names());
+        return;
+    }
+    const abc_wquant *q = abc_wquant_find(name);
+    if (!q) abc_sec_die(s, "weight_quantizer", "'%s' is none of abc|%s", name, abc_wquant_names());
+    if (o->M != 1) abc_sec_die(s, "weight_quantizer", "%s makes one binary weight base: it needs weight_bases=1", name);
+    if (o->darknet) abc_sec_die(s, "weight_quantizer", "%s and binarize=darknet both choose the weights' binarization", name);
+    if (abc_sec_has(s, "weight_shifts")) abc_sec_die(s, "weight_shifts", "%s has no weight shifts", name);
+    if (abc_sec_has(s, "gradient")) abc_sec_die(s, "gradient", "%s has its own gradient", name);
+    o->wquant = q;
+    o->wq_beta = abc_sec_float(s, "beta", q->beta, 1e-6f, 1e6f);
+    o->wq_growth = abc_sec_float(s, "beta_growth", q->growth, 1.f, 100.f);
+    o->wq_every = abc_sec_int(s, "beta_every", q->every, 1, 1 << 30);
 }
 
 void abc_parse_abc_keys(const abc_section *s, abc_conv_opts *out)
@@ -175,6 +200,7 @@ void abc_parse_abc_keys(const abc_section *s, abc_conv_opts *out)
         o.u[0] = 0.f;
         if (N) o.beta[0] = 1.f, o.v[0] = 0.5f; /* v: only the training mask's centre, |R| <= 0.5 */
     }
+    parse_quantizer(s, &o);
     *out = o;
 }
 
@@ -187,8 +213,9 @@ static layer conv_parse(const abc_section *s, size_params p)
     abc_parse_abc_keys(s, &o);
     int M = o.M, N = o.N;
     layer l = abc_conv_make(p.batch, p.h, p.w, p.c, g.n, g.size, g.stride, g.pad, act, bn, &o);
-    fprintf(stderr, "abc_conv %4d %2d x%2d /%2d  %4d x%4d x%4d   ->  %4d x%4d x%4d  ABC M=%d N=%d%s\n", l.n, l.size, l.size,
-            l.stride, l.w, l.h, l.c, l.out_w, l.out_h, l.out_c, M, N, N == 0 ? " (float activations)" : "");
+    fprintf(stderr, "abc_conv %4d %2d x%2d /%2d  %4d x%4d x%4d   ->  %4d x%4d x%4d  %s%s M=%d N=%d%s\n", l.n, l.size,
+            l.size, l.stride, l.w, l.h, l.c, l.out_w, l.out_h, l.out_c, o.wquant ? "weights " : "ABC",
+            o.wquant ? o.wquant->name : "", M, N, N == 0 ? " (float activations)" : "");
     return l;
 }
 
@@ -229,7 +256,7 @@ int abc_conv_save(const layer *l, FILE *fp) { return conv_io((layer *)l, fp, 1);
 void abc_conv_ensure_wq(layer *l)
 {
     abc_conv_state *st = abc_conv_st(l);
-    if (st->wq_valid) return;
+    if (st->wq_valid && !st->wq_soft) return;
     if (st->frozen) abc_conv_weights_from_bits(l);
     else abc_conv_quantize_weights(l, 0);
 }
@@ -242,6 +269,15 @@ int abc_conv_arrays(const layer *l, abc_named_floats *out, int max)
     for (int i = 0; i < 3 && k < max; ++i)
         if (a[i].n) out[k++] = a[i];
     return k;
+}
+
+int abc_conv_binarization(const layer *l, float *beta, float *near_binary)
+{
+    const abc_conv_state *st = abc_conv_st(l);
+    if (!st->o.wquant) return 0;
+    *beta = st->beta_now;
+    *near_binary = st->near_binary;
+    return l->nweights;
 }
 
 int abc_conv_momentum(layer *l, abc_state_floats *out, int max)
@@ -264,4 +300,4 @@ const abc_layer_type abc_conv_type = {"abc_convolutional", conv_keys,     conv_p
                                       abc_conv_load,       abc_conv_save, abc_conv_resize,
                                       abc_float_record_floats, conv_load_float, abc_conv_describe,
                                       abc_conv_quantized,  abc_conv_pack,     abc_conv_unpack,
-                                      abc_conv_arrays,     abc_conv_momentum};
+                                      abc_conv_arrays,     abc_conv_momentum,   abc_conv_binarization};

@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "darknet.h"
+#include "quant/wquant.h"
 
 #define ABC_MAX_BASES 8
 
@@ -43,6 +44,11 @@ typedef struct {
     /* binarize=darknet: darknet's own [convolutional] binary=1 / xnor=1 (M = 1, N = 0 or 1, per-filter alpha):
      * B = +1 iff W > 0, alpha = mean |W| of the filter, input +1 iff R > 0 (scale 1, not trained) */
     int darknet;
+    /* weight_quantizer= other than abc (M = 1): soft weights P_beta(W) in training, sign and alpha = 1 at
+     * inference (quant/wquant.h); NULL: ABC-Net's bases */
+    const abc_wquant *wquant;
+    float wq_beta, wq_growth; /* beta=, beta_growth= */
+    int wq_every;             /* beta_every= */
 } abc_conv_opts;
 
 typedef struct {
@@ -56,6 +62,9 @@ typedef struct {
     int wq_valid;      /* wq/alpha hold the current weights' quantization */
     int packed_valid;  /* wbits/wcorr hold the packing of wq's bases */
     int frozen;        /* loaded from a packed file: wq, wbits and alpha are the model, l.weights unused */
+    int wq_soft;       /* wq holds a quantizer's soft weights (training), not the hard model */
+    float beta_now;    /* the quantizer's beta of the last training or soft forward (0: none yet) */
+    float near_binary; /* share of the soft weights within 0.01 of +-1 then */
     float *alpha;      /* M*G, alpha[g*M + m] */
     float *beta, *v;   /* N each: trained */
     float *beta_upd, *v_upd; /* N each: accumulated gradients (darknet's *_updates convention) */
@@ -94,9 +103,13 @@ void abc_conv_ensure_wq(layer *l);
 void abc_conv_quantize_weights(layer *l, int refit);
 /* abc_conv_quantize_weights(l, 0), then st->wq (the registry's quantized_weights). */
 const float *abc_conv_quantized(layer *l);
+/* A weight quantizer's soft weights at the schedule's beta for iteration it into st->wq, recording that beta
+ * and the share near +-1; training (train = 1) also takes the step of beta (MD-tanh keeps its primal). */
+void abc_conv_quantize_soft(layer *l, size_t it, int train);
 /* Sign of a weight base element: W - mean + u std >= 0 (binarize=darknet: W > 0). */
 static inline int abc_conv_wbit(const abc_conv_state *st, float w, float mean, float ustd)
 {
+    if (st->o.wquant && !st->o.wquant->centred) return w >= 0.f;
     return st->o.darknet ? w > 0.f : w - mean + ustd >= 0.f;
 }
 /* Activation base n: +1 iff R >= thr, thr = 0.5 - v_n; binarize=darknet: R > 0, which is R >= FLT_MIN here

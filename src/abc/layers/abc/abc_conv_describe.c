@@ -20,12 +20,15 @@ void abc_conv_describe(const layer *l, char *buf, size_t n, size_t *packed_bytes
     char path[192];
     if (N == 0)
         snprintf(path, sizeof path, "binary weights on float activations: float GEMM on the quantized weights");
-    else if (abc_mode_choice(ABC_MODE_INFERENCE) == ABC_INFERENCE_SIM)
-        snprintf(path, sizeof path, "float simulation (ABC_INFERENCE=sim)");
+    else if (abc_mode_choice(ABC_MODE_INFERENCE) != ABC_INFERENCE_PACKED)
+        snprintf(path, sizeof path, "float simulation (ABC_INFERENCE=%s)", abc_mode_get(ABC_MODE_INFERENCE));
     else
         snprintf(path, sizeof path, "packed: %d binary products in one GEMM per block, kernel %s, packer %s", M * N,
                  abc_kernel_chosen_name(&abc_bgemm_family), abc_kernel_chosen_name(&abc_bitpack_family));
-    if (st->o.darknet)
+    if (st->o.wquant)
+        snprintf(buf, n, "binary weights by %s (%s; beta %g x%g every %d), sign at inference, %d-bit rows; %s",
+                 st->o.wquant->name, st->o.wquant->what, st->o.wq_beta, st->o.wq_growth, st->o.wq_every, st->K, path);
+    else if (st->o.darknet)
         snprintf(buf, n, "darknet's %s=1 (signs of W > 0 times mean |W| per filter%s), %d-bit rows; %s",
                  N ? "xnor" : "binary", N ? ", inputs R > 0" : "", st->K, path);
     else

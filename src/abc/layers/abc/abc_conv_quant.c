@@ -58,6 +58,7 @@ void abc_conv_quantize_weights(layer *l, int refit)
         st->wq_valid = 1;
         return;
     }
+    st->wq_soft = 0;
     for (int g = 0; g < st->G; ++g) {
         const float *w = l->weights + (size_t)g * len;
         float *wq = st->wq + (size_t)g * len;
@@ -66,7 +67,9 @@ void abc_conv_quantize_weights(layer *l, int refit)
         abc_conv_group_stats(l, g, &mean, &sd);
         float ustd[ABC_MAX_BASES];
         for (int m = 0; m < M; ++m) ustd[m] = st->o.u[m] * sd;
-        if (refit && st->o.darknet) { /* darknet's binarize_weights: the filter's mean |W| */
+        if (st->o.wquant) { /* the hard model: sign, scale 1 */
+            alpha[0] = 1.f;
+        } else if (refit && st->o.darknet) { /* darknet's binarize_weights: the filter's mean |W| */
             double sum = 0;
             for (int i = 0; i < len; ++i) sum += fabsf(w[i]);
             alpha[0] = (float)(sum / len);
@@ -94,4 +97,22 @@ void abc_conv_quantize_weights(layer *l, int refit)
         }
     }
     st->wq_valid = 1;
+}
+
+void abc_conv_quantize_soft(layer *l, size_t it, int train)
+{
+    abc_conv_state *st = abc_conv_st(l);
+    const abc_wquant *q = st->o.wquant;
+    float beta = abc_wquant_beta(st->o.wq_beta, st->o.wq_growth, st->o.wq_every, it);
+    if (train && q->keep_primal && st->beta_now > 0 && beta != st->beta_now)
+        for (int i = 0; i < l->nweights; ++i) l->weights[i] *= st->beta_now / beta;
+    st->beta_now = beta;
+    int len = l->nweights / st->G;
+    long near = 0;
+    for (int g = 0; g < st->G; ++g) q->soft(l->weights + (size_t)g * len, len, beta, st->wq + (size_t)g * len);
+    for (int i = 0; i < l->nweights; ++i) near += fabsf(fabsf(st->wq[i]) - 1.f) <= 0.01f;
+    st->near_binary = (float)near / (float)l->nweights;
+    st->wq_soft = 1;
+    st->wq_valid = 1;
+    st->packed_valid = 0;
 }

@@ -91,13 +91,22 @@ void abc_conv_forward_sim(layer l, network net)
 void abc_conv_forward(layer l, network net)
 {
     abc_conv_state *st = abc_conv_st(&l);
+    size_t it = net.seen ? *net.seen / (size_t)(net.batch * (net.subdivisions > 0 ? net.subdivisions : 1)) : 0;
     if (net.train) {
         if (st->frozen) abc_die("a model loaded from a packed file has no shadow weights to train");
-        abc_conv_quantize_weights(&l, 1);
+        if (st->o.wquant) abc_conv_quantize_soft(&l, it, 1);
+        else abc_conv_quantize_weights(&l, 1);
         abc_conv_forward_sim(l, net);
         return;
     }
-    if (st->o.N == 0 || st->surrogate || abc_mode_choice(ABC_MODE_INFERENCE) == ABC_INFERENCE_SIM) {
+    int mode = abc_mode_choice(ABC_MODE_INFERENCE);
+    if (st->o.wquant && !st->frozen && mode == ABC_INFERENCE_SOFT) { /* the training model, to compare */
+        abc_conv_quantize_soft(&l, it, 0);
+        abc_conv_forward_sim(l, net);
+        return;
+    }
+    if (st->wq_soft) st->wq_valid = 0; /* the hard model from here */
+    if (st->o.N == 0 || st->surrogate || mode != ABC_INFERENCE_PACKED) {
         abc_conv_ensure_wq(&l);
         abc_conv_forward_sim(l, net);
     } else {
@@ -167,10 +176,19 @@ static void backward_input(abc_conv_state *st, const float *x, const float *da, 
     free(j.sums);
 }
 
-/* weight_updates += dW~ (ste), or scaled per alpha group by sum(alpha^2) (paper). */
-static void add_weight_grad(layer *l, const abc_conv_state *st, const float *gw)
+/* weight_updates += dW~ (ste), or scaled per alpha group by sum(alpha^2) (paper); a weight quantizer's
+ * gradient through its projection (gw is overwritten). */
+static void add_weight_grad(layer *l, const abc_conv_state *st, float *gw)
 {
     int len = l->nweights / st->G;
+    if (st->o.wquant && !st->surrogate) {
+        for (int g = 0; g < st->G; ++g) {
+            size_t at = (size_t)g * len;
+            st->o.wquant->grad(l->weights + at, st->wq + at, len, st->beta_now, gw + at);
+        }
+        for (int i = 0; i < l->nweights; ++i) l->weight_updates[i] += gw[i];
+        return;
+    }
     for (int g = 0; g < st->G; ++g) {
         float f = 1.f;
         if (st->o.grad == ABC_GRAD_PAPER && !st->surrogate) {
@@ -194,6 +212,7 @@ void abc_conv_backward(layer l, network net)
 void abc_conv_update(layer l, update_args a)
 {
     abc_conv_state *st = abc_conv_st(&l);
+    if (st->o.wquant && !st->o.wquant->decay) a.decay = 0; /* the quantizer's recipe: no decay of its w */
     update_convolutional_layer(l, a);
     float lr = a.learning_rate * l.learning_rate_scale / a.batch;
     for (int n = 0; n < st->o.N && !st->o.darknet; ++n) { /* darknet's binarization has no trained scale or shift */

@@ -24,6 +24,7 @@ int abc_conv_unpack(layer *l, FILE *fp);
 int abc_conv_arrays(const layer *l, abc_named_floats *out, int max);
 /* Registry momentum: the gradients accumulated for beta and v. */
 int abc_conv_momentum(layer *l, abc_state_floats *out, int max);
+int abc_conv_binarization(const layer *l, float *beta, float *near_binary);
 /* Registry describe(): bases, inference path and kernel, packed and float bytes. */
 void abc_conv_describe(const layer *l, char *buf, size_t n, size_t *packed_bytes, size_t *float_bytes);
 

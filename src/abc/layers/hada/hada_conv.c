@@ -187,7 +187,7 @@ static int arrays(const layer *l, abc_named_floats *out, int max)
 
 const abc_layer_type hada_conv_type = {"hada_convolutional", conv_keys, conv_parse, abc_float_record_floats, load, save,
                                        hada_conv_resize,     abc_float_record_floats, load, describe, quantized,
-                                       hada_conv_pack,       hada_conv_unpack, arrays, NULL};
+                                       hada_conv_pack,       hada_conv_unpack, arrays, NULL, NULL};
 const abc_layer_type hada_connected_type = {"hada_connected", conn_keys, conn_parse, abc_float_record_floats, load, save,
                                             conn_resize,      abc_float_record_floats, load, describe, quantized,
-                                            hada_conv_pack,   hada_conv_unpack, arrays, NULL};
+                                            hada_conv_pack,   hada_conv_unpack, arrays, NULL, NULL};

@@ -22,7 +22,7 @@ void hada_conv_forward_sim(layer l, network net)
 int hada_conv_uses_packed(const layer *l)
 {
     const hada_conv_state *st = hada_conv_st(l);
-    return st->o.ba > 1 && !st->surrogate && abc_mode_choice(ABC_MODE_INFERENCE) != ABC_INFERENCE_SIM;
+    return st->o.ba > 1 && !st->surrogate && abc_mode_choice(ABC_MODE_INFERENCE) == ABC_INFERENCE_PACKED;
 }
 
 void hada_conv_forward(layer l, network net)
