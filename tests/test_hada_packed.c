@@ -35,6 +35,8 @@ static const shape shapes[] = {
     {1, 1, 1, 100, 10, 1, 1, 0, 0, 16, 2, 1, LINEAR},
     {3, 1, 1, 257, 33, 1, 1, 0, 1, 16, 16, 1, LEAKY},
     {3, 1, 1, 40, 7, 1, 1, 0, 0, 8, 8, 1, LINEAR},
+    {9, 1, 1, 100, 13, 1, 1, 0, 1, 16, 2, 1, LEAKY}, /* a batch large enough for images as the kernel's rows */
+    {8, 3, 3, 40, 9, 3, 1, 0, 1, 16, 4, 0, LINEAR},
     /* other segment lengths: g over 64, g not a power of two, full-precision weights (g = 1), 32/64 */
     {3, 4, 4, 200, 9, 3, 1, 1, 1, 128, 128, 0, LEAKY},
     {1, 5, 4, 50, 6, 3, 1, 1, 0, 12, 24, 0, LINEAR},

@@ -17,8 +17,9 @@
  * weights go in the kernel's row panels, built once per packing; the kernel
  * applies batch norm/bias and leaky/relu as it stores into l.output. For the
  * plain kernels the im2col builds rows of the GEMM's layout instead. A layer
- * with one output position (connected layers) runs one product for a range
- * of images, the images as the kernel's rows and the filters as its columns.
+ * with one output position (connected layers) and a batch of 8 or more runs
+ * one product for a range of images, the images as the kernel's rows and the
+ * filters as its columns.
  * On ResNet-18's 56x56x64 3x3 conv the planes and the fused output stage
  * took the layer from 0.62 to 0.31 ms (one thread, AVX-512). */
 #include <math.h>
@@ -260,7 +261,10 @@ void hada_conv_forward_packed(layer l, network net)
     if (!hada_pack_geometry(l.c, st->taps, &st->o, &j.gm)) abc_die("hada layer: no packed path with activation_segment=1");
     if (!st->packed_valid) hada_conv_pack_weights(&l);
     const hada_pack_geom *gm = &j.gm;
-    int HW = l.h * l.w, P = st->P, threads = abc_pool_threads(), one = P == 1;
+    /* One output position (connected layers): at a batch of 8 or more, images as the kernel's rows and the filters
+     * as its columns (their panels built per forward, worth it for that many images); below, as a conv: the
+     * filters' cached row panels, one column an image. */
+    int HW = l.h * l.w, P = st->P, threads = abc_pool_threads(), one = P == 1 && l.batch >= 8;
     j.l = &l;
     j.st = st;
     j.input = net.input;
