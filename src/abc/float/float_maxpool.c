@@ -62,9 +62,15 @@ static void plane_2x2_s1(const layer *l, const float *in, float *out)
     }
 }
 
+/* A 2x2 window as libdarknet takes it, its cells in row order (a cell outside the input given as -FLT_MAX). */
+static inline float window4(float a, float b, float c, float d)
+{
+    return max_as_darknet(max_as_darknet(max_as_darknet(max_as_darknet(-FLT_MAX, a), b), c), d);
+}
+
 /* size 2, stride 2, windows from (0, 0) (darknet's default padding of size - 1 = 1 shifts them by -1/2 = 0):
- * the common case, four outputs at a time; on an odd width or height the last window, which reaches past
- * the input, as libdarknet takes it. */
+ * the common case, four outputs at a time; on an odd width or height the last windows reach one cell past the
+ * input. */
 static void plane_2x2(const layer *l, const float *in, float *out)
 {
     const __m128 lowest = _mm_set1_ps(-FLT_MAX);
@@ -72,8 +78,8 @@ static void plane_2x2(const layer *l, const float *in, float *out)
     for (int i = 0; i < l->out_h; ++i) {
         const float *r0 = in + (size_t)(2 * i) * l->w, *r1 = r0 + l->w;
         float *o = out + (size_t)i * l->out_w;
-        int j = 0;
-        if (2 * i + 1 < l->h) {
+        int j = 0, two_rows = 2 * i + 1 < l->h;
+        if (two_rows)
             for (; j + 4 <= inside_w; j += 4) {
                 __m128 a0 = _mm_loadu_ps(r0 + 2 * j), a1 = _mm_loadu_ps(r0 + 2 * j + 4);
                 __m128 b0 = _mm_loadu_ps(r1 + 2 * j), b1 = _mm_loadu_ps(r1 + 2 * j + 4);
@@ -83,14 +89,14 @@ static void plane_2x2(const layer *l, const float *in, float *out)
                 m = _mm_max_ps(m, _mm_shuffle_ps(b0, b1, _MM_SHUFFLE(3, 1, 3, 1)));
                 _mm_storeu_ps(o + j, m);
             }
-            for (; j < inside_w; ++j) {
-                float m = max_as_darknet(-FLT_MAX, r0[2 * j]);
-                m = max_as_darknet(m, r0[2 * j + 1]);
-                m = max_as_darknet(m, r1[2 * j]);
-                o[j] = max_as_darknet(m, r1[2 * j + 1]);
-            }
+        if (2 * i < l->h) {
+            for (; j < inside_w; ++j)
+                o[j] = window4(r0[2 * j], r0[2 * j + 1], two_rows ? r1[2 * j] : -FLT_MAX,
+                               two_rows ? r1[2 * j + 1] : -FLT_MAX);
+            if (j < l->out_w && 2 * j == l->w - 1) /* the odd last column: one cell wide */
+                o[j] = window4(r0[2 * j], -FLT_MAX, two_rows ? r1[2 * j] : -FLT_MAX, -FLT_MAX), ++j;
         }
-        for (; j < l->out_w; ++j) o[j] = window(l, in, i, j);
+        for (; j < l->out_w; ++j) o[j] = window(l, in, i, j); /* any other shape a padding makes */
     }
 }
 
