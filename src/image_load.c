@@ -1,6 +1,6 @@
 /* Image loading for inference: 8-bit opaque PNGs decoded here with libpng, from one read of the file into a
  * reused buffer; every other file by libdarknet's load_image_color (OpenCV in Debian's build), whose decoding
- * of small files is mostly allocation and system calls (35 us for a 28x28 PNG, against 8 for its read). */
+ * of small files is mostly allocation and system calls. */
 #include "image_load.h"
 
 #include <fcntl.h>
@@ -135,7 +135,7 @@ data abc_cls_buffer(int rows, int w, int h, int classes)
     d.X.rows = d.y.rows = rows;
     d.X.cols = w * h * 3;
     d.y.cols = classes;
-    d.X.vals = abc_xmalloc((size_t)rows * sizeof *d.X.vals);
+    d.X.vals = abc_xcalloc((size_t)rows + 1, sizeof *d.X.vals); /* a NULL after the last row marks the capacity */
     d.y.vals = abc_xmalloc((size_t)rows * sizeof *d.y.vals);
     float *x = abc_xcalloc((size_t)rows * d.X.cols, sizeof(float)), *y = abc_xcalloc((size_t)rows * classes, sizeof(float));
     for (int i = 0; i < rows; ++i) {
@@ -182,6 +182,8 @@ static void load_task(void *ctx, int task, int thread)
 
 void abc_load_classification(data *d, char **paths, int n, const abc_strs *labels)
 {
+    for (int i = 0; i < n; ++i)
+        if (!d->X.vals[i]) abc_die("image loader: %d images for a buffer of %d rows", n, i);
     int threads = abc_pool_threads();
     load_job j = {d, paths, n, threads > 1 ? 4 * threads : 1, labels};
     if (j.parts > n) j.parts = n > 0 ? n : 1;
