@@ -55,6 +55,7 @@ typedef struct {
     int m, k, n;
     double *stats; /* per image and channel: forward 2 sums, backward 3 */
     float *coef;   /* per channel: forward inv; backward k, kx, k0, mean */
+    float *bn_k;   /* inference with batch norm: per channel scale / (sqrt(rolling variance) + 1e-6) */
     float *wt;     /* forward by the direct kernel (few input channels): its weights; NULL: im2col + GEMM */
     abc_direct_out *out; /* the direct kernel's output stage (inference, or no batch norm); NULL: the rows' own */
     const float *col; /* filters_task: the image's column matrix */
@@ -116,8 +117,7 @@ static void forward_rows(const conv_job *j, int b, int r0, int r1, int thread)
         if (!l->batch_normalize) {
             abc_bias_act_row(o, len, l->biases[f], l->activation);
         } else if (!j->net->train) {
-            float k = l->scales[f] / (sqrtf(l->rolling_variance[f]) + .000001f);
-            abc_bn_infer_row(o, NULL, len, l->rolling_mean[f], k, l->biases[f], l->activation);
+            abc_bn_infer_row(o, NULL, len, l->rolling_mean[f], j->bn_k[f], l->biases[f], l->activation);
         } else if (j->stats) { /* whole image: its share of the batch statistics */
             double *s = j->stats + ((size_t)b * l->n + f) * 2;
             s[0] = s[1] = 0;
@@ -164,8 +164,7 @@ static void filters_task(void *ctx, int task, int thread)
         if (!l->batch_normalize) {
             abc_bias_act_row(o, j->n, l->biases[f], l->activation);
         } else {
-            float k = l->scales[f] / (sqrtf(l->rolling_variance[f]) + .000001f);
-            abc_bn_infer_row(o, NULL, j->n, l->rolling_mean[f], k, l->biases[f], l->activation);
+            abc_bn_infer_row(o, NULL, j->n, l->rolling_mean[f], j->bn_k[f], l->biases[f], l->activation);
         }
     }
 }
@@ -197,17 +196,15 @@ void abc_conv_fast_forward(layer l, network net)
     j.parts = abc_float_parts_per_image(l.batch, threads, l.out_h);
     int bn_train = l.batch_normalize && net.train;
     if (bn_train && j.parts == 1) j.stats = abc_xmalloc((size_t)l.batch * l.n * 2 * sizeof(double));
-    abc_direct_out out = {NULL, NULL, l.biases, l.activation};
+    if (l.batch_normalize && !net.train) { /* once a forward, not once a chunk of rows */
+        j.bn_k = abc_xmalloc((size_t)l.n * sizeof(float));
+        for (int f = 0; f < l.n; ++f) j.bn_k[f] = l.scales[f] / (sqrtf(l.rolling_variance[f]) + .000001f);
+    }
+    abc_direct_out out = {j.bn_k ? l.rolling_mean : NULL, j.bn_k, l.biases, l.activation};
     if (abc_conv_direct_suits(l.c, l.size, l.stride)) {
         j.wt = abc_xmalloc(abc_conv_direct_weights_floats(l.n, l.c, l.size) * sizeof(float));
         abc_conv_direct_weights(l.weights, l.n, l.c, l.size, j.wt);
         if (!bn_train) j.out = &out;
-        if (l.batch_normalize && !net.train) {
-            float *k = abc_xmalloc((size_t)l.n * sizeof(float));
-            for (int f = 0; f < l.n; ++f) k[f] = l.scales[f] / (sqrtf(l.rolling_variance[f]) + .000001f);
-            out.mean = l.rolling_mean;
-            out.k = k;
-        }
     } else if (!net.train && l.batch == 1 && threads > 1 && l.n >= 16 * threads && j.m > j.n) {
         if (direct(&l)) {
             j.col = net.input;
@@ -218,12 +215,13 @@ void abc_conv_fast_forward(layer l, network net)
         }
         j.parts = abc_float_channel_parts(l.n, threads);
         abc_pool_run(j.parts, filters_task, &j);
+        free(j.bn_k);
         return;
     }
     if (!net.train) j.chunk_rows = chunk_rows(&l, j.wt != NULL);
     abc_pool_run(l.batch * j.parts, forward_task, &j);
     free(j.wt);
-    free((float *)out.k);
+    free(j.bn_k);
     if (!bn_train) return;
     if (j.stats) {
         j.coef = abc_xmalloc((size_t)l.n * sizeof(float));
