@@ -88,7 +88,8 @@ demo: deps
 
 test: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/abc_tests
-	cd tests && ABC_DARKNET=../$(DARKNET) ABC_TEST_LOG=$(CURDIR)/$(BUILD)/test.log ASAN_OPTIONS=detect_leaks=0 ../$(BUILD)/abc_tests
+	cd tests && ABC_DARKNET=../$(DARKNET) ABC_TEST_LOG=$(CURDIR)/$(BUILD)/test.log ASAN_OPTIONS=detect_leaks=0 \
+	  CK_DEFAULT_TIMEOUT=30 CK_TIMEOUT_MULTIPLIER=$(if $(filter 1,$(SAN)),3,1) ../$(BUILD)/abc_tests
 
 test-san: deps
 	@$(MAKE) --no-print-directory SAN=1 test

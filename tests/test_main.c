@@ -196,6 +196,9 @@ void abc_test_kill_after_checkpoint(const char *log, const char *const *words, c
 
 int abc_test_wait_for_line(const char *log, const char *prefix, pid_t pid, int seconds)
 {
+    /* the sanitizer build runs several times slower: make test-san scales Check's timeouts, and this one too */
+    const char *mult = getenv("CK_TIMEOUT_MULTIPLIER");
+    if (mult && atoi(mult) > 1) seconds *= atoi(mult);
     for (int i = 0; i < 20 * seconds; ++i) {
         usleep(50000);
         FILE *fp = fopen(log, "r");
@@ -260,6 +263,9 @@ static int run_quiet(const char *log)
     close(fd);
     setvbuf(stdout, NULL, _IOLBF, 0);
     int checks = 0, failures = 0;
+    /* the failures again after the summary: CI shows only the end of what ran */
+    char failed_list[4096] = "";
+    size_t listed = 0;
     double t0 = abc_now();
     for (int i = 0; i < n_suites; ++i) {
         SRunner *sr = srunner_create(suites[i]());
@@ -270,16 +276,23 @@ static int run_quiet(const char *log)
             TestResult **tr = srunner_failures(sr);
             report("  %-16s %4d checks  %s %6.1f s\n", suite_names[i], run, failed ? "FAILED" : "ok    ",
                    abc_now() - ts);
-            for (int f = 0; f < failed; ++f)
+            for (int f = 0; f < failed; ++f) {
                 report("    %s:%d: %s: %s\n", tr_lfile(tr[f]), tr_lno(tr[f]), tr_tcname(tr[f]), tr_msg(tr[f]));
+                if (listed < sizeof failed_list - 1) {
+                    int n = snprintf(failed_list + listed, sizeof failed_list - listed, "  failed: %s: %s:%d: %.300s\n",
+                                     suite_names[i], tr_lfile(tr[f]), tr_lno(tr[f]), tr_msg(tr[f]));
+                    if (n > 0) listed += (size_t)n;
+                    if (listed >= sizeof failed_list) listed = sizeof failed_list - 1;
+                }
+            }
             free(tr);
         }
         checks += run;
         failures += failed;
         srunner_free(sr);
     }
-    report("%d checks, %d failed, in %.0f s; everything the tests printed is in %s\n", checks, failures,
-           abc_now() - t0, log);
+    report("%s%d checks, %d failed, in %.0f s; everything the tests printed is in %s\n", failed_list, checks,
+           failures, abc_now() - t0, log);
     return failures ? 1 : 0;
 }
 
