@@ -29,7 +29,7 @@ ifeq ($(SAN),1)
 endif
 
 MAIN_SRC = src/darknet.c
-SRC_DIRS = src src/abc src/abc/base src/abc/kernels src/abc/float src/abc/quant src/abc/layers/abc src/abc/layers/hada \
+SRC_DIRS = src src/abc src/abc/base src/abc/kernels src/abc/float src/abc/quant src/abc/layers/abc src/abc/layers/hada src/abc/layers/aqt \
            bench data weights-tools
 LIB_SRC  = $(filter-out $(MAIN_SRC),$(sort $(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c))))
 # The fuzz targets (fuzz/*.c but libFuzzer's entry points) also go into the test suite, which replays their corpora.

@@ -142,13 +142,15 @@ START_TEST(float_family_model_starts_every_binary_row)
     snprintf(w, sizeof w, "%s/float.weights", dir);
     save_weights(f, w);
     free_network(f);
-    const char *rows[] = {"xnor", "bwn", "abc11", "abc33", "abc55"};
-    for (int i = 0; i < 5; ++i) {
-        char args[8192];
+    /* the AQT rows quantize every conv and connected layer: 7 */
+    const char *rows[] = {"xnor", "bwn", "abc11", "abc33", "abc55", "int8", "int4"};
+    for (int i = 0; i < 7; ++i) {
+        char args[8192], want[64];
         snprintf(args, sizeof args, "abc check %s/fmnist-%s.cfg %s", CFG_DIR, rows[i], w);
+        snprintf(want, sizeof want, "the shadow weights of the %d binary layers", i < 5 ? 5 : 7);
         abc_run_result r = abc_test_run_darknet(args);
-        ck_assert_msg(r.status == 0 && strstr(r.out, "a float model of this topology") &&
-                          strstr(r.out, "the shadow weights of the 5 binary layers"), "%s: %s", rows[i], r.out);
+        ck_assert_msg(r.status == 0 && strstr(r.out, "a float model of this topology") && strstr(r.out, want), "%s: %s",
+                      rows[i], r.out);
         abc_run_free(&r);
     }
 }

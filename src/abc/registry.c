@@ -4,6 +4,7 @@
 
 #include "base/util.h"
 #include "layers/abc/abc_layers.h"
+#include "layers/aqt/aqt_layers.h"
 #include "layers/hada/hada_layers.h"
 
 /* The plugin layer types built into ./darknet: one row each. */
@@ -12,7 +13,9 @@ static const abc_layer_type *const builtin[] = {
     &abc_connected_type,
     &hada_conv_type,
     &hada_connected_type,
-    NULL, /* the table ends with NULL; the ABC and HadaNet layers go above */
+    &aqt_conv_type,
+    &aqt_connected_type,
+    NULL, /* the table ends with NULL; the plugin layer types go above */
 };
 
 #define ABC_MAX_EXTRA 16

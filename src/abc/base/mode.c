@@ -18,6 +18,7 @@ static const abc_mode_info about[ABC_MODE_COUNT] = {
     [ABC_MODE_HGEMM] = {"HADA_KERNEL", NULL, "segment GEMM kernel of the HadaNet layers"},
     [ABC_MODE_PACK] = {"ABC_PACK", NULL, "input bit packer of the binary layers"},
     [ABC_MODE_IM2COL] = {"ABC_IM2COL", NULL, "binary im2col loop of the ABC layers"},
+    [ABC_MODE_IGEMM] = {"ABC_IGEMM", NULL, "integer (u8 x s8) GEMM kernel of the quant layers"},
 };
 
 /* Per switch: 0 not read yet, 1 read. The values are written before the flag (release) and read after it. */

@@ -17,7 +17,8 @@ enum {
     ABC_CPU_AVX512CD = 1u << 7,
     ABC_CPU_AVX512VPOPCNTDQ = 1u << 8,
     ABC_CPU_AVX512VBMI2 = 1u << 9,
-    ABC_CPU_NFEATURES = 10
+    ABC_CPU_AVX512VNNI = 1u << 10,
+    ABC_CPU_NFEATURES = 11
 };
 /* What OpenBLAS's SkylakeX kernels need. */
 #define ABC_CPU_AVX512_CORE \

@@ -147,3 +147,10 @@ int abc_float_record_io(layer *l, FILE *fp, int save, int connected_order)
     r |= abc_floats_io(l->weights, (size_t)l->nweights, fp, save);
     return r | bn_io(l, fp, save);
 }
+
+void abc_connected_layer_resize(layer *l, int w, int h)
+{
+    (void)l;
+    (void)w;
+    (void)h;
+}

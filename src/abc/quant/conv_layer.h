@@ -24,6 +24,8 @@ layer abc_conv_layer_make(int batch, int h, int w, int c, int n, int size, int s
                           int batch_normalize);
 /* New input size: shape and output arrays (parameters kept). */
 void abc_conv_layer_resize(layer *l, int w, int h);
+/* The resize of a connected form (1x1 image): nothing changes. */
+void abc_connected_layer_resize(layer *l, int w, int h);
 
 /* The record of darknet's float layer in a .weights file: biases; if batch
  * norm: scales, rolling mean, rolling variance; weights ([convolutional]

@@ -31,12 +31,10 @@ static layer conn_parse(const abc_section *s, size_params p)
     return l;
 }
 
-static void conn_resize(layer *l, int w, int h) { (void)l; (void)w; (void)h; }
-
 static int conn_load_float(layer *l, FILE *fp) { return abc_conv_load_float(l, fp, 1); }
 
 const abc_layer_type abc_connected_type = {"abc_connected", conn_keys,    conn_parse, abc_conv_weights_floats,
-                                           abc_conv_load,   abc_conv_save, conn_resize,
+                                           abc_conv_load,   abc_conv_save, abc_connected_layer_resize,
                                            abc_float_record_floats, conn_load_float, abc_conv_describe,
                                            abc_conv_quantized, abc_conv_pack, abc_conv_unpack, abc_conv_arrays,
                                            abc_conv_momentum, abc_conv_binarization};

@@ -135,8 +135,6 @@ static layer conn_parse(const abc_section *s, size_params p)
     return l;
 }
 
-static void conn_resize(layer *l, int w, int h) { (void)l; (void)w; (void)h; }
-
 /* ---- .weights ---- */
 
 static int layer_io(layer *l, FILE *fp, int save)
@@ -189,5 +187,5 @@ const abc_layer_type hada_conv_type = {"hada_convolutional", conv_keys, conv_par
                                        hada_conv_resize,     abc_float_record_floats, load, describe, quantized,
                                        hada_conv_pack,       hada_conv_unpack, arrays, NULL, NULL};
 const abc_layer_type hada_connected_type = {"hada_connected", conn_keys, conn_parse, abc_float_record_floats, load, save,
-                                            conn_resize,      abc_float_record_floats, load, describe, quantized,
-                                            hada_conv_pack,   hada_conv_unpack, arrays, NULL, NULL};
+                                            abc_connected_layer_resize, abc_float_record_floats, load, describe,
+                                            quantized, hada_conv_pack, hada_conv_unpack, arrays, NULL, NULL};

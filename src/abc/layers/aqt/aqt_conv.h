@@ -1,0 +1,79 @@
+/* [quant_convolutional] and [quant_connected]: AQT's quantization-aware int2..int8 layers (docs/methods.md
+ * section 5). Weights per output channel, symmetric: s_w = (2^(b-1) - 1) / max|w|, q = round(s_w w). Inputs
+ * per tensor: unsigned, q = clip(floor(s_a x), 0, 2^b - 1), s_a = (2^b - 1) / hi, while the inputs have never
+ * been negative; else signed, q = clip(floor(s_a x), -(2^(b-1) - 1), 2^(b-1) - 1), s_a = (2^(b-1) - 1) /
+ * max(hi, -lo); hi and lo are EMAs (coefficient 0.1) of the training batches' max and min, saved in the
+ * .weights record after the float layer's. Until quant_start iterations the inputs pass unquantized (the
+ * bounds still learn). Gradients straight through round and floor, zero where an input is clipped.
+ *
+ * Training runs the float product of the dequantized weights and inputs on the fast float layers
+ * (quant/quant_product.c). Inference runs the integer product (kernels/igemm.h: uint8 inputs, signed ones
+ * offset by 2^(b-1) - 1, times int8 weights, exact int32 sums), then sum * (1 / (s_w s_a)) per channel, then bias
+ * or batch norm and the activation; ABC_INFERENCE=sim computes the same sums in float from the integer
+ * values, so both paths give the same outputs bit for bit while the float sums stay exact (below 2^24). */
+#ifndef AQT_CONV_H
+#define AQT_CONV_H
+
+#include <stdint.h>
+
+#include "darknet.h"
+
+enum { AQT_EMA_WINDOW = 10 }; /* the EMA coefficient is 1 / AQT_EMA_WINDOW */
+
+typedef struct {
+    int wbits, abits, quant_start;
+} aqt_opts;
+
+typedef struct {
+    aqt_opts o;
+    int connected, K, kp, P; /* depth, depth rounded up to 4, output pixels */
+    float lo, hi;            /* EMA bounds of the inputs (saved); hi = lo = 0: not calibrated */
+    /* the last training forward: whether its inputs were quantized, and their scale and clip range */
+    int quantized;
+    float s_a, qlo, qhi;
+    float *sw;     /* n: weight scale per filter */
+    float *kf;     /* n: 1 / (s_w s_a), the sums' scale at inference */
+    float *wq;     /* nweights: dequantized weights (training), or their integers (inference, sim) */
+    float *aq;     /* batch x inputs: the quantized inputs, dequantized */
+    float *gw, *da;
+    int8_t *w8;    /* n x kp: integer weights, depth padded with 0 */
+    int32_t *wsum; /* n: sum of each filter's integers */
+    int w8_valid;  /* sw, w8, wsum and wq hold the weights' quantization */
+    int wq_ints;   /* wq holds the integers (inference) rather than the dequantized weights */
+    uint8_t *x8;   /* inputs x 1: an image's quantized inputs (+ the offset when signed) */
+    uint8_t *col;  /* kp x P (connected: kp x batch): the im2col of x8 in groups of 4 */
+    int32_t *acc;  /* n x P (connected: n x batch) */
+} aqt_state;
+
+static inline aqt_state *aqt_st(const layer *l) { return (aqt_state *)(void *)l->binary_weights; }
+
+/* ---- aqt_quant.c: the quantizers ---- */
+/* Filter scales and integers: sw[f], w8 (n x kp, padded), wsum; and wq = q / sw (dequant = 1) or q. */
+void aqt_quantize_weights(const layer *l, aqt_state *st, int dequant);
+/* An input's integer: clip(floor(s x), qlo, qhi) (the one rounding both paths share). */
+static inline float aqt_qa(float x, float s, float qlo, float qhi)
+{
+    float q = __builtin_floorf(x * s);
+    return q < qlo ? qlo : q > qhi ? qhi : q;
+}
+/* The input scale and clip range from the bounds and bits; 0 if the bounds are not calibrated. */
+int aqt_input_range(const aqt_state *st, float *s, float *qlo, float *qhi);
+/* The bounds after one training batch x (n floats): the first batch sets them, later ones move them 1/10. */
+void aqt_update_bounds(aqt_state *st, const float *x, size_t n);
+
+/* ---- aqt_train.c ---- */
+void aqt_forward(layer l, network net);
+void aqt_backward(layer l, network net);
+void aqt_update(layer l, update_args a);
+/* Whether inference runs the integer kernels (else the float simulation from the integers). */
+int aqt_uses_integer(void);
+
+/* ---- aqt_int.c: inference ---- */
+/* l.output from the integers: the sums through the integer kernel, or (simulate = 1) as float sums of the
+ * same integers; then bias or batch norm (rolling statistics) and the activation. */
+void aqt_forward_integer(layer l, network net, int simulate);
+
+layer aqt_make(int batch, int h, int w, int c, int n, int size, int stride, int pad, ACTIVATION act,
+               int batch_normalize, const aqt_opts *o, int connected);
+
+#endif

@@ -1,0 +1,171 @@
+/* The quant layers' inference product from the integers (aqt_conv.h): the inputs quantized once to bytes, an
+ * im2col of the bytes in groups of 4, the integer GEMM, then sum * (1 / (s_w s_a)) per filter into l.output.
+ * The simulation takes the same integers as floats through im2col and the float GEMM. Conv layers split an
+ * image's pixels between the pool's threads; connected layers take the batch's images as the columns. */
+#include <math.h>
+#include <string.h>
+
+#include "aqt_conv.h"
+#include "base/util.h"
+#include "kernels/bn.h"
+#include "kernels/igemm.h"
+#include "kernels/im2col.h"
+#include "kernels/pool.h"
+#include "kernels/sgemm.h"
+
+typedef struct {
+    const layer *l;
+    const aqt_state *st;
+    const float *x; /* the image (conv) or the batch (connected) */
+    float *out;
+    const float *k; /* per filter: 1 / (s_w s_a) */
+    float s, qlo, qhi;
+    int zp, parts, cols; /* columns: pixels of an image, or images */
+} int_job;
+
+static void quantize_task(void *ctx, int task, int thread)
+{
+    (void)thread;
+    const int_job *j = ctx;
+    int n = j->st->connected ? j->l->batch * j->l->inputs : j->l->inputs, lo, hi;
+    abc_split_range(n, j->parts, task, &lo, &hi);
+    for (int i = lo; i < hi; ++i) j->st->x8[i] = (uint8_t)((int)aqt_qa(j->x[i], j->s, j->qlo, j->qhi) + j->zp);
+}
+
+/* Columns [p0, p1) of the byte im2col: depth k of column p at col[((k / 4) * cols + p) * 4 + k % 4]. */
+static void im2col_bytes(const int_job *j, int p0, int p1)
+{
+    const layer *l = j->l;
+    const aqt_state *st = j->st;
+    int cols = j->cols, taps = l->size * l->size;
+    for (int k = 0; k < st->kp; ++k) {
+        uint8_t *o = st->col + ((size_t)(k / 4) * cols) * 4 + k % 4;
+        if (k >= st->K) {
+            for (int p = p0; p < p1; ++p) o[(size_t)p * 4] = 0;
+            continue;
+        }
+        if (st->connected) {
+            for (int p = p0; p < p1; ++p) o[(size_t)p * 4] = st->x8[(size_t)p * l->inputs + k];
+            continue;
+        }
+        int c = k / taps, ky = k % taps / l->size, kx = k % l->size;
+        const uint8_t *xc = st->x8 + (size_t)c * l->h * l->w;
+        int oy = p0 / l->out_w, ox = p0 % l->out_w;
+        for (int p = p0; p < p1; ++oy, ox = 0) { /* a row of output pixels at a time */
+            int iy = oy * l->stride - l->pad + ky, end = p + (l->out_w - ox) < p1 ? p + (l->out_w - ox) : p1;
+            if (iy < 0 || iy >= l->h) {
+                for (; p < end; ++p) o[(size_t)p * 4] = (uint8_t)j->zp;
+                continue;
+            }
+            const uint8_t *xr = xc + (size_t)iy * l->w;
+            for (int ix = ox * l->stride - l->pad + kx; p < end; ++p, ix += l->stride)
+                o[(size_t)p * 4] = ix >= 0 && ix < l->w ? xr[ix] : (uint8_t)j->zp;
+        }
+    }
+}
+
+/* out (filter-major for conv, image-major for connected) from the sums of columns [p0, p1) */
+static void store(const int_job *j, int p0, int p1)
+{
+    const layer *l = j->l;
+    const aqt_state *st = j->st;
+    for (int f = 0; f < l->n; ++f) {
+        const int32_t *a = st->acc + (size_t)f * j->cols;
+        int32_t off = j->zp * st->wsum[f];
+        for (int p = p0; p < p1; ++p) {
+            float v = (float)(a[p] - off) * j->k[f];
+            if (st->connected) j->out[(size_t)p * l->n + f] = v;
+            else j->out[(size_t)f * j->cols + p] = v;
+        }
+    }
+}
+
+static void product_task(void *ctx, int task, int thread)
+{
+    (void)thread;
+    const int_job *j = ctx;
+    int p0, p1;
+    abc_split_range(j->cols, j->parts, task, &p0, &p1);
+    if (p0 == p1) return;
+    im2col_bytes(j, p0, p1);
+    abc_igemm(j->l->n, p1 - p0, j->st->kp, j->st->w8, j->st->col + (size_t)p0 * 4, j->cols, j->st->acc + p0,
+              j->cols);
+    store(j, p0, p1);
+}
+
+static int parts_for(int work, int cols)
+{
+    int parts = abc_pool_threads();
+    if (work < 1 << 16) parts = 1; /* too small to be worth waking the pool */
+    return parts < cols ? parts : cols;
+}
+
+static void integer_product(int_job *j)
+{
+    const layer *l = j->l;
+    int n_in = j->st->connected ? l->batch * l->inputs : l->inputs;
+    j->parts = parts_for(n_in, n_in);
+    abc_pool_run(j->parts, quantize_task, j);
+    j->parts = parts_for(l->n * j->cols * j->st->kp, j->cols);
+    abc_pool_run(j->parts, product_task, j);
+}
+
+/* The same sums in float: the integers as floats, im2col, the float GEMM (exact while below 2^24). */
+static void float_product(int_job *j, network net)
+{
+    const layer *l = j->l;
+    aqt_state *st = (aqt_state *)j->st;
+    int n_in = st->connected ? l->batch * l->inputs : l->inputs;
+    float *xq = st->aq;
+    for (int i = 0; i < n_in; ++i) xq[i] = aqt_qa(j->x[i], j->s, j->qlo, j->qhi);
+    if (st->connected) {
+        abc_sgemm_blas(0, 1, l->batch, l->n, st->K, 1.f, xq, st->K, st->wq, st->K, 0.f, j->out, l->n);
+        for (int b = 0; b < l->batch; ++b)
+            for (int f = 0; f < l->n; ++f) j->out[(size_t)b * l->n + f] *= j->k[f];
+        return;
+    }
+    const float *B = xq;
+    if (!(l->size == 1 && l->stride == 1 && l->pad == 0)) {
+        abc_im2col(xq, l->c, l->h, l->w, l->size, l->stride, l->pad, l->out_w, 0, l->out_h, net.workspace);
+        B = net.workspace;
+    }
+    abc_sgemm_blas(0, 0, l->n, j->cols, st->K, 1.f, st->wq, st->K, B, j->cols, 0.f, j->out, j->cols);
+    for (int f = 0; f < l->n; ++f)
+        for (int p = 0; p < j->cols; ++p) j->out[(size_t)f * j->cols + p] *= j->k[f];
+}
+
+/* Bias or batch norm (rolling statistics) and the activation, with the fast row loops; both paths end here. */
+static void output_stage(const layer *l)
+{
+    int S = aqt_st(l)->connected ? 1 : aqt_st(l)->P;
+    for (int b = 0; b < l->batch; ++b)
+        for (int f = 0; f < l->n; ++f) {
+            float *o = l->output + ((size_t)b * l->n + f) * S;
+            if (l->batch_normalize)
+                abc_bn_infer_row(o, NULL, S, l->rolling_mean[f],
+                                 l->scales[f] / (sqrtf(l->rolling_variance[f]) + 1e-6f), l->biases[f], l->activation);
+            else
+                abc_bias_act_row(o, S, l->biases[f], l->activation);
+        }
+}
+
+void aqt_forward_integer(layer l, network net, int simulate)
+{
+    aqt_state *st = aqt_st(&l);
+    int_job j = {&l, st, net.input, l.output, NULL, 0, 0, 0, 0, 0, st->connected ? l.batch : st->P};
+    if (!aqt_input_range(st, &j.s, &j.qlo, &j.qhi))
+        abc_die("a [quant_%s] layer has no input bounds (the weights are a float model's, or the layer never "
+                "trained): train it first; its bounds are learned from the training batches",
+                st->connected ? "connected" : "convolutional");
+    j.zp = (int)-j.qlo;
+    for (int f = 0; f < l.n; ++f) st->kf[f] = 1.f / (st->sw[f] * j.s);
+    j.k = st->kf;
+    int images = st->connected ? 1 : l.batch;
+    for (int b = 0; b < images; ++b) {
+        j.x = net.input + (size_t)b * l.inputs;
+        j.out = l.output + (size_t)b * l.outputs;
+        if (simulate) float_product(&j, net);
+        else integer_product(&j);
+    }
+    output_stage(&l);
+}

@@ -1,0 +1,59 @@
+/* The AQT quantizers (aqt_conv.h): weights per filter, inputs per tensor from EMA bounds. */
+#include <math.h>
+#include <string.h>
+
+#include "aqt_conv.h"
+
+void aqt_quantize_weights(const layer *l, aqt_state *st, int dequant)
+{
+    float qmax = (float)((1 << (st->o.wbits - 1)) - 1);
+    for (int f = 0; f < l->n; ++f) {
+        const float *w = l->weights + (size_t)f * st->K;
+        float m = 0;
+        for (int k = 0; k < st->K; ++k) m = fmaxf(m, fabsf(w[k]));
+        float s = m > 0 ? qmax / m : 1.f;
+        st->sw[f] = s;
+        int8_t *w8 = st->w8 + (size_t)f * st->kp;
+        float *wq = st->wq + (size_t)f * st->K;
+        int32_t sum = 0;
+        for (int k = 0; k < st->K; ++k) {
+            float q = fminf(fmaxf(rintf(w[k] * s), -qmax), qmax);
+            w8[k] = (int8_t)q;
+            sum += (int32_t)q;
+            wq[k] = dequant ? q / s : q;
+        }
+        memset(w8 + st->K, 0, (size_t)(st->kp - st->K));
+        st->wsum[f] = sum;
+    }
+    st->w8_valid = 1;
+}
+
+int aqt_input_range(const aqt_state *st, float *s, float *qlo, float *qhi)
+{
+    int b = st->o.abits;
+    if (st->lo >= 0) { /* never negative: unsigned */
+        if (!(st->hi > 0)) return 0;
+        *qlo = 0, *qhi = (float)((1 << b) - 1);
+        *s = *qhi / st->hi;
+        return 1;
+    }
+    float m = fmaxf(st->hi, -st->lo);
+    *qhi = (float)((1 << (b - 1)) - 1), *qlo = -*qhi;
+    *s = *qhi / m;
+    return 1;
+}
+
+void aqt_update_bounds(aqt_state *st, const float *x, size_t n)
+{
+    if (!n) return;
+    float lo = x[0], hi = x[0];
+    for (size_t i = 1; i < n; ++i) lo = fminf(lo, x[i]), hi = fmaxf(hi, x[i]);
+    lo = fminf(lo, 0.f), hi = fmaxf(hi, 0.f);
+    if (st->lo == 0 && st->hi == 0) {
+        st->lo = lo, st->hi = hi;
+        return;
+    }
+    const float a = 1.f / AQT_EMA_WINDOW;
+    st->lo += a * (lo - st->lo);
+    st->hi += a * (hi - st->hi);
+}
