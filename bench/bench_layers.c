@@ -6,6 +6,7 @@
  *   XNOR:      [abc_convolutional] M=1, N=1, the packed inference path
  *   ABC33:     [abc_convolutional] M=3, N=3
  *   Hada16:    [hada_convolutional] weight_segment = activation_segment = 16
+ *   int8/int4: [quant_convolutional] weight_bits = activation_bits = 8 / 4, the integer path (inputs signed)
  * packing of the input included (weights packed once, before timing). Before
  * each forward the input is written afresh, as the layer before it in a
  * network would have just written it. Every round runs each variant in
@@ -29,7 +30,9 @@
 #include "abc/kernels/blas_threads.h"
 #include "abc/kernels/cpu.h"
 #include "abc/kernels/im2col.h"
+#include "abc/kernels/igemm.h"
 #include "abc/layers/abc/abc_conv.h"
+#include "abc/layers/aqt/aqt_conv.h"
 #include "abc/layers/hada/hada_conv_pack.h"
 #include "bench_peaks.h"
 #include "bench_util.h"
@@ -56,14 +59,14 @@ enum { NSHAPES = sizeof shapes / sizeof shapes[0] };
 /* -quick: two small shapes */
 static const int quick_shapes[] = {2, 8};
 
-enum { V_BLAS, V_DN, V_XNOR, V_ABC, V_HADA, NV };
-static const char *const vname[NV] = {"fp32 BLAS", "fp32 dn", "XNOR", "ABC33", "Hada16"};
+enum { V_BLAS, V_DN, V_XNOR, V_ABC, V_HADA, V_INT8, V_INT4, NV };
+static const char *const vname[NV] = {"fp32 BLAS", "fp32 dn", "XNOR", "ABC33", "Hada16", "int8", "int4"};
 
 typedef struct {
     const shape *s;
     int P, K;
     float *W, *x, *x0, *col, *out, *bn_k, *bn_off; /* x0: the input, copied into x before each forward */
-    layer bin[3]; /* XNOR, ABC33, Hada16 */
+    layer bin[5]; /* XNOR, ABC33, Hada16, int8, int4 */
     network net;
     layer *prev;  /* when set, writes the binary layers' input before each forward (on pnet, untimed) */
     network pnet;
@@ -96,6 +99,20 @@ static layer make_hada(const shape *s, unsigned *seed)
     return l;
 }
 
+/* Bounds as training on inputs in [-1, 2] would have left them: signed inputs. */
+static layer make_int(const shape *s, int bits, unsigned *seed)
+{
+    aqt_opts o = {bits, bits, 0};
+    layer l = aqt_make(1, s->h, s->w, s->c, s->n, 3, 1, 1, LEAKY, 1, &o, 0);
+    for (int f = 0; f < l.n; ++f) {
+        l.scales[f] = urand(seed, .5f, 1.5f);
+        l.rolling_mean[f] = urand(seed, -.1f, .1f);
+        l.rolling_variance[f] = urand(seed, .5f, 2.f);
+    }
+    aqt_st(&l)->lo = -1.f, aqt_st(&l)->hi = 2.f;
+    return l;
+}
+
 static void setup(bench_layer *b, const shape *s, unsigned *seed)
 {
     memset(b, 0, sizeof *b);
@@ -118,6 +135,8 @@ static void setup(bench_layer *b, const shape *s, unsigned *seed)
     b->bin[0] = make_binary(s, 1, 1, seed);
     b->bin[1] = make_binary(s, 3, 3, seed);
     b->bin[2] = make_hada(s, seed);
+    b->bin[3] = make_int(s, 8, seed);
+    b->bin[4] = make_int(s, 4, seed);
     b->net.batch = 1;
     b->net.train = 0;
     b->net.input = b->x;
@@ -128,7 +147,7 @@ static void teardown(bench_layer *b)
     free(b->W); free(b->x); free(b->x0); free(b->col); free(b->out); free(b->bn_k); free(b->bn_off);
     free_layer(b->bin[0]);
     free_layer(b->bin[1]);
-    free_layer(b->bin[2]);
+    for (int i = 2; i < 5; ++i) free_layer(b->bin[i]);
 }
 
 /* The fp32 layer: im2col, GEMM, batch norm (folded to k, off) and leaky. */
@@ -272,9 +291,11 @@ void abc_bench_layers(int quick, int rounds, int scaling)
            "G/s: binary MACs (fp32: MACs) per second; X/BL: fp32 BLAS time / X time; cold/BL: the same for XNOR's untimed "
            "forward, right after the fp32 layers evicted the caches\n",
            hada_conv_kernel_name(NULL));
-    printf("%-24s %10s %10s %9s %9s %9s %9s %9s %8s %8s %8s %8s %9s %8s\n", "layer", "BLAS ms", "dn ms", "XNOR ms",
-           "ABC33 ms", "BLAS G/s", "XNOR G/s", "ABC G/s", "XNOR/BL", "cold/BL", "ABC/BL", "BL/dn", "Hada16 ms",
-           "Hada/BL");
+    printf("int8 / int4 = quant (bits 8 / 4), integer GEMM kernel %s, input quantization and byte im2col included; "
+           "int8 G/s: MACs per second\n", abc_kernel_chosen_name(&abc_igemm_family));
+    printf("%-24s %10s %10s %9s %9s %9s %9s %9s %8s %8s %8s %8s %9s %8s %9s %9s %8s %8s\n", "layer", "BLAS ms", "dn ms",
+           "XNOR ms", "ABC33 ms", "BLAS G/s", "XNOR G/s", "ABC G/s", "XNOR/BL", "cold/BL", "ABC/BL", "BL/dn",
+           "Hada16 ms", "Hada/BL", "int8 ms", "int8 G/s", "int8/BL", "int4/BL");
     unsigned seed = 42;
     char two[4096] = "";
     double low[2] = {1e9, 1e9};
@@ -287,12 +308,15 @@ void abc_bench_layers(int quick, int rounds, int scaling)
             for (int v = 0; v < NV; ++v) t[v][r] = time_steady(&b, v, &cold[v][r]);
         double m[NV];
         for (int v = 0; v < NV; ++v) m[v] = abc_median(t[v], rounds);
-        printf("%-24s %10.3f %10.3f %9.3f %9.3f %9.1f %9.1f %9.1f %7.1fx %7.1fx %7.2fx %7.1fx %9.3f %7.2fx\n",
+        printf("%-24s %10.3f %10.3f %9.3f %9.3f %9.1f %9.1f %9.1f %7.1fx %7.1fx %7.2fx %7.1fx %9.3f %7.2fx %9.3f %9.1f "
+               "%7.2fx %7.2fx\n",
                b.s->name, m[V_BLAS] * 1e3, m[V_DN] * 1e3, m[V_XNOR] * 1e3, m[V_ABC] * 1e3,
                macs(&b, V_BLAS) / m[V_BLAS] / 1e9, macs(&b, V_XNOR) / m[V_XNOR] / 1e9, macs(&b, V_ABC) / m[V_ABC] / 1e9,
                ratio_median(t[V_BLAS], t[V_XNOR], rounds), ratio_median(t[V_BLAS], cold[V_XNOR], rounds),
                ratio_median(t[V_BLAS], t[V_ABC], rounds),
-               ratio_median(t[V_DN], t[V_BLAS], rounds), m[V_HADA] * 1e3, ratio_median(t[V_BLAS], t[V_HADA], rounds));
+               ratio_median(t[V_DN], t[V_BLAS], rounds), m[V_HADA] * 1e3, ratio_median(t[V_BLAS], t[V_HADA], rounds),
+               m[V_INT8] * 1e3, macs(&b, V_INT8) / m[V_INT8] / 1e9, ratio_median(t[V_BLAS], t[V_INT8], rounds),
+               ratio_median(t[V_BLAS], t[V_INT4], rounds));
         fflush(stdout);
         if (!quick && b.s->large) two_threads(&b, rounds, two, sizeof two, low, &seed);
         teardown(&b);

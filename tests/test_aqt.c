@@ -15,7 +15,7 @@
 
 /* ---- kernels ---- */
 
-static const int gm[] = {1, 3, 4, 5, 9}, gn[] = {1, 15, 16, 17, 63, 64, 65, 130}, gk[] = {4, 8, 36, 292};
+static const int gm[] = {1, 5, 12, 13, 29}, gn[] = {1, 15, 16, 17, 63, 64, 65, 130}, gk[] = {4, 8, 36, 292};
 
 START_TEST(igemm_kernels_match_the_definition)
 {
@@ -119,6 +119,8 @@ static const shape shapes[] = {
     {3, 5, 7, 19, 11, 1, 1, 0, 1, 8, 4, 0, -2.f, LEAKY},   {1, 6, 7, 13, 5, 1, 2, 0, 0, 2, 2, 0, 0.f, RELU},
     {1, 12, 11, 64, 17, 3, 1, 1, 1, 8, 8, 0, -2.f, LEAKY}, {2, 3, 3, 70, 40, 3, 1, 0, 1, 8, 8, 0, 0.f, LINEAR},
     {3, 1, 1, 257, 33, 1, 1, 0, 1, 8, 8, 1, -2.f, LEAKY},  {5, 1, 1, 40, 7, 1, 1, 0, 0, 4, 8, 1, 0.f, LINEAR},
+    /* large enough for 2 threads to split the quantization too */
+    {1, 20, 20, 201, 13, 3, 1, 1, 1, 8, 8, 0, -2.f, LEAKY}, {40, 1, 1, 2001, 5, 1, 1, 0, 1, 8, 8, 1, 0.f, LEAKY},
 };
 enum { NSHAPES = sizeof shapes / sizeof shapes[0] };
 

@@ -1,4 +1,5 @@
-/* The integer GEMM's table and its definition (igemm.h); the VNNI kernel is in igemm_avx512vnni.c. */
+/* The integer GEMM's table and its definition (igemm.h); the SIMD kernels are in igemm_avx2.c and
+ * igemm_avx512vnni.c. */
 #include "igemm.h"
 
 #include "cpu.h"
@@ -16,7 +17,9 @@ void abc_igemm_ref(int M, int N, int kp, const int8_t *A, const uint8_t *B, int 
 
 static const abc_igemm_kernel table[] = {
     {{"ref", "plain definition, one sum at a time", 0}, abc_igemm_ref},
-    {{"avx512vnni", "AVX-512 VNNI vpdpbusd, 4 filters x 64 pixels in registers",
+    {{"avx2", "AVX2 vpmaddwd on the bytes split into 16-bit halves (exact), 4 filters x 16 pixels", ABC_CPU_AVX2},
+     abc_igemm_avx2},
+    {{"avx512vnni", "AVX-512 VNNI vpdpbusd, 12 filters x 32 pixels in registers",
       ABC_CPU_AVX512F | ABC_CPU_AVX512BW | ABC_CPU_AVX512VNNI},
      abc_igemm_avx512vnni},
 };

@@ -2,7 +2,7 @@
  * int32 sums, exact. A: M rows of kp bytes (kp = K rounded up to 4, the padding 0). B: the inputs in groups
  * of 4 k, byte (k % 4) of pixel p of group k / 4 at B[((k / 4) * ldb + p) * 4 + k % 4], as AVX-512 VNNI's
  * vpdpbusd reads them. Columns [0, N) of C (row stride ldc); a caller splits the columns between threads by
- * offsetting B by 4 p0 and C by p0. Kernels: ref (the definition), avx512vnni; the best this CPU runs, or the
+ * offsetting B by 4 p0 and C by p0. Kernels: ref (the definition), avx2, avx512vnni; the best this CPU runs, or the
  * one ABC_IGEMM=<name> names (select.h). */
 #ifndef ABC_IGEMM_H
 #define ABC_IGEMM_H
@@ -25,6 +25,7 @@ void abc_igemm(int M, int N, int kp, const int8_t *A, const uint8_t *B, int ldb,
 
 /* The kernels (each in its own file). */
 void abc_igemm_ref(int M, int N, int kp, const int8_t *A, const uint8_t *B, int ldb, int32_t *C, int ldc);
+void abc_igemm_avx2(int M, int N, int kp, const int8_t *A, const uint8_t *B, int ldb, int32_t *C, int ldc);
 void abc_igemm_avx512vnni(int M, int N, int kp, const int8_t *A, const uint8_t *B, int ldb, int32_t *C, int ldc);
 
 #endif

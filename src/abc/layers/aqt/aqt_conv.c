@@ -17,13 +17,14 @@ static size_t align64(size_t x) { return (x + 63) & ~(size_t)63; }
 /* One block: the state struct then every array (64-byte aligned). */
 static aqt_state *state_alloc(const layer *l, const aqt_opts *o, int connected)
 {
-    int K = l->c * l->size * l->size, kp = (K + 3) & ~3, P = l->out_h * l->out_w, cols = connected ? l->batch : P;
-    size_t nb = (size_t)l->batch * l->inputs;
+    int cp = (l->c + 3) & ~3, K = l->c * l->size * l->size, kp = cp * l->size * l->size, P = l->out_h * l->out_w;
+    int cols = connected ? l->batch : P;
+    size_t nb = (size_t)l->batch * l->inputs, nx = (size_t)cp * l->h * l->w * (connected ? l->batch : 1);
     size_t sizes[] = {(size_t)l->n * sizeof(float),        (size_t)l->n * sizeof(float),
                       (size_t)l->nweights * sizeof(float), nb * sizeof(float),
                       (size_t)l->nweights * sizeof(float), nb * sizeof(float),
                       (size_t)l->n * kp,                    (size_t)l->n * sizeof(int32_t),
-                      (connected ? nb : (size_t)l->inputs), (size_t)kp * cols,
+                      nx,                                   (size_t)kp * cols,
                       (size_t)l->n * cols * sizeof(int32_t)};
     size_t bytes = align64(sizeof(aqt_state));
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; ++i) bytes += align64(sizes[i]);
@@ -38,7 +39,7 @@ static aqt_state *state_alloc(const layer *l, const aqt_opts *o, int connected)
     }
     st->o = *o;
     st->connected = connected;
-    st->K = K, st->kp = kp, st->P = P;
+    st->K = K, st->kp = kp, st->cp = cp, st->P = P;
     return st;
 }
 

@@ -26,7 +26,9 @@ typedef struct {
 
 typedef struct {
     aqt_opts o;
-    int connected, K, kp, P; /* depth, depth rounded up to 4, output pixels */
+    /* depth (c x taps); the integers' depth taps x cp, tap-major, each tap's channels rounded up to 4 so that a
+     * group of 4 depths is 4 channels of one input pixel; output pixels */
+    int connected, K, kp, cp, P;
     float lo, hi;            /* EMA bounds of the inputs (saved); hi = lo = 0: not calibrated */
     /* the last training forward: whether its inputs were quantized, and their scale and clip range */
     int quantized;
@@ -36,11 +38,11 @@ typedef struct {
     float *wq;     /* nweights: dequantized weights (training), or their integers (inference, sim) */
     float *aq;     /* batch x inputs: the quantized inputs, dequantized */
     float *gw, *da;
-    int8_t *w8;    /* n x kp: integer weights, depth padded with 0 */
+    int8_t *w8;    /* n x kp: integer weights, tap-major (padding 0) */
     int32_t *wsum; /* n: sum of each filter's integers */
     int w8_valid;  /* sw, w8, wsum and wq hold the weights' quantization */
     int wq_ints;   /* wq holds the integers (inference) rather than the dequantized weights */
-    uint8_t *x8;   /* inputs x 1: an image's quantized inputs (+ the offset when signed) */
+    uint8_t *x8;   /* an image's (connected: the batch's) integers + the offset, channels last (cp a pixel) */
     uint8_t *col;  /* kp x P (connected: kp x batch): the im2col of x8 in groups of 4 */
     int32_t *acc;  /* n x P (connected: n x batch) */
 } aqt_state;
@@ -48,7 +50,8 @@ typedef struct {
 static inline aqt_state *aqt_st(const layer *l) { return (aqt_state *)(void *)l->binary_weights; }
 
 /* ---- aqt_quant.c: the quantizers ---- */
-/* Filter scales and integers: sw[f], w8 (n x kp, padded), wsum; and wq = q / sw (dequant = 1) or q. */
+/* Filter scales and integers: sw[f], w8 (n x kp, tap-major, padded), wsum; and wq = q / sw (dequant = 1) or q,
+ * in darknet's order. */
 void aqt_quantize_weights(const layer *l, aqt_state *st, int dequant);
 /* An input's integer: clip(floor(s x), qlo, qhi) (the one rounding both paths share). */
 static inline float aqt_qa(float x, float s, float qlo, float qhi)

@@ -23,43 +23,60 @@ typedef struct {
     int zp, parts, cols; /* columns: pixels of an image, or images */
 } int_job;
 
+/* x8 from the floats: integer + offset, channels last; the tasks split the channels (conv) or the images */
 static void quantize_task(void *ctx, int task, int thread)
 {
     (void)thread;
     const int_job *j = ctx;
-    int n = j->st->connected ? j->l->batch * j->l->inputs : j->l->inputs, lo, hi;
-    abc_split_range(n, j->parts, task, &lo, &hi);
-    for (int i = lo; i < hi; ++i) j->st->x8[i] = (uint8_t)((int)aqt_qa(j->x[i], j->s, j->qlo, j->qhi) + j->zp);
+    const layer *l = j->l;
+    int cp = j->st->cp, lo, hi;
+    if (j->st->connected) {
+        abc_split_range(l->batch, j->parts, task, &lo, &hi);
+        for (int b = lo; b < hi; ++b) {
+            const float *x = j->x + (size_t)b * l->inputs;
+            uint8_t *o = j->st->x8 + (size_t)b * cp;
+            for (int c = 0; c < l->c; ++c) o[c] = (uint8_t)((int)aqt_qa(x[c], j->s, j->qlo, j->qhi) + j->zp);
+        }
+        return;
+    }
+    int hw = l->h * l->w;
+    abc_split_range(l->c, j->parts, task, &lo, &hi);
+    for (int c = lo; c < hi; ++c) {
+        const float *x = j->x + (size_t)c * hw;
+        uint8_t *o = j->st->x8 + c;
+        for (int q = 0; q < hw; ++q) o[(size_t)q * cp] = (uint8_t)((int)aqt_qa(x[q], j->s, j->qlo, j->qhi) + j->zp);
+    }
 }
 
-/* Columns [p0, p1) of the byte im2col: depth k of column p at col[((k / 4) * cols + p) * 4 + k % 4]. */
-static void im2col_bytes(const int_job *j, int p0, int p1)
+/* Columns [p0, p1) of the im2col, a 4-byte word (4 channels of one input pixel) at a time: group g of column p
+ * at word g * cols + p, group g = tap x cp / 4 + channel / 4. */
+static void im2col_words(const int_job *j, int p0, int p1)
 {
     const layer *l = j->l;
     const aqt_state *st = j->st;
-    int cols = j->cols, taps = l->size * l->size;
-    for (int k = 0; k < st->kp; ++k) {
-        uint8_t *o = st->col + ((size_t)(k / 4) * cols) * 4 + k % 4;
-        if (k >= st->K) {
-            for (int p = p0; p < p1; ++p) o[(size_t)p * 4] = 0;
-            continue;
-        }
-        if (st->connected) {
-            for (int p = p0; p < p1; ++p) o[(size_t)p * 4] = st->x8[(size_t)p * l->inputs + k];
-            continue;
-        }
-        int c = k / taps, ky = k % taps / l->size, kx = k % l->size;
-        const uint8_t *xc = st->x8 + (size_t)c * l->h * l->w;
-        int oy = p0 / l->out_w, ox = p0 % l->out_w;
-        for (int p = p0; p < p1; ++oy, ox = 0) { /* a row of output pixels at a time */
-            int iy = oy * l->stride - l->pad + ky, end = p + (l->out_w - ox) < p1 ? p + (l->out_w - ox) : p1;
-            if (iy < 0 || iy >= l->h) {
-                for (; p < end; ++p) o[(size_t)p * 4] = (uint8_t)j->zp;
-                continue;
+    int cols = j->cols, cw = st->cp / 4;
+    const uint32_t *x = (const uint32_t *)(const void *)st->x8;
+    uint32_t *col = (uint32_t *)(void *)st->col, zp = (uint32_t)j->zp * 0x01010101u;
+    if (st->connected) {
+        for (int g = 0; g < cw; ++g)
+            for (int p = p0; p < p1; ++p) col[(size_t)g * cols + p] = x[(size_t)p * cw + g];
+        return;
+    }
+    for (int t = 0; t < l->size * l->size; ++t) {
+        int ky = t / l->size, kx = t % l->size;
+        for (int g = 0; g < cw; ++g) {
+            uint32_t *o = col + (size_t)(t * cw + g) * cols;
+            int oy = p0 / l->out_w, ox = p0 % l->out_w;
+            for (int p = p0; p < p1; ++oy, ox = 0) { /* a row of output pixels at a time */
+                int iy = oy * l->stride - l->pad + ky, end = p + (l->out_w - ox) < p1 ? p + (l->out_w - ox) : p1;
+                if (iy < 0 || iy >= l->h) {
+                    for (; p < end; ++p) o[p] = zp;
+                    continue;
+                }
+                const uint32_t *xr = x + (size_t)iy * l->w * cw + g;
+                for (int ix = ox * l->stride - l->pad + kx; p < end; ++p, ix += l->stride)
+                    o[p] = ix >= 0 && ix < l->w ? xr[(size_t)ix * cw] : zp;
             }
-            const uint8_t *xr = xc + (size_t)iy * l->w;
-            for (int ix = ox * l->stride - l->pad + kx; p < end; ++p, ix += l->stride)
-                o[(size_t)p * 4] = ix >= 0 && ix < l->w ? xr[ix] : (uint8_t)j->zp;
         }
     }
 }
@@ -87,7 +104,7 @@ static void product_task(void *ctx, int task, int thread)
     int p0, p1;
     abc_split_range(j->cols, j->parts, task, &p0, &p1);
     if (p0 == p1) return;
-    im2col_bytes(j, p0, p1);
+    im2col_words(j, p0, p1);
     abc_igemm(j->l->n, p1 - p0, j->st->kp, j->st->w8, j->st->col + (size_t)p0 * 4, j->cols, j->st->acc + p0,
               j->cols);
     store(j, p0, p1);
@@ -104,7 +121,7 @@ static void integer_product(int_job *j)
 {
     const layer *l = j->l;
     int n_in = j->st->connected ? l->batch * l->inputs : l->inputs;
-    j->parts = parts_for(n_in, n_in);
+    j->parts = parts_for(n_in, j->st->connected ? l->batch : l->c);
     abc_pool_run(j->parts, quantize_task, j);
     j->parts = parts_for(l->n * j->cols * j->st->kp, j->cols);
     abc_pool_run(j->parts, product_task, j);

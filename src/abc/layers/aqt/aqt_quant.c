@@ -15,14 +15,14 @@ void aqt_quantize_weights(const layer *l, aqt_state *st, int dequant)
         st->sw[f] = s;
         int8_t *w8 = st->w8 + (size_t)f * st->kp;
         float *wq = st->wq + (size_t)f * st->K;
-        int32_t sum = 0;
-        for (int k = 0; k < st->K; ++k) {
+        int32_t sum = 0, taps = l->size * l->size;
+        memset(w8, 0, (size_t)st->kp);
+        for (int k = 0; k < st->K; ++k) { /* darknet's k = c x taps + tap */
             float q = fminf(fmaxf(rintf(w[k] * s), -qmax), qmax);
-            w8[k] = (int8_t)q;
+            w8[k % taps * st->cp + k / taps] = (int8_t)q;
             sum += (int32_t)q;
             wq[k] = dequant ? q / s : q;
         }
-        memset(w8 + st->K, 0, (size_t)(st->kp - st->K));
         st->wsum[f] = sum;
     }
     st->w8_valid = 1;
