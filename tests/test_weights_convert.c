@@ -139,14 +139,16 @@ END_TEST
 
 START_TEST(every_family_converts_and_runs)
 {
-    const char *fams[] = {"xnor", "bwn", "abc11", "abc52", "hada4-2", "hada16-16", "hbwn4", "md_tanh_s", "smooth-xnor"};
+    const char *fams[] = {"xnor",      "bwn",  "abc11",     "abc52",       "hada4-2", "hada16-16",
+                          "hbwn4",     "md_tanh_s", "smooth-xnor", "int8",   "int4-8"};
     const char *keys[] = {"weight_bases=1\nactivation_bases=1\nscale=channel\n",
                           "weight_bases=1\nactivation_bases=0\nscale=channel\n",
                           "weight_bases=1\nactivation_bases=1\n", "weight_bases=5\nactivation_bases=2\n",
                           "weight_segment=4\nactivation_segment=2\n", "weight_segment=16\nactivation_segment=16\n",
                           "weight_segment=4\nactivation_segment=1\n",
                           "weight_bases=1\nactivation_bases=0\nscale=channel\nweight_quantizer=md_tanh_s\n",
-                          "weight_bases=1\nactivation_bases=1\nscale=channel\nweight_quantizer=smooth\n"};
+                          "weight_bases=1\nactivation_bases=1\nscale=channel\nweight_quantizer=smooth\n",
+                          "weight_bits=8\nactivation_bits=8\n", "weight_bits=4\nactivation_bits=8\n"};
     const char *dir = abc_test_tmpdir();
     char *cfg, *w;
     make_model(dir, "fam", classifier_cfg, &cfg, &w);
@@ -159,14 +161,23 @@ START_TEST(every_family_converts_and_runs)
         snprintf(ocfg, sizeof ocfg, "%s/fam-%s.cfg", dir, fams[k]);
         snprintf(ow, sizeof ow, "%s/fam-%s.weights", dir, fams[k]);
         char *text = abc_test_slurp(ocfg);
-        ck_assert_msg(strstr(text, keys[k]) && strstr(text, fams[k][0] == 'h' ? "[hada_convolutional]" :
-                                                                               "[abc_convolutional]"), "%s", text);
+        const char *header = fams[k][0] == 'h' ? "[hada_convolutional]"
+                              : fams[k][0] == 'i' ? "[quant_convolutional]"
+                                                  : "[abc_convolutional]";
+        ck_assert_msg(strstr(text, keys[k]) && strstr(text, header), "%s", text);
         free(text);
         network *n = load_network(ocfg, ow, 0);
         float in[12 * 12 * 3];
         for (int i = 0; i < 12 * 12 * 3; ++i) in[i] = (float)(i % 5) / 5;
         float *o = network_predict(n, in);
         for (int i = 0; i < 5; ++i) ck_assert_msg(isfinite(o[i]), "%s: output %d", fams[k], i);
+        if (!strcmp(fams[k], "int8")) { /* 8 bits after conversion: the float model's outputs, nearly */
+            network *fl = load_network(cfg, w, 0);
+            float *fo = network_predict(fl, in);
+            for (int i = 0; i < 5; ++i)
+                ck_assert_msg(fabsf(fo[i] - o[i]) < 0.02f, "int8 output %d: %g, float %g", i, o[i], fo[i]);
+            free_network(fl);
+        }
         free_network(n);
     }
     free(cfg), free(w);

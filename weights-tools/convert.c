@@ -44,6 +44,12 @@ static int parse_family(const char *to, family *f)
     } else if (sscanf(to, "hada%d-%d%c", &a, &b, &tail) == 2 && a >= 1 && a <= 4096 && b >= 1 && b <= 4096) {
         f->conv = "hada_convolutional", f->connected = "hada_connected";
         snprintf(f->keys, sizeof f->keys, "weight_segment=%d\nactivation_segment=%d\n", a, b);
+    } else if (sscanf(to, "int%d-%d%c", &a, &b, &tail) == 2 && a >= 2 && a <= 8 && b >= 2 && b <= 8) {
+        f->conv = "quant_convolutional", f->connected = "quant_connected";
+        snprintf(f->keys, sizeof f->keys, "weight_bits=%d\nactivation_bits=%d\n", a, b);
+    } else if (sscanf(to, "int%d%c", &a, &tail) == 1 && a >= 2 && a <= 8) {
+        f->conv = "quant_convolutional", f->connected = "quant_connected";
+        snprintf(f->keys, sizeof f->keys, "weight_bits=%d\nactivation_bits=%d\n", a, a);
     } else if (sscanf(to, "hbwn%d%c", &a, &tail) == 1 && a >= 1 && a <= 4096) {
         f->conv = "hada_convolutional", f->connected = "hada_connected";
         snprintf(f->keys, sizeof f->keys, "weight_segment=%d\nactivation_segment=1\n", a);
@@ -143,7 +149,8 @@ int abc_weights_convert(const char *cfg, const char *weights, abc_convert_opts *
     family f;
     if (parse_family(o->to, &f))
         abc_die("-to: unknown family '%s' (xnor, bwn, abcMN such as abc33, hada<w>-<a> such as hada16-2, hbwn<w>, "
-                "a weight quantizer %s, or one with -xnor appended)", o->to, abc_wquant_names());
+                "int<b> or int<w>-<a> (AQT, 2..8 bits) such as int8 or int4-8, a weight quantizer %s, or one with "
+                "-xnor appended)", o->to, abc_wquant_names());
     network *net = load_network((char *)cfg, NULL, 0);
     for (int i = 0; i < net->n; ++i)
         if (abc_registry_of(&net->layers[i]))

@@ -3,6 +3,7 @@
  * The simulation takes the same integers as floats through im2col and the float GEMM. Conv layers split an
  * image's pixels between the pool's threads; connected layers take the batch's images as the columns. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "aqt_conv.h"
@@ -170,10 +171,14 @@ void aqt_forward_integer(layer l, network net, int simulate)
 {
     aqt_state *st = aqt_st(&l);
     int_job j = {&l, st, net.input, l.output, NULL, 0, 0, 0, 0, 0, st->connected ? l.batch : st->P};
-    if (!aqt_input_range(st, &j.s, &j.qlo, &j.qhi))
-        abc_die("a [quant_%s] layer has no input bounds (the weights are a float model's, or the layer never "
-                "trained): train it first; its bounds are learned from the training batches",
-                st->connected ? "connected" : "convolutional");
+    if (!aqt_input_range(st, &j.s, &j.qlo, &j.qhi)) {
+        /* no bounds yet (a float model's weights, just converted): calibrated once, on this batch */
+        aqt_update_bounds(st, net.input, (size_t)l.batch * l.inputs);
+        fprintf(stderr, "[quant_%s] %d -> %d: no input bounds in the weights; calibrated on the first batch "
+                "(%.4g .. %.4g), kept from now on\n", st->connected ? "connected" : "convolutional", l.c, l.n,
+                st->lo, st->hi);
+        if (!aqt_input_range(st, &j.s, &j.qlo, &j.qhi)) st->hi = 1.f, aqt_input_range(st, &j.s, &j.qlo, &j.qhi);
+    }
     j.zp = (int)-j.qlo;
     for (int f = 0; f < l.n; ++f) st->kf[f] = 1.f / (st->sw[f] * j.s);
     j.k = st->kf;
