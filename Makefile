@@ -43,7 +43,7 @@ DARKNET  = $(if $(filter 1,$(SAN)),$(BUILD)/darknet,darknet)
 # section markers and the copy-relocated gpu_index global.
 HOOKS = __bss_start _edata _end gemm gpu_index load_weights_upto parse_network_cfg resize_network save_weights_upto
 
-.PHONY: all deps data demo test test-san bench clean check-symbols fuzz fuzz-ci fuzz-deps fuzz-seeds
+.PHONY: pareto all deps data demo test test-san bench clean check-symbols fuzz fuzz-ci fuzz-deps fuzz-seeds
 all: $(DARKNET) check-symbols
 
 # make V=1 prints the whole compiler command lines.
@@ -93,6 +93,11 @@ test: deps
 
 test-san: deps
 	@$(MAKE) --no-print-directory SAN=1 test
+
+# The accuracy / cost front of the trained Fashion-MNIST rows (backup/fmnist-ROW_final.weights): pareto.png.
+pareto: deps
+	@$(MAKE) --no-print-directory $(DARKNET)
+	./$(DARKNET) abc pareto
 
 # Binary GEMM kernels against the CPU's peak and fp32, then training throughput
 # against the stock /usr/bin/darknet, side by side (medians, ratios, CPU).

@@ -21,10 +21,10 @@ static const abc_cmd selftest_cmd = {
 };
 
 static const abc_cmd *const subs[] = {&selftest_cmd, &abc_info_cmd, &abc_check_cmd, &abc_trainspeed_cmd,
-                                      &abc_bench_cmd, NULL};
+                                      &abc_bench_cmd, &abc_pareto_cmd, NULL};
 
 const abc_cmd abc_abc_cmd = {
     .name = "abc",
-    .what = "the project's tools: hook self-test, CPU and build info, cfg check, benchmarks",
+    .what = "the project's tools: hook self-test, CPU and build info, cfg check, benchmarks, the accuracy/cost front",
     .subs = subs,
 };

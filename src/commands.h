@@ -20,6 +20,7 @@ extern const abc_cmd abc_info_cmd;       /* abc_info.c: abc info */
 extern const abc_cmd abc_check_cmd;      /* weights-tools/check_cmd.c: abc check */
 extern const abc_cmd abc_trainspeed_cmd; /* bench/trainspeed_cmd.c: abc trainspeed */
 extern const abc_cmd abc_bench_cmd;      /* bench/bench_cmd.c: abc bench */
+extern const abc_cmd abc_pareto_cmd;     /* bench/pareto_cmd.c: abc pareto */
 
 void abc_bench_layers(int quick, int rounds, int scaling); /* bench_layers.c: abc bench's whole-layer part */
 void abc_bench_hgemm(int quick, int rounds);              /* bench_hgemm.c: the segment GEMM kernels */

@@ -652,3 +652,142 @@ int abc_chart_png(const char *path, int width, int height, const char *title, in
     cairo_restore(cr);
     return finish(cr, path, "chart", err, errn);
 }
+
+/* ---- scatter panels (the Pareto plot) ---- */
+
+/* x on a panel: log10 of the value for a log axis */
+static double scatter_x(const abc_scatter_panel *p, double v) { return p->log_x ? log10(v) : v; }
+
+static int scatter_ok(const abc_scatter_panel *p, const abc_scatter_point *q)
+{
+    return isfinite(q->x) && isfinite(q->y) && (!p->log_x || q->x > 0);
+}
+
+static void scatter_panel(cairo_t *cr, const abc_scatter_panel *p, double x0, double y0, double x1, double y1,
+                          double fs, double ylo, double yhi, double ystep)
+{
+    char buf[64];
+    double lo = INFINITY, hi = -INFINITY;
+    for (int i = 0; i < p->n; ++i)
+        if (scatter_ok(p, &p->pts[i]))
+            lo = fmin(lo, scatter_x(p, p->pts[i].x)), hi = fmax(hi, scatter_x(p, p->pts[i].x));
+    if (!(hi >= lo)) lo = 0, hi = 1;
+    double pad = (hi - lo) * 0.08 + (p->log_x ? 0.15 : 1e-9);
+    plot_map m = {x0, y0, x1, y1, lo - pad, hi + pad * 2.5, ylo, yhi}; /* room on the right for labels */
+    /* grid: the y steps; x at decades (log) or nice steps */
+    cairo_set_line_width(cr, 1);
+    cairo_set_source_rgb(cr, 0.88, 0.88, 0.88);
+    for (double v = ylo; v <= yhi + ystep * 1e-6; v += ystep) {
+        double y = floor(map_y(&m, v)) + 0.5;
+        cairo_move_to(cr, x0, y);
+        cairo_line_to(cr, x1, y);
+    }
+    /* x ticks: nice steps, or on a log axis 1, 2 and 5 times each decade (decades alone over 3 decades) */
+    double ticks[64];
+    int nt = 0;
+    if (p->log_x) {
+        int sparse = m.vx1 - m.vx0 > 3;
+        for (double d = floor(m.vx0); d <= m.vx1 && nt < 60; d += 1)
+            for (int k = 0; k < (sparse ? 1 : 3); ++k) {
+                double v = d + log10((double[]){1, 2, 5}[k]);
+                if (v >= m.vx0 && v <= m.vx1) ticks[nt++] = v;
+            }
+    } else {
+        double xstep = nice_step(m.vx1 - m.vx0, 5);
+        for (double v = ceil(m.vx0 / xstep) * xstep; v <= m.vx1 && nt < 60; v += xstep) ticks[nt++] = v;
+    }
+    for (int k = 0; k < nt; ++k) {
+        double x = floor(map_x(&m, ticks[k])) + 0.5;
+        cairo_move_to(cr, x, y0);
+        cairo_line_to(cr, x, y1);
+    }
+    cairo_stroke(cr);
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    cairo_rectangle(cr, x0 + 0.5, y0 + 0.5, x1 - x0, y1 - y0);
+    cairo_stroke(cr);
+    cairo_set_source_rgb(cr, 0.15, 0.15, 0.15);
+    for (int k = 0; k < nt; ++k) {
+        if (p->log_x) snprintf(buf, sizeof buf, "%.3g", pow(10, ticks[k]));
+        else fmt_tick(buf, sizeof buf, ticks[k], nt > 1 ? ticks[1] - ticks[0] : 1);
+        text_at(cr, buf, map_x(&m, ticks[k]), y1 + fs * 1.3, 1);
+    }
+    for (double v = ylo; v <= yhi + ystep * 1e-6; v += ystep) {
+        fmt_tick(buf, sizeof buf, v, ystep);
+        text_at(cr, buf, x0 - fs * 0.4, map_y(&m, v) + fs * 0.35, 2);
+    }
+    char label[200];
+    clean_text(label, sizeof label, p->xlabel);
+    text_at(cr, label, (x0 + x1) / 2, y1 + fs * 2.7, 1);
+    /* the front: a step line through its points in x order */
+    int order[64], nf = 0;
+    for (int i = 0; i < p->n && nf < 64; ++i)
+        if (p->pts[i].front && scatter_ok(p, &p->pts[i])) order[nf++] = i;
+    for (int a = 1; a < nf; ++a)
+        for (int b = a; b > 0 && p->pts[order[b]].x < p->pts[order[b - 1]].x; --b) {
+            int t = order[b];
+            order[b] = order[b - 1], order[b - 1] = t;
+        }
+    cairo_set_source_rgb(cr, 0.86, 0.08, 0.08);
+    cairo_set_line_width(cr, fmax(1, fs / 6));
+    for (int k = 0; k < nf; ++k) {
+        const abc_scatter_point *q = &p->pts[order[k]];
+        double x = map_x(&m, scatter_x(p, q->x)), y = map_y(&m, q->y);
+        if (k) cairo_line_to(cr, x, y);
+        else cairo_move_to(cr, x, y);
+    }
+    if (nf) cairo_stroke(cr);
+    for (int i = 0; i < p->n; ++i) {
+        const abc_scatter_point *q = &p->pts[i];
+        if (!scatter_ok(p, q)) continue;
+        double x = map_x(&m, scatter_x(p, q->x)), y = map_y(&m, q->y);
+        if (q->front) cairo_set_source_rgb(cr, 0.86, 0.08, 0.08);
+        else cairo_set_source_rgb(cr, 0.45, 0.45, 0.45);
+        cairo_arc(cr, x, y, fs * 0.35, 0, 2 * M_PI);
+        cairo_fill(cr);
+        cairo_set_source_rgb(cr, 0.15, 0.15, 0.15);
+        clean_text(label, sizeof label, q->label);
+        text_at(cr, label, x + fs * 0.5, y - fs * 0.3, 0);
+    }
+}
+
+int abc_scatter_png(const char *path, int width, int height, const char *title, const char *ylabel,
+                    const abc_scatter_panel *panels, int np, char *err, size_t errn)
+{
+    if (!path || !*path) return abc_err(err, errn, "plot: no output path");
+    if (np < 1 || np > 8) return abc_err(err, errn, "plot '%s': %d panels (1..8)", path, np);
+    if (width < 160 * np || height < 120 || width > ABC_DRAW_MAX_SIDE || height > ABC_DRAW_MAX_SIDE)
+        return abc_err(err, errn, "plot '%s': size %dx%d is out of range", path, width, height);
+    double ylo = INFINITY, yhi = -INFINITY;
+    for (int k = 0; k < np; ++k)
+        for (int i = 0; i < panels[k].n; ++i)
+            if (scatter_ok(&panels[k], &panels[k].pts[i]))
+                ylo = fmin(ylo, panels[k].pts[i].y), yhi = fmax(yhi, panels[k].pts[i].y);
+    if (!(yhi >= ylo)) ylo = 0, yhi = 1;
+    double ystep = nice_step(yhi - ylo + 1e-9, 6), margin = (yhi - ylo) * 0.04 + 1e-9;
+    ylo = floor((ylo - margin) / ystep) * ystep, yhi = (floor(yhi / ystep) + 1) * ystep;
+    cairo_t *cr = new_canvas(width, height, "plot", path, err, errn);
+    if (!cr) return -1;
+    cairo_set_source_rgb(cr, 1, 1, 1);
+    cairo_paint(cr);
+    double fs = fmax(9, round(fmin(width / (60.0 * np), height / 40.0)));
+    set_font(cr, fs, 0);
+    char buf[400];
+    clean_text(buf, sizeof buf, title);
+    cairo_set_source_rgb(cr, 0.15, 0.15, 0.15);
+    if (buf[0]) text_at(cr, buf, width / 2.0, fs * 1.6, 1);
+    double top = fs * 3, bottom = height - fs * 3.6, pw = (double)width / np;
+    for (int k = 0; k < np; ++k) {
+        double x0 = floor(k * pw + fs * 4.5), x1 = floor((k + 1) * pw - fs * 1.2);
+        scatter_panel(cr, &panels[k], x0, floor(top), x1, floor(bottom), fs, ylo, yhi, ystep);
+        if (k == 0 && ylabel) {
+            cairo_save(cr);
+            cairo_translate(cr, fs * 1.1, (top + bottom) / 2);
+            cairo_rotate(cr, -M_PI / 2);
+            clean_text(buf, sizeof buf, ylabel);
+            cairo_set_source_rgb(cr, 0.15, 0.15, 0.15);
+            text_at(cr, buf, 0, 0, 1);
+            cairo_restore(cr);
+        }
+    }
+    return finish(cr, path, "plot", err, errn);
+}

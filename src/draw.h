@@ -74,4 +74,23 @@ int abc_draw_detections_png(const char *path, const float *chw, int w, int h, in
 int abc_draw_detections_rgb(unsigned char *rgb, int w, int h, const abc_draw_box *boxes, int n,
                             const char *const *names, int classes, char *err, size_t errn);
 
+/* A scatter panel: points (x, y) labelled, those on a Pareto front drawn red and joined in x order; x on a log
+ * axis if log_x (points with x <= 0 then skipped); non-finite points skipped. */
+typedef struct {
+    const char *label;
+    double x, y;
+    int front;
+} abc_scatter_point;
+typedef struct {
+    const char *xlabel;
+    int log_x;
+    const abc_scatter_point *pts;
+    int n;
+} abc_scatter_panel;
+
+/* np panels side by side sharing the y axis (ylabel on the first), as PNG (160 * np..ABC_DRAW_MAX_SIDE wide,
+ * 120.. high), a title on top; the writers' contract above. */
+int abc_scatter_png(const char *path, int width, int height, const char *title, const char *ylabel,
+                    const abc_scatter_panel *panels, int np, char *err, size_t errn);
+
 #endif

@@ -672,6 +672,69 @@ START_TEST(bad_args_fail_cleanly)
 }
 END_TEST
 
+
+/* abc pareto on two rows (weights at their initial values, saved): both measured; the front rule on the
+ * parameters (XNOR has fewer bytes: on the front; int8 only if its top-1 is higher); the plot written;
+ * an unknown row is one error line. */
+static double json_num(const char *js, const char *row, const char *key)
+{
+    char pat[96];
+    snprintf(pat, sizeof pat, "\"row\": \"%s\"", row);
+    const char *at = strstr(js, pat), *k;
+    ck_assert_msg(at, "no row %s in %s", row, js);
+    snprintf(pat, sizeof pat, "\"%s\": ", key);
+    k = strstr(at, pat);
+    ck_assert_msg(k, "no %s in row %s", key, row);
+    return atof(k + strlen(pat));
+}
+
+static int json_front_bytes(const char *js, const char *row)
+{
+    char pat[96];
+    snprintf(pat, sizeof pat, "\"row\": \"%s\"", row);
+    const char *f = strstr(strstr(js, pat), "\"front\": {\"bytes\": ");
+    ck_assert(f != NULL);
+    return !strncmp(f + strlen("\"front\": {\"bytes\": "), "true", 4);
+}
+
+START_TEST(pareto_measures_rows_and_marks_the_front)
+{
+    char *pw = path_in("pw");
+    ck_assert(mkdir(pw, 0755) == 0 || access(pw, F_OK) == 0);
+    const char *rows[] = {"xnor", "int8"};
+    for (int i = 0; i < 2; ++i) {
+        char cfg[256], w[4400];
+        snprintf(cfg, sizeof cfg, "../cfg/fmnist-%s.cfg", rows[i]);
+        snprintf(w, sizeof w, "%s/fmnist-%s_final.weights", pw, rows[i]);
+        network *net = load_network(cfg, NULL, 0);
+        save_weights(net, w);
+        free_network(net);
+    }
+    char *png = path_in("pareto.png");
+    abc_run_result r = run("abc pareto %s/tiny30.data -rows xnor,int8 -cfg ../cfg -weights %s -rounds 1 -json -out %s",
+                           dir, pw, png);
+    ck_assert_msg(r.status == 0, "%s", r.out);
+    const char *js = strstr(r.out, "{\"machine\"");
+    ck_assert_msg(js && abc_test_json_valid(js), "%s", r.out);
+    double tx = json_num(js, "xnor", "top1"), ti = json_num(js, "int8", "top1");
+    ck_assert(tx >= 0 && tx <= 100 && ti >= 0 && ti <= 100);
+    ck_assert_msg(json_num(js, "xnor", "bytes") < json_num(js, "int8", "bytes") &&
+                      json_num(js, "xnor", "bitops") < json_num(js, "int8", "bitops") && json_num(js, "int8", "ms") > 0,
+                  "%s", js);
+    ck_assert_msg(json_front_bytes(js, "xnor") && json_front_bytes(js, "int8") == (ti > tx), "%s", js);
+    FILE *fp = fopen(png, "rb");
+    unsigned char sig[8] = {0};
+    ck_assert_msg(fp && fread(sig, 1, 8, fp) == 8 && !memcmp(sig, "\x89PNG\r\n\x1a\n", 8), "no plot %s", png);
+    fclose(fp);
+    abc_run_free(&r);
+    r = run("abc pareto %s/tiny30.data -rows xnor,nosuch -cfg ../cfg -weights %s", dir, pw);
+    const char *expect[] = {"nosuch", "fmnist-nosuch.cfg"};
+    abc_test_expect_one_error("pareto -rows nosuch", &r, NULL, expect, 2);
+    abc_run_free(&r);
+    free(png), free(pw);
+}
+END_TEST
+
 static Suite *suite_classifier(void)
 {
     Suite *s = suite_create("classifier");
@@ -684,6 +747,7 @@ static Suite *suite_classifier(void)
     tcase_add_test(tc, training_beats_chance);
     tcase_add_test(tc, abc_model_from_float_weights);
     tcase_add_test(tc, quantizer_model_reports_soft_and_hard);
+    tcase_add_test(tc, pareto_measures_rows_and_marks_the_front);
     tcase_add_test(tc, convert_valid_then_packed_file_in_valid);
     tcase_add_test(tc, data_file_from_cfg_dataset);
     tcase_add_test(tc, sigint_saves_checkpoint);

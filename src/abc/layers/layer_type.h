@@ -65,6 +65,10 @@ typedef struct abc_layer_type {
      * soft forward (0 before one) and the share of its soft weights within 0.01 of +-1 then, and returns its
      * weight count; 0: none. */
     int (*binarization)(const layer *l, float *beta, float *near_binary);
+    /* Optional (NULL: 32 and 32, a float layer): the bits of the weights and of the inputs its products take at
+     * inference, for AQT's cost model (MACs x weight bits x input bits): ABC's M and N bases count as M and N
+     * bits, float inputs as 32. */
+    void (*bits)(const layer *l, int *weight_bits, int *input_bits);
 } abc_layer_type;
 
 #endif

@@ -35,3 +35,10 @@ void abc_conv_describe(const layer *l, char *buf, size_t n, size_t *packed_bytes
         snprintf(buf, n, "ABC (M,N)=(%d,%d), %d-bit rows, alphas per %s; %s", M, N, st->K,
                  st->o.scale == ABC_SCALE_CHANNEL ? "channel" : "layer", path);
 }
+
+void abc_conv_bits(const layer *l, int *weight_bits, int *input_bits)
+{
+    const abc_conv_state *st = abc_conv_st(l);
+    *weight_bits = st->o.M;
+    *input_bits = st->o.N ? st->o.N : 32;
+}

@@ -27,5 +27,7 @@ int abc_conv_momentum(layer *l, abc_state_floats *out, int max);
 int abc_conv_binarization(const layer *l, float *beta, float *near_binary);
 /* Registry describe(): bases, inference path and kernel, packed and float bytes. */
 void abc_conv_describe(const layer *l, char *buf, size_t n, size_t *packed_bytes, size_t *float_bytes);
+/* Registry bits(): M weight bits, N input bits (32 for float inputs). */
+void abc_conv_bits(const layer *l, int *weight_bits, int *input_bits);
 
 #endif

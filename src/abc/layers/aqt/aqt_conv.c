@@ -167,9 +167,15 @@ static int arrays(const layer *l, abc_named_floats *out, int max)
     return 1;
 }
 
+static void bits(const layer *l, int *weight_bits, int *input_bits)
+{
+    *weight_bits = aqt_st(l)->o.wbits;
+    *input_bits = aqt_st(l)->o.abits;
+}
+
 const abc_layer_type aqt_conv_type = {"quant_convolutional", conv_keys, conv_parse, record_floats, load, save,
                                       conv_resize, abc_float_record_floats, load_float, describe, quantized,
-                                      NULL, NULL, arrays, NULL, NULL};
+                                      NULL, NULL, arrays, NULL, NULL, bits};
 const abc_layer_type aqt_connected_type = {"quant_connected", conn_keys, conn_parse, record_floats, load, save,
                                            abc_connected_layer_resize, abc_float_record_floats, load_float,
-                                           describe, quantized, NULL, NULL, arrays, NULL, NULL};
+                                           describe, quantized, NULL, NULL, arrays, NULL, NULL, bits};

@@ -183,9 +183,16 @@ static int arrays(const layer *l, abc_named_floats *out, int max)
     return 1;
 }
 
+/* one sign bit a weight; the inputs' signs, or floats (HBWN) */
+static void bits(const layer *l, int *weight_bits, int *input_bits)
+{
+    *weight_bits = 1;
+    *input_bits = hada_conv_st(l)->o.ba == 1 ? 32 : 1;
+}
+
 const abc_layer_type hada_conv_type = {"hada_convolutional", conv_keys, conv_parse, abc_float_record_floats, load, save,
                                        hada_conv_resize,     abc_float_record_floats, load, describe, quantized,
-                                       hada_conv_pack,       hada_conv_unpack, arrays, NULL, NULL};
+                                       hada_conv_pack,       hada_conv_unpack, arrays, NULL, NULL, bits};
 const abc_layer_type hada_connected_type = {"hada_connected", conn_keys, conn_parse, abc_float_record_floats, load, save,
                                             abc_connected_layer_resize, abc_float_record_floats, load, describe,
-                                            quantized, hada_conv_pack, hada_conv_unpack, arrays, NULL, NULL};
+                                            quantized, hada_conv_pack, hada_conv_unpack, arrays, NULL, NULL, bits};
