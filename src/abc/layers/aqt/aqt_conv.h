@@ -53,11 +53,11 @@ static inline aqt_state *aqt_st(const layer *l) { return (aqt_state *)(void *)l-
 /* Filter scales and integers: sw[f], w8 (n x kp, tap-major, padded), wsum; and wq = q / sw (dequant = 1) or q,
  * in darknet's order. */
 void aqt_quantize_weights(const layer *l, aqt_state *st, int dequant);
-/* An input's integer: clip(floor(s x), qlo, qhi) (the one rounding both paths share). */
+/* An input's integer: clip(floor(s x), qlo, qhi) (the one rounding both paths share; NaN gives qlo). */
 static inline float aqt_qa(float x, float s, float qlo, float qhi)
 {
     float q = __builtin_floorf(x * s);
-    return q < qlo ? qlo : q > qhi ? qhi : q;
+    return !(q >= qlo) ? qlo : q > qhi ? qhi : q;
 }
 /* The input scale and clip range from the bounds and bits; 0 if the bounds are not calibrated. */
 int aqt_input_range(const aqt_state *st, float *s, float *qlo, float *qhi);
