@@ -18,29 +18,29 @@ static inline TARGET __attribute__((always_inline)) void block(int mr, int nv, i
 {
     const __m256i lo8 = _mm256_set1_epi16(0xff);
     __m256i acc[4][2], mask = tail_mask(tail);
-    for (int m = 0; m < mr; ++m)
-        for (int v = 0; v < nv; ++v) acc[m][v] = _mm256_setzero_si256();
+    _Pragma("GCC unroll 16") for (int m = 0; m < mr; ++m)
+        _Pragma("GCC unroll 16") for (int v = 0; v < nv; ++v) acc[m][v] = _mm256_setzero_si256();
     for (int g = 0; g < kp / 4; ++g) {
         const uint8_t *b = B + (size_t)g * ldb * 4;
         __m256i even[2], odd[2];
-        for (int v = 0; v < nv; ++v) {
+        _Pragma("GCC unroll 16") for (int v = 0; v < nv; ++v) {
             __m256i x = v == nv - 1 ? _mm256_maskload_epi32((const int *)(const void *)(b + v * 32), mask)
                                     : _mm256_loadu_si256((const __m256i *)(const void *)(b + v * 32));
             even[v] = _mm256_and_si256(x, lo8); /* bytes 0, 2 of each pixel as 16-bit */
             odd[v] = _mm256_srli_epi16(x, 8);   /* bytes 1, 3 */
         }
-        for (int m = 0; m < mr; ++m) {
+        _Pragma("GCC unroll 16") for (int m = 0; m < mr; ++m) {
             int32_t w4;
             __builtin_memcpy(&w4, A + (size_t)m * kp + g * 4, 4);
             __m256i w = _mm256_set1_epi32(w4);
             __m256i we = _mm256_srai_epi16(_mm256_slli_epi16(w, 8), 8), wo = _mm256_srai_epi16(w, 8);
-            for (int v = 0; v < nv; ++v)
+            _Pragma("GCC unroll 16") for (int v = 0; v < nv; ++v)
                 acc[m][v] = _mm256_add_epi32(acc[m][v], _mm256_add_epi32(_mm256_madd_epi16(even[v], we),
                                                                          _mm256_madd_epi16(odd[v], wo)));
         }
     }
-    for (int m = 0; m < mr; ++m)
-        for (int v = 0; v < nv; ++v) {
+    _Pragma("GCC unroll 16") for (int m = 0; m < mr; ++m)
+        _Pragma("GCC unroll 16") for (int v = 0; v < nv; ++v) {
             int32_t *c = C + (size_t)m * ldc + v * 8;
             if (v == nv - 1) _mm256_maskstore_epi32((int *)c, mask, acc[m][v]);
             else _mm256_storeu_si256((__m256i *)(void *)c, acc[m][v]);

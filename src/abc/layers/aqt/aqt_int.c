@@ -104,11 +104,17 @@ static void product_task(void *ctx, int task, int thread)
     const int_job *j = ctx;
     int p0, p1;
     abc_split_range(j->cols, j->parts, task, &p0, &p1);
-    if (p0 == p1) return;
-    im2col_words(j, p0, p1);
-    abc_igemm(j->l->n, p1 - p0, j->st->kp, j->st->w8, j->st->col + (size_t)p0 * 4, j->cols, j->st->acc + p0,
-              j->cols);
-    store(j, p0, p1);
+    /* columns a chunk at a time: its im2col (about 128 KB, at least 256 columns, so that the weights are not
+     * read again too often) is still in L2 when the GEMM reads it */
+    int chunk = (131072 / j->st->kp + 31) & ~31;
+    if (chunk < 256) chunk = 256;
+    for (int c0 = p0; c0 < p1; c0 += chunk) {
+        int c1 = c0 + chunk < p1 ? c0 + chunk : p1;
+        im2col_words(j, c0, c1);
+        abc_igemm(j->l->n, c1 - c0, j->st->kp, j->st->w8, j->st->col + (size_t)c0 * 4, j->cols, j->st->acc + c0,
+                  j->cols);
+        store(j, c0, c1);
+    }
 }
 
 static int parts_for(int work, int cols)
