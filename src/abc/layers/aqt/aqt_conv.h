@@ -53,11 +53,16 @@ static inline aqt_state *aqt_st(const layer *l) { return (aqt_state *)(void *)l-
 /* Filter scales and integers: sw[f], w8 (n x kp, tap-major, padded), wsum; and wq = q / sw (dequant = 1) or q,
  * in darknet's order. */
 void aqt_quantize_weights(const layer *l, aqt_state *st, int dequant);
-/* An input's integer: clip(floor(s x), qlo, qhi) (the one rounding both paths share; NaN gives qlo). */
+/* An input's integer: clip(floor(s x), qlo, qhi) (the one rounding both paths share; NaN gives qlo). Without
+ * libm's floorf, which the baseline x86-64 build calls out of line: inside the range |s x| < 256, so the
+ * truncation to int is exact and one less than it for a negative non-integer is the floor. */
 static inline float aqt_qa(float x, float s, float qlo, float qhi)
 {
-    float q = __builtin_floorf(x * s);
-    return !(q >= qlo) ? qlo : q > qhi ? qhi : q;
+    float v = x * s;
+    if (!(v >= qlo)) return qlo;
+    if (v >= qhi) return qhi;
+    int t = (int)v;
+    return (float)(t - ((float)t > v));
 }
 /* The input scale and clip range from the bounds and bits; 0 if the bounds are not calibrated. */
 int aqt_input_range(const aqt_state *st, float *s, float *qlo, float *qhi);
