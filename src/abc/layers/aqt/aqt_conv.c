@@ -18,28 +18,31 @@ static size_t align64(size_t x) { return (x + 63) & ~(size_t)63; }
 static aqt_state *state_alloc(const layer *l, const aqt_opts *o, int connected)
 {
     int cp = (l->c + 3) & ~3, K = l->c * l->size * l->size, kp = cp * l->size * l->size, P = l->out_h * l->out_w;
-    int cols = connected ? l->batch : P;
-    size_t nb = (size_t)l->batch * l->inputs, nx = (size_t)cp * l->h * l->w * (connected ? l->batch : 1);
-    size_t sizes[] = {(size_t)l->n * sizeof(float),        (size_t)l->n * sizeof(float),
+    int cols = connected ? l->batch : P, npad = (l->n + 31) & ~31;
+    size_t nb = (size_t)l->batch * l->inputs;
+    size_t nx = connected ? (size_t)cp * l->batch : (size_t)cp * (l->h + 2 * l->pad) * (l->w + 2 * l->pad);
+    size_t sizes[] = {(size_t)l->n * sizeof(float),        (size_t)npad * sizeof(float),
                       (size_t)l->nweights * sizeof(float), nb * sizeof(float),
                       (size_t)l->nweights * sizeof(float), nb * sizeof(float),
                       (size_t)l->n * kp,                    (size_t)l->n * sizeof(int32_t),
                       nx,                                   (size_t)kp * cols,
-                      (size_t)l->n * cols * sizeof(int32_t)};
+                      (size_t)l->n * cols * sizeof(int32_t), (size_t)npad * kp,
+                      (size_t)npad * sizeof(int32_t)};
     size_t bytes = align64(sizeof(aqt_state));
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; ++i) bytes += align64(sizes[i]);
     char *b = abc_xcalloc(1, bytes), *p = b + align64(sizeof(aqt_state));
     aqt_state *st = (aqt_state *)(void *)b;
     void **at[] = {(void **)&st->sw, (void **)&st->kf, (void **)&st->wq,   (void **)&st->aq,
                    (void **)&st->gw, (void **)&st->da, (void **)&st->w8,   (void **)&st->wsum,
-                   (void **)&st->x8, (void **)&st->col, (void **)&st->acc};
+                   (void **)&st->x8, (void **)&st->col, (void **)&st->acc, (void **)&st->w32,
+                   (void **)&st->woff};
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; ++i) {
         *at[i] = p;
         p += align64(sizes[i]);
     }
     st->o = *o;
     st->connected = connected;
-    st->K = K, st->kp = kp, st->cp = cp, st->P = P;
+    st->K = K, st->kp = kp, st->cp = cp, st->P = P, st->npad = npad;
     return st;
 }
 

@@ -29,12 +29,13 @@ typedef struct {
     /* depth (c x taps); the integers' depth taps x cp, tap-major, each tap's channels rounded up to 4 so that a
      * group of 4 depths is 4 channels of one input pixel; output pixels */
     int connected, K, kp, cp, P;
+    int npad; /* filters rounded up to 32 (the direct convolution's vectors) */
     float lo, hi;            /* EMA bounds of the inputs (saved); hi = lo = 0: not calibrated */
     /* the last training forward: whether its inputs were quantized, and their scale and clip range */
     int quantized;
     float s_a, qlo, qhi;
     float *sw;     /* n: weight scale per filter */
-    float *kf;     /* n: 1 / (s_w s_a), the sums' scale at inference */
+    float *kf;     /* npad: 1 / (s_w s_a), the sums' scale at inference (0 past n) */
     float *wq;     /* nweights: dequantized weights (training), or their integers (inference, sim) */
     float *aq;     /* batch x inputs: the quantized inputs, dequantized */
     float *gw, *da;
@@ -42,7 +43,10 @@ typedef struct {
     int32_t *wsum; /* n: sum of each filter's integers */
     int w8_valid;  /* sw, w8, wsum and wq hold the weights' quantization */
     int wq_ints;   /* wq holds the integers (inference) rather than the dequantized weights */
-    uint8_t *x8;   /* an image's (connected: the batch's) integers + the offset, channels last (cp a pixel) */
+    uint32_t *w32; /* the weights as words for the direct convolution (kernels/iconv.h): [kp / 4][npad] */
+    int32_t *woff; /* npad: the offset times each filter's sum of integers (0 past n) */
+    uint8_t *x8;   /* an image's integers + the offset, channels last (cp a pixel), padded by pad pixels of
+                    * the offset on every side; connected: the batch's, an image a row */
     uint8_t *col;  /* kp x P (connected: kp x batch): the im2col of x8 in groups of 4 */
     int32_t *acc;  /* n x P (connected: n x batch) */
 } aqt_state;

@@ -1,5 +1,6 @@
-/* The quant layers' inference product from the integers (aqt_conv.h): the inputs quantized once to bytes, an
- * im2col of the bytes in groups of 4, the integer GEMM, then sum * (1 / (s_w s_a)) per filter into l.output.
+/* The quant layers' inference product from the integers (aqt_conv.h): the inputs quantized once to bytes
+ * (channels last, padded with the offset), then on AVX-512 VNNI the direct convolution (kernels/iconv.h), else
+ * an im2col of the bytes in groups of 4 and the integer GEMM; sum * (1 / (s_w s_a)) per filter into l.output.
  * The simulation takes the same integers as floats through im2col and the float GEMM. Conv layers split an
  * image's pixels between the pool's threads; connected layers take the batch's images as the columns. */
 #include <math.h>
@@ -9,6 +10,7 @@
 #include "aqt_conv.h"
 #include "base/util.h"
 #include "kernels/bn.h"
+#include "kernels/iconv.h"
 #include "kernels/igemm.h"
 #include "kernels/im2col.h"
 #include "kernels/pool.h"
@@ -22,6 +24,7 @@ typedef struct {
     const float *k; /* per filter: 1 / (s_w s_a) */
     float s, qlo, qhi;
     int zp, parts, cols; /* columns: pixels of an image, or images */
+    int direct;          /* conv layers on AVX-512 VNNI: the direct convolution, no im2col */
 } int_job;
 
 /* x8 from the floats: integer + offset, channels last; the tasks split the channels (conv) or the images */
@@ -40,13 +43,15 @@ static void quantize_task(void *ctx, int task, int thread)
         }
         return;
     }
-    int hw = l->h * l->w;
+    int wp = l->w + 2 * l->pad;
     abc_split_range(l->c, j->parts, task, &lo, &hi);
-    for (int c = lo; c < hi; ++c) {
-        const float *x = j->x + (size_t)c * hw;
-        uint8_t *o = j->st->x8 + c;
-        for (int q = 0; q < hw; ++q) o[(size_t)q * cp] = (uint8_t)((int)aqt_qa(x[q], j->s, j->qlo, j->qhi) + j->zp);
-    }
+    for (int c = lo; c < hi; ++c)
+        for (int y = 0; y < l->h; ++y) {
+            const float *x = j->x + ((size_t)c * l->h + y) * l->w;
+            uint8_t *o = j->st->x8 + ((size_t)(y + l->pad) * wp + l->pad) * cp + c;
+            for (int q = 0; q < l->w; ++q)
+                o[(size_t)q * cp] = (uint8_t)((int)aqt_qa(x[q], j->s, j->qlo, j->qhi) + j->zp);
+        }
 }
 
 /* Columns [p0, p1) of the im2col, a 4-byte word (4 channels of one input pixel) at a time: group g of column p
@@ -57,26 +62,22 @@ static void im2col_words(const int_job *j, int p0, int p1)
     const aqt_state *st = j->st;
     int cols = j->cols, cw = st->cp / 4;
     const uint32_t *x = (const uint32_t *)(const void *)st->x8;
-    uint32_t *col = (uint32_t *)(void *)st->col, zp = (uint32_t)j->zp * 0x01010101u;
+    uint32_t *col = (uint32_t *)(void *)st->col;
     if (st->connected) {
         for (int g = 0; g < cw; ++g)
             for (int p = p0; p < p1; ++p) col[(size_t)g * cols + p] = x[(size_t)p * cw + g];
         return;
     }
+    int wp = l->w + 2 * l->pad; /* the input is padded with the offset: no bounds to check */
     for (int t = 0; t < l->size * l->size; ++t) {
         int ky = t / l->size, kx = t % l->size;
         for (int g = 0; g < cw; ++g) {
             uint32_t *o = col + (size_t)(t * cw + g) * cols;
             int oy = p0 / l->out_w, ox = p0 % l->out_w;
             for (int p = p0; p < p1; ++oy, ox = 0) { /* a row of output pixels at a time */
-                int iy = oy * l->stride - l->pad + ky, end = p + (l->out_w - ox) < p1 ? p + (l->out_w - ox) : p1;
-                if (iy < 0 || iy >= l->h) {
-                    for (; p < end; ++p) o[p] = zp;
-                    continue;
-                }
-                const uint32_t *xr = x + (size_t)iy * l->w * cw + g;
-                for (int ix = ox * l->stride - l->pad + kx; p < end; ++p, ix += l->stride)
-                    o[p] = ix >= 0 && ix < l->w ? xr[(size_t)ix * cw] : zp;
+                int end = p + (l->out_w - ox) < p1 ? p + (l->out_w - ox) : p1;
+                const uint32_t *xr = x + ((size_t)(oy * l->stride + ky) * wp + kx) * cw + g;
+                for (int ix = ox * l->stride; p < end; ++p, ix += l->stride) o[p] = xr[(size_t)ix * cw];
             }
         }
     }
@@ -104,6 +105,14 @@ static void product_task(void *ctx, int task, int thread)
     const int_job *j = ctx;
     int p0, p1;
     abc_split_range(j->cols, j->parts, task, &p0, &p1);
+    if (j->direct) {
+        const aqt_state *st = j->st;
+        const layer *l = j->l;
+        abc_iconv_args a = {(const uint32_t *)(const void *)st->x8, l->w + 2 * l->pad, st->cp / 4, st->w32, l->n,
+                            st->npad, st->woff, st->kf, l->out_w, l->stride, l->size, j->out, st->P};
+        abc_iconv_avx512vnni(&a, p0, p1);
+        return;
+    }
     /* columns a chunk at a time: its im2col (about 128 KB, at least 256 columns, so that the weights are not
      * read again too often) is still in L2 when the GEMM reads it */
     int chunk = (131072 / j->st->kp + 31) & ~31;
@@ -128,6 +137,8 @@ static void integer_product(int_job *j)
 {
     const layer *l = j->l;
     int n_in = j->st->connected ? l->batch * l->inputs : l->inputs;
+    if (!j->st->connected && l->pad) /* the border: the offset (the value 0) */
+        memset(j->st->x8, j->zp, (size_t)j->st->cp * (l->h + 2 * l->pad) * (l->w + 2 * l->pad));
     j->parts = parts_for(n_in, j->st->connected ? l->batch : l->c);
     abc_pool_run(j->parts, quantize_task, j);
     j->parts = parts_for(l->n * j->cols * j->st->kp, j->cols);
@@ -176,7 +187,7 @@ static void output_stage(const layer *l)
 void aqt_forward_integer(layer l, network net, int simulate)
 {
     aqt_state *st = aqt_st(&l);
-    int_job j = {&l, st, net.input, l.output, NULL, 0, 0, 0, 0, 0, st->connected ? l.batch : st->P};
+    int_job j = {&l, st, net.input, l.output, NULL, 0, 0, 0, 0, 0, st->connected ? l.batch : st->P, 0};
     if (!aqt_input_range(st, &j.s, &j.qlo, &j.qhi)) {
         /* no bounds yet (a float model's weights, just converted): calibrated once, on this batch */
         aqt_update_bounds(st, net.input, (size_t)l.batch * l.inputs);
@@ -186,8 +197,13 @@ void aqt_forward_integer(layer l, network net, int simulate)
         if (!aqt_input_range(st, &j.s, &j.qlo, &j.qhi)) st->hi = 1.f, aqt_input_range(st, &j.s, &j.qlo, &j.qhi);
     }
     j.zp = (int)-j.qlo;
-    for (int f = 0; f < l.n; ++f) st->kf[f] = 1.f / (st->sw[f] * j.s);
+    for (int f = 0; f < st->npad; ++f) {
+        st->kf[f] = f < l.n ? 1.f / (st->sw[f] * j.s) : 0.f;
+        st->woff[f] = f < l.n ? j.zp * st->wsum[f] : 0;
+    }
     j.k = st->kf;
+    j.direct = !st->connected && abc_iconv_usable() &&
+               !strcmp(abc_kernel_chosen_name(&abc_igemm_family), "avx512vnni");
     int images = st->connected ? 1 : l.batch;
     for (int b = 0; b < images; ++b) {
         j.x = net.input + (size_t)b * l.inputs;

@@ -25,6 +25,11 @@ void aqt_quantize_weights(const layer *l, aqt_state *st, int dequant)
         }
         st->wsum[f] = sum;
     }
+    /* the direct convolution's words: w8 transposed, [kp / 4][npad], the filters past n 0 */
+    int words = st->kp / 4;
+    const uint32_t *w8w = (const uint32_t *)(const void *)st->w8;
+    for (int g = 0; g < words; ++g)
+        for (int f = 0; f < st->npad; ++f) st->w32[(size_t)g * st->npad + f] = f < l->n ? w8w[(size_t)f * words + g] : 0;
     st->w8_valid = 1;
 }
 
