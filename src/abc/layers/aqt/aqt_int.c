@@ -43,15 +43,21 @@ static void quantize_task(void *ctx, int task, int thread)
         }
         return;
     }
+    /* a row at a time (the tasks split the rows), its channels in turn: the row's bytes stay in L1; the row's
+     * left and right padding too */
     int wp = l->w + 2 * l->pad;
-    abc_split_range(l->c, j->parts, task, &lo, &hi);
-    for (int c = lo; c < hi; ++c)
-        for (int y = 0; y < l->h; ++y) {
+    abc_split_range(l->h, j->parts, task, &lo, &hi);
+    for (int y = lo; y < hi; ++y) {
+        uint8_t *row = j->st->x8 + (size_t)(y + l->pad) * wp * cp;
+        memset(row, j->zp, (size_t)l->pad * cp);
+        memset(row + (size_t)(l->pad + l->w) * cp, j->zp, (size_t)l->pad * cp);
+        for (int c = 0; c < l->c; ++c) {
             const float *x = j->x + ((size_t)c * l->h + y) * l->w;
-            uint8_t *o = j->st->x8 + ((size_t)(y + l->pad) * wp + l->pad) * cp + c;
+            uint8_t *o = row + (size_t)l->pad * cp + c;
             for (int q = 0; q < l->w; ++q)
                 o[(size_t)q * cp] = (uint8_t)((int)aqt_qa(x[q], j->s, j->qlo, j->qhi) + j->zp);
         }
+    }
 }
 
 /* Columns [p0, p1) of the im2col, a 4-byte word (4 channels of one input pixel) at a time: group g of column p
@@ -137,9 +143,12 @@ static void integer_product(int_job *j)
 {
     const layer *l = j->l;
     int n_in = j->st->connected ? l->batch * l->inputs : l->inputs;
-    if (!j->st->connected && l->pad) /* the border: the offset (the value 0) */
-        memset(j->st->x8, j->zp, (size_t)j->st->cp * (l->h + 2 * l->pad) * (l->w + 2 * l->pad));
-    j->parts = parts_for(n_in, j->st->connected ? l->batch : l->c);
+    if (!j->st->connected && l->pad) { /* the top and bottom padding rows: the offset (the value 0) */
+        size_t rowb = (size_t)j->st->cp * (l->w + 2 * l->pad), padb = rowb * l->pad;
+        memset(j->st->x8, j->zp, padb);
+        memset(j->st->x8 + padb + rowb * l->h, j->zp, padb);
+    }
+    j->parts = parts_for(n_in, j->st->connected ? l->batch : l->h);
     abc_pool_run(j->parts, quantize_task, j);
     j->parts = parts_for(l->n * j->cols * j->st->kp, j->cols);
     abc_pool_run(j->parts, product_task, j);
