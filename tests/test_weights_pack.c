@@ -28,7 +28,10 @@ static const char classifier_cfg[] =
     "[hada_convolutional]\nbatch_normalize=1\nfilters=9\nsize=3\nstride=1\npad=0\nactivation=leaky\n"
     "weight_segment=8\nactivation_segment=1\n\n"
     "[abc_connected]\nbatch_normalize=1\noutput=40\nactivation=leaky\nweight_bases=2\nactivation_bases=2\n\n"
+    "[quant_convolutional]\nbatch_normalize=1\nfilters=11\nsize=3\nstride=1\npad=1\nactivation=leaky\n"
+    "weight_bits=4\nactivation_bits=8\n\n"
     "[hada_connected]\noutput=30\nactivation=leaky\nweight_segment=4\nactivation_segment=4\n\n"
+    "[quant_connected]\noutput=13\nactivation=leaky\nweight_bits=3\nactivation_bits=5\n\n"
     "[connected]\noutput=7\nactivation=linear\n\n[softmax]\n";
 
 /* Convolutions only, so that it resizes. */
@@ -42,6 +45,7 @@ static const char conv_cfg[] =
     "weight_segment=16\nactivation_segment=2\n\n"
     "[abc_convolutional]\nbatch_normalize=1\nfilters=8\nsize=3\nstride=1\npad=1\nactivation=leaky\n"
     "weight_bases=3\nactivation_bases=3\n\n"
+    "[quant_convolutional]\nbatch_normalize=1\nfilters=6\nsize=3\nstride=2\npad=1\nactivation=leaky\n\n"
     "[convolutional]\nfilters=5\nsize=1\nstride=1\npad=0\nactivation=linear\n";
 
 /* A model with random weights and batch norm statistics: dir/name.cfg and dir/name.weights. */
@@ -69,7 +73,14 @@ static network *make_model(const char *dir, const char *name, const char *text, 
     *net->seen = 4242;
     save_weights(net, *weights);
     free_network(net);
-    return load_network(*cfg, *weights, 0);
+    net = load_network(*cfg, *weights, 0);
+    /* one forward: the quant layers calibrate their input bounds (a float model's weights have none), so that
+     * the model packed from here has them */
+    float x[4096] = {0};
+    for (int i = 0; i < net->inputs && i < 4096; ++i) x[i] = (float)(i % 13) / 13.f - 0.3f;
+    net->train = 0;
+    abc_network_predict(net, x);
+    return net;
 }
 
 static float *input_for(const network *net, unsigned seed)
@@ -168,7 +179,7 @@ START_TEST(pack_command_size_inspect_and_training_refused)
     r = abc_test_runf("( %s weights inspect %s %s -json 2>/dev/null )", abc_test_darknet_path(), cfg, packed);
     ck_assert_msg(r.status == 0 && abc_test_json_valid(r.out), "%s", r.out);
     ck_assert_int_eq((long long)json_number(r.out, "\"file_bytes\": "), size_of(packed));
-    ck_assert_int_eq((long long)json_number(r.out, "\"packed_bytes\": ") + 48 + 16 * 6, size_of(packed));
+    ck_assert_int_eq((long long)json_number(r.out, "\"packed_bytes\": ") + 48 + 16 * 7, size_of(packed));
     ck_assert_msg(strstr(r.out, "\"quantized_weights\"") && strstr(r.out, "\"name\": \"alpha\"") &&
                   strstr(r.out, "\"name\": \"magnitudes\""), "%s", r.out);
     abc_run_free(&r);

@@ -4,6 +4,7 @@
  * 0: learned from the first training batch). */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "aqt_conv.h"
 #include "aqt_layers.h"
@@ -63,6 +64,12 @@ static void conv_resize(layer *l, int w, int h)
     abc_conv_layer_resize(l, w, h);
     aqt_state *st = state_alloc(l, &old->o, old->connected);
     st->lo = old->lo, st->hi = old->hi;
+    if (old->frozen) { /* no shadow weights: the integers and scales carry over */
+        memcpy(st->sw, old->sw, (size_t)l->n * sizeof(float));
+        memcpy(st->wq, old->wq, (size_t)l->nweights * sizeof(float));
+        st->frozen = 1;
+        aqt_lay_out_weights(l, st, 0);
+    }
     free(old);
     l->binary_weights = (float *)(void *)st;
 }
@@ -157,8 +164,11 @@ static void describe(const layer *l, char *buf, size_t n, size_t *packed_bytes, 
 static const float *quantized(layer *l)
 {
     aqt_state *st = aqt_st(l);
+    if (st->frozen) { /* wq keeps the integers inference runs on; the dequantized weights go to l.weights */
+        for (size_t i = 0; i < (size_t)l->nweights; ++i) l->weights[i] = st->wq[i] / st->sw[i / (size_t)st->K];
+        return l->weights;
+    }
     aqt_quantize_weights(l, st, 1);
-    st->wq_ints = 0;
     return st->wq;
 }
 
@@ -178,7 +188,7 @@ static void bits(const layer *l, int *weight_bits, int *input_bits)
 
 const abc_layer_type aqt_conv_type = {"quant_convolutional", conv_keys, conv_parse, record_floats, load, save,
                                       conv_resize, abc_float_record_floats, load_float, describe, quantized,
-                                      NULL, NULL, arrays, NULL, NULL, bits};
+                                      aqt_pack, aqt_unpack, arrays, NULL, NULL, bits};
 const abc_layer_type aqt_connected_type = {"quant_connected", conn_keys, conn_parse, record_floats, load, save,
                                            abc_connected_layer_resize, abc_float_record_floats, load_float,
-                                           describe, quantized, NULL, NULL, arrays, NULL, NULL, bits};
+                                           describe, quantized, aqt_pack, aqt_unpack, arrays, NULL, NULL, bits};

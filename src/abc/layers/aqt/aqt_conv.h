@@ -42,6 +42,7 @@ typedef struct {
     int8_t *w8;    /* n x kp: integer weights, tap-major (padding 0) */
     int32_t *wsum; /* n: sum of each filter's integers */
     int w8_valid;  /* sw, w8, wsum and wq hold the weights' quantization */
+    int frozen;    /* loaded from a packed file: sw and the integers are the model, l.weights unused */
     int wq_ints;   /* wq holds the integers (inference) rather than the dequantized weights */
     uint32_t *w32; /* the weights as words for the direct convolution (kernels/iconv.h): [kp / 4][npad] */
     int32_t *woff; /* npad: the offset times each filter's sum of integers (0 past n) */
@@ -57,6 +58,8 @@ static inline aqt_state *aqt_st(const layer *l) { return (aqt_state *)(void *)l-
 /* Filter scales and integers: sw[f], w8 (n x kp, tap-major, padded), wsum; and wq = q / sw (dequant = 1) or q,
  * in darknet's order. */
 void aqt_quantize_weights(const layer *l, aqt_state *st, int dequant);
+/* The layouts (w8, wsum, w32, wq) from the integers in wq and the scales sw; wq dequantized when asked. */
+void aqt_lay_out_weights(const layer *l, aqt_state *st, int dequant);
 /* An input's integer: clip(floor(s x), qlo, qhi) (the one rounding both paths share; NaN gives qlo). Without
  * libm's floorf, which the baseline x86-64 build calls out of line: inside the range |s x| < 256, so the
  * truncation to int is exact and one less than it for a negative non-integer is the floor. */

@@ -4,24 +4,21 @@
 
 #include "aqt_conv.h"
 
-void aqt_quantize_weights(const layer *l, aqt_state *st, int dequant)
+/* w8 (tap-major), wsum, wq (dequantized or the integers) and w32 from the integers in wq (darknet's order) and
+ * the scales sw */
+void aqt_lay_out_weights(const layer *l, aqt_state *st, int dequant)
 {
-    float qmax = (float)((1 << (st->o.wbits - 1)) - 1);
+    int taps = l->size * l->size;
     for (int f = 0; f < l->n; ++f) {
-        const float *w = l->weights + (size_t)f * st->K;
-        float m = 0;
-        for (int k = 0; k < st->K; ++k) m = fmaxf(m, fabsf(w[k]));
-        float s = m > 0 ? qmax / m : 1.f;
-        st->sw[f] = s;
         int8_t *w8 = st->w8 + (size_t)f * st->kp;
         float *wq = st->wq + (size_t)f * st->K;
-        int32_t sum = 0, taps = l->size * l->size;
+        int32_t sum = 0;
         memset(w8, 0, (size_t)st->kp);
         for (int k = 0; k < st->K; ++k) { /* darknet's k = c x taps + tap */
-            float q = fminf(fmaxf(rintf(w[k] * s), -qmax), qmax);
+            float q = wq[k];
             w8[k % taps * st->cp + k / taps] = (int8_t)q;
             sum += (int32_t)q;
-            wq[k] = dequant ? q / s : q;
+            if (dequant) wq[k] = q / st->sw[f];
         }
         st->wsum[f] = sum;
     }
@@ -31,6 +28,26 @@ void aqt_quantize_weights(const layer *l, aqt_state *st, int dequant)
     for (int g = 0; g < words; ++g)
         for (int f = 0; f < st->npad; ++f) st->w32[(size_t)g * st->npad + f] = f < l->n ? w8w[(size_t)f * words + g] : 0;
     st->w8_valid = 1;
+    st->wq_ints = !dequant;
+}
+
+void aqt_quantize_weights(const layer *l, aqt_state *st, int dequant)
+{
+    if (st->frozen) { /* a packed file's integers are the model */
+        aqt_lay_out_weights(l, st, 0);
+        return;
+    }
+    float qmax = (float)((1 << (st->o.wbits - 1)) - 1);
+    for (int f = 0; f < l->n; ++f) {
+        const float *w = l->weights + (size_t)f * st->K;
+        float m = 0;
+        for (int k = 0; k < st->K; ++k) m = fmaxf(m, fabsf(w[k]));
+        float s = m > 0 ? qmax / m : 1.f;
+        st->sw[f] = s;
+        float *wq = st->wq + (size_t)f * st->K;
+        for (int k = 0; k < st->K; ++k) wq[k] = fminf(fmaxf(rintf(w[k] * s), -qmax), qmax);
+    }
+    aqt_lay_out_weights(l, st, dequant);
 }
 
 int aqt_input_range(const aqt_state *st, float *s, float *qlo, float *qhi)

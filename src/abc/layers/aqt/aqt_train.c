@@ -30,6 +30,7 @@ void aqt_forward(layer l, network net)
         aqt_forward_integer(l, net, !aqt_uses_integer());
         return;
     }
+    if (st->frozen) abc_die("a model loaded from a packed file has no shadow weights to train");
     quantize_weights(&l, st, 0);
     size_t n = (size_t)l.batch * l.inputs;
     aqt_update_bounds(st, net.input, n);
