@@ -83,11 +83,12 @@ START_TEST(inputs_clip_at_their_ranges)
     ck_assert(s == 5.f && lo == 0.f && hi == 15.f);
     ck_assert(aqt_qa(3.f, s, lo, hi) == 15.f && aqt_qa(2.99f, s, lo, hi) == 14.f && aqt_qa(100.f, s, lo, hi) == 15.f);
     ck_assert(aqt_qa(-0.01f, s, lo, hi) == 0.f && aqt_qa(0.19f, s, lo, hi) == 0.f && aqt_qa(0.2f, s, lo, hi) == 1.f);
-    st->lo = -3.5f, st->hi = 2.f; /* signed: -7..7 over max(|lo|, hi) = 3.5, s = 2 */
+    st->lo = -3.5f, st->hi = 2.f; /* negative inputs: 15 steps over [-3.5, 2], s = 15 / 5.5, zero point 10 */
     ck_assert(aqt_input_range(st, &s, &lo, &hi));
-    ck_assert(s == 2.f && lo == -7.f && hi == 7.f);
-    ck_assert(aqt_qa(-3.5f, s, lo, hi) == -7.f && aqt_qa(-3.6f, s, lo, hi) == -7.f && aqt_qa(-0.1f, s, lo, hi) == -1.f);
-    ck_assert(aqt_qa(3.9f, s, lo, hi) == 7.f && aqt_qa(3.4f, s, lo, hi) == 6.f);
+    ck_assert(fabsf(s - 15.f / 5.5f) < 1e-6f && lo == -10.f && hi == 5.f);
+    ck_assert(aqt_qa(-3.5f, s, lo, hi) == -10.f && aqt_qa(-3.7f, s, lo, hi) == -10.f && aqt_qa(-0.1f, s, lo, hi) == -1.f);
+    ck_assert(aqt_qa(2.f, s, lo, hi) == 5.f && aqt_qa(9.f, s, lo, hi) == 5.f && aqt_qa(1.5f, s, lo, hi) == 4.f);
+    ck_assert(aqt_qa(0.f, s, lo, hi) == 0.f); /* zero is exact */
     free_layer(l);
 }
 END_TEST

@@ -152,7 +152,7 @@ static void describe(const layer *l, char *buf, size_t n, size_t *packed_bytes, 
     *float_bytes = (size_t)l->nweights * sizeof(float) + common;
     /* the integers at their bits, one scale a filter, the two bounds */
     *packed_bytes = ((size_t)l->nweights * st->o.wbits + 7) / 8 + (size_t)l->n * sizeof(float) + common + 8;
-    const char *in = st->lo < 0 ? "signed" : "unsigned";
+    const char *in = st->lo < 0 ? "zero-point" : "unsigned";
     if (aqt_uses_integer())
         snprintf(buf, n, "int%d weights x %s int%d inputs: integer GEMM, kernel %s", st->o.wbits, in, st->o.abits,
                  abc_kernel_chosen_name(&abc_igemm_family));

@@ -1,14 +1,15 @@
 /* [quant_convolutional] and [quant_connected]: AQT's quantization-aware int2..int8 layers (docs/methods.md
- * section 5). Weights per output channel, symmetric: s_w = (2^(b-1) - 1) / max|w|, q = round(s_w w). Inputs
+ * section 4). Weights per output channel, symmetric: s_w = (2^(b-1) - 1) / max|w|, q = round(s_w w). Inputs
  * per tensor: unsigned, q = clip(floor(s_a x), 0, 2^b - 1), s_a = (2^b - 1) / hi, while the inputs have never
- * been negative; else signed, q = clip(floor(s_a x), -(2^(b-1) - 1), 2^(b-1) - 1), s_a = (2^(b-1) - 1) /
- * max(hi, -lo); hi and lo are EMAs (coefficient 0.1) of the training batches' max and min, saved in the
+ * been negative; else 2^b levels over [lo, hi] with an integer zero point z = round(-lo s_a),
+ * s_a = (2^b - 1) / (hi - lo), q = clip(floor(s_a x), -z, 2^b - 1 - z); hi and lo are EMAs (coefficient 0.1)
+ * of the training batches' max and min, saved in the
  * .weights record after the float layer's. Until quant_start iterations the inputs pass unquantized (the
  * bounds still learn). Gradients straight through round and floor, zero where an input is clipped.
  *
  * Training runs the float product of the dequantized weights and inputs on the fast float layers
- * (quant/quant_product.c). Inference runs the integer product (kernels/igemm.h: uint8 inputs, signed ones
- * offset by 2^(b-1) - 1, times int8 weights, exact int32 sums), then sum * (1 / (s_w s_a)) per channel, then bias
+ * (quant/quant_product.c). Inference runs the integer product (kernels/iconv.h, kernels/igemm.h: the inputs
+ * as uint8 q + z, times int8 weights, exact int32 sums), then sum * (1 / (s_w s_a)) per channel, then bias
  * or batch norm and the activation; ABC_INFERENCE=sim computes the same sums in float from the integer
  * values, so both paths give the same outputs bit for bit while the float sums stay exact (below 2^24). */
 #ifndef AQT_CONV_H

@@ -59,9 +59,11 @@ int aqt_input_range(const aqt_state *st, float *s, float *qlo, float *qhi)
         *s = *qhi / st->hi;
         return 1;
     }
-    float m = fmaxf(st->hi, -st->lo);
-    *qhi = (float)((1 << (b - 1)) - 1), *qlo = -*qhi;
-    *s = *qhi / m;
+    /* negative inputs: all 2^b levels over [lo, hi], an integer zero point (the kernels' offset) */
+    float levels = (float)((1 << b) - 1);
+    *s = levels / (st->hi - st->lo);
+    float zp = rintf(-st->lo * *s);
+    *qlo = -zp, *qhi = levels - zp;
     return 1;
 }
 
