@@ -707,7 +707,8 @@ static void scatter_panel(cairo_t *cr, const abc_scatter_panel *p, double x0, do
     cairo_stroke(cr);
     cairo_set_source_rgb(cr, 0.15, 0.15, 0.15);
     for (int k = 0; k < nt; ++k) {
-        if (p->log_x) snprintf(buf, sizeof buf, "%.3g", pow(10, ticks[k]));
+        double tv = pow(10, ticks[k]);
+        if (p->log_x) snprintf(buf, sizeof buf, tv >= 1 && tv < 1e6 ? "%.0f" : "%.3g", tv);
         else fmt_tick(buf, sizeof buf, ticks[k], nt > 1 ? ticks[1] - ticks[0] : 1);
         text_at(cr, buf, map_x(&m, ticks[k]), y1 + fs * 1.3, 1);
     }
