@@ -194,20 +194,23 @@ static const char *check_bmp(const unsigned char *b, size_t got, long long fsize
     return NULL;
 }
 
-/* The next number of a PNM header ("P6\n# comment\n640 480\n255\n"), skipping blanks and comments; -1 if none.
- * *i is left on the byte after it. */
+/* The PNM blanks of libdarknet's decoder (stb_image): C's isspace set. */
+static int pnm_blank(unsigned char c) { return c && strchr(" \t\r\n\v\f", c) != NULL; }
+
+/* The next number of a PNM header ("P6\n# comment\n640 480\n255\n"), skipping blanks and comments (a comment
+ * ends at a line feed or a carriage return, as in the decoder); -1 if none. *i is left on the byte after it. */
 static long long pnm_number(const unsigned char *b, size_t got, size_t *i)
 {
-    while (*i < got && (b[*i] == ' ' || b[*i] == '\t' || b[*i] == '\r' || b[*i] == '\n' || b[*i] == '#')) {
+    while (*i < got && (pnm_blank(b[*i]) || b[*i] == '#')) {
         if (b[*i] == '#')
-            while (*i < got && b[*i] != '\n') ++*i;
+            while (*i < got && b[*i] != '\n' && b[*i] != '\r') ++*i;
         else
             ++*i;
     }
     if (*i >= got || b[*i] < '0' || b[*i] > '9') return -1;
     long long v = 0;
     while (*i < got && b[*i] >= '0' && b[*i] <= '9' && v < (1LL << 40)) v = v * 10 + (b[(*i)++] - '0');
-    if (*i >= got || !strchr(" \t\r\n", b[*i])) return -1; /* a number ends at a blank */
+    if (*i >= got || !pnm_blank(b[*i])) return -1; /* a number ends at a blank */
     return v;
 }
 
@@ -216,7 +219,7 @@ static const char *check_pnm(const unsigned char *b, size_t got, long long fsize
 {
     size_t i = 2;
     long long w = -1, h = -1;
-    if (got > 2 && strchr(" \t\r\n", b[2]) && b[2]) { /* "P6" then a blank */
+    if (got > 2 && pnm_blank(b[2])) { /* "P6" then a blank */
         w = pnm_number(b, got, &i);
         h = pnm_number(b, got, &i);
     }
