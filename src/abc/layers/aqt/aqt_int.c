@@ -96,9 +96,8 @@ static void store(const int_job *j, int p0, int p1)
     const aqt_state *st = j->st;
     for (int f = 0; f < l->n; ++f) {
         const int32_t *a = st->acc + (size_t)f * j->cols;
-        int32_t off = j->zp * st->wsum[f];
         for (int p = p0; p < p1; ++p) {
-            float v = (float)(a[p] - off) * j->k[f];
+            float v = (float)(a[p] - st->woff[f]) * j->k[f];
             if (st->connected) j->out[(size_t)p * l->n + f] = v;
             else j->out[(size_t)f * j->cols + p] = v;
         }

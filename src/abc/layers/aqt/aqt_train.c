@@ -18,8 +18,7 @@ static size_t iteration(network net)
 static void quantize_weights(layer *l, aqt_state *st, int ints)
 {
     if (st->w8_valid && st->wq_ints == ints) return;
-    aqt_quantize_weights(l, st, !ints);
-    st->wq_ints = ints;
+    aqt_quantize_weights(l, st, !ints); /* sets wq_ints */
 }
 
 void aqt_forward(layer l, network net)
