@@ -30,6 +30,7 @@
 #include "abc/kernels/blas_threads.h"
 #include "abc/kernels/cpu.h"
 #include "abc/kernels/im2col.h"
+#include "abc/kernels/iconv.h"
 #include "abc/kernels/igemm.h"
 #include "abc/layers/abc/abc_conv.h"
 #include "abc/layers/aqt/aqt_conv.h"
@@ -291,8 +292,13 @@ void abc_bench_layers(int quick, int rounds, int scaling)
            "G/s: binary MACs (fp32: MACs) per second; X/BL: fp32 BLAS time / X time; cold/BL: the same for XNOR's untimed "
            "forward, right after the fp32 layers evicted the caches\n",
            hada_conv_kernel_name(NULL));
-    printf("int8 / int4 = quant (bits 8 / 4), integer GEMM kernel %s, input quantization and byte im2col included; "
-           "int8 G/s: MACs per second\n", abc_kernel_chosen_name(&abc_igemm_family));
+    const char *ik = abc_kernel_chosen_name(&abc_igemm_family);
+    printf("int8 / int4 = quant (bits 8 / 4), the integer path whole (input quantization included): %s %s; int8 G/s: "
+           "MACs per second\n",
+           abc_iconv_usable() && !strcmp(ik, "avx512vnni")
+               ? "a direct convolution, pixels or filters in the lanes by shape (ABC_ICONV=rows|pixels forces one), on"
+               : "byte im2col and the integer GEMM kernel",
+           ik);
     printf("%-24s %10s %10s %9s %9s %9s %9s %9s %8s %8s %8s %8s %9s %8s %9s %9s %8s %8s\n", "layer", "BLAS ms", "dn ms",
            "XNOR ms", "ABC33 ms", "BLAS G/s", "XNOR G/s", "ABC G/s", "XNOR/BL", "cold/BL", "ABC/BL", "BL/dn",
            "Hada16 ms", "Hada/BL", "int8 ms", "int8 G/s", "int8/BL", "int4/BL");

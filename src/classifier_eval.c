@@ -60,7 +60,7 @@ static void print_valid(const valid_tally *t, int n, int compare, int sig)
     if (t->k > 1) printf("  top-%d: %.2f%%", t->k, 100.0 * t->hitk / d);
     printf("  (%d images, %.0f img/s%s)\n", d, ips, limit);
     if (compare)
-        printf("binary layers: top-1 %.2f%% packed (as above), %.2f%% through the training path's float simulation: "
+        printf("quantized layers: top-1 %.2f%% packed (as above), %.2f%% through the training path's float simulation: "
                "difference %+.2f points\n", 100.0 * t->hit1 / d, 100.0 * t->hit1_sim / d,
                100.0 * (t->hit1 - t->hit1_sim) / d);
     if (compare && t->soft)

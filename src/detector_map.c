@@ -70,7 +70,7 @@ int abc_detector_map(const char *datafile, const char *cfg, const char *weights,
         printf("%d images%s, forward %.2f ms an image (median, letterbox and NMS included, %d x %d, batch 1)\n",
                s.images, paths.n < listed ? " (-limit)" : "", s.forward_ms, net->w, net->h);
         if (compare)
-            printf("binary layers: mAP@%.2f %.2f%% packed (as above), %.2f%% through the training path's float "
+            printf("quantized layers: mAP@%.2f %.2f%% packed (as above), %.2f%% through the training path's float "
                    "simulation: difference %+.2f points (mAP@[.5:.95] %.2f%% and %.2f%%)\n",
                    o.iou_thresh, 100 * s.map, 100 * sim.map, 100 * (s.map - sim.map), 100 * s.map_coco,
                    100 * sim.map_coco);

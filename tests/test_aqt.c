@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "base/threads.h"
+#include "base/mode.h"
+#include "kernels/iconv.h"
 #include "kernels/igemm.h"
 #include "layers/aqt/aqt_conv.h"
 #include "layers/layer_type.h"
@@ -46,6 +48,38 @@ END_TEST
 /* ---- quantizers ---- */
 
 static aqt_opts opts(int wb, int ab) { return (aqt_opts){wb, ab, 0}; }
+
+/* The rows kernel's input quantization against the scalar quantizer: NaN, infinities, the clip edges, values
+ * just under an integer, -0; channels past c and the pad words hold the offset; rows split in two calls. */
+START_TEST(input_planes_match_the_scalar_quantizer)
+{
+    if (!abc_iconv_usable()) return;
+    enum { C = 6, H = 3, W = 19, PAD = 2, WP = W + 2 * PAD, CW = (C + 3) / 4, PS = (H + 2 * PAD) * WP + 5 };
+    const float s = 3.f, qlo = -5.f, qhi = 10.f, special[] = {NAN, INFINITY, -INFINITY, -5.f / 3.f, 10.f / 3.f,
+                                                                 -0.f, 0.99999994f, -0.3333f, 3.4f, -1e30f, 1e30f};
+    const int zp = 5;
+    unsigned seed = 77;
+    float x[C * H * W];
+    for (int i = 0; i < C * H * W; ++i)
+        x[i] = i % 3 ? abc_test_urand(&seed, -3.f, 4.f) : special[i / 3 % (sizeof special / sizeof special[0])];
+    uint32_t planes[CW * PS];
+    for (int i = 0; i < CW * PS; ++i) planes[i] = 0xdeadbeefu;
+    abc_iquant_planes_avx512(x, C, H, W, PAD, 0, 1, s, qlo, qhi, zp, planes, WP, PS);
+    abc_iquant_planes_avx512(x, C, H, W, PAD, 1, H, s, qlo, qhi, zp, planes, WP, PS);
+    for (int g = 0; g < CW; ++g)
+        for (int y = 0; y < H; ++y)
+            for (int xp = 0; xp < WP; ++xp) {
+                uint32_t word = planes[g * PS + (y + PAD) * WP + xp];
+                for (int j = 0; j < 4; ++j) {
+                    int c = 4 * g + j, xi = xp - PAD, got = (int)(word >> (8 * j) & 0xff), want = zp;
+                    if (c < C && xi >= 0 && xi < W) want = (int)aqt_qa(x[(c * H + y) * W + xi], s, qlo, qhi) + zp;
+                    ck_assert_msg(got == want, "plane %d row %d word %d byte %d: %d, want %d (x %g)", g, y, xp, j, got,
+                                  want, c < C && xi >= 0 && xi < W ? x[(c * H + y) * W + xi] : 0.f);
+                }
+            }
+    ck_assert(planes[0] == 0xdeadbeefu && planes[PS - 1] == 0xdeadbeefu); /* pad rows: the caller's */
+}
+END_TEST
 
 START_TEST(weights_per_filter_reach_their_extremes)
 {
@@ -122,6 +156,13 @@ static const shape shapes[] = {
     {3, 1, 1, 257, 33, 1, 1, 0, 1, 8, 8, 1, -2.f, LEAKY},  {5, 1, 1, 40, 7, 1, 1, 0, 0, 4, 8, 1, 0.f, LINEAR},
     /* large enough for 2 threads to split the quantization too */
     {1, 20, 20, 201, 13, 3, 1, 1, 1, 8, 8, 0, -2.f, LEAKY}, {40, 1, 1, 2001, 5, 1, 1, 0, 1, 8, 8, 1, 0.f, LEAKY},
+    /* rows of at least 14 output pixels (the rows kernel by default): blocks past a row's and the image's end,
+     * filters not a multiple of 8, bias only, an activation it does not fuse, 5 x 5, 2 threads */
+    {1, 10, 30, 6, 11, 3, 1, 1, 1, 8, 8, 0, -2.f, LEAKY},  {2, 5, 26, 9, 8, 3, 1, 1, 0, 4, 4, 0, 0.f, RELU},
+    {1, 4, 25, 5, 3, 1, 1, 0, 1, 8, 8, 0, -2.f, LOGISTIC}, {1, 7, 24, 4, 6, 5, 1, 2, 0, 8, 8, 0, 0.f, LINEAR},
+    {1, 16, 40, 32, 20, 3, 1, 1, 1, 8, 8, 0, -2.f, LEAKY},
+    /* filters split between threads (5 blocks of 32, the last partial); many channel planes */
+    {1, 6, 5, 40, 130, 3, 1, 1, 1, 8, 8, 0, -2.f, LEAKY},  {1, 30, 16, 256, 10, 3, 1, 1, 1, 8, 8, 0, 0.f, LEAKY},
 };
 enum { NSHAPES = sizeof shapes / sizeof shapes[0] };
 
@@ -160,18 +201,25 @@ START_TEST(integer_path_equals_simulation_bit_for_bit)
     l.forward(l, net);
     memcpy(want, l.output, n * sizeof *want);
     abc_mode_set(ABC_MODE_INFERENCE, "packed");
+    /* on AVX-512 VNNI each direct convolution (ABC_ICONV: by shape, rows, pixels) */
+    static const char *const direct[] = {NULL, "rows", "pixels"};
     for (int k = 0; k < abc_igemm_family.n; ++k) {
         const abc_kernel_desc *kd = abc_test_use_kernel(&abc_igemm_family, k);
         if (!kd) continue;
-        for (int t = 1; t <= 2; ++t) {
-            abc_set_threads(t);
-            for (size_t i = 0; i < n; ++i) l.output[i] = 12345.f;
-            l.forward(l, net);
-            for (size_t i = 0; i < n; ++i)
-                ck_assert_msg(l.output[i] == want[i], "shape %d kernel %s threads %d: out[%zu] = %.9g, simulation %.9g",
-                              _i, kd->name, t, i, l.output[i], want[i]);
+        for (int d = 0; d < (strcmp(kd->name, "avx512vnni") ? 1 : 3); ++d) {
+            abc_mode_set(ABC_MODE_ICONV, direct[d]);
+            for (int t = 1; t <= 2; ++t) {
+                abc_set_threads(t);
+                for (size_t i = 0; i < n; ++i) l.output[i] = 12345.f;
+                l.forward(l, net);
+                for (size_t i = 0; i < n; ++i)
+                    ck_assert_msg(l.output[i] == want[i],
+                                  "shape %d kernel %s direct %s threads %d: out[%zu] = %.9g, simulation %.9g", _i,
+                                  kd->name, direct[d] ? direct[d] : "auto", t, i, l.output[i], want[i]);
+            }
         }
     }
+    abc_mode_set(ABC_MODE_ICONV, NULL);
     abc_kernel_set(&abc_igemm_family, NULL);
     abc_set_threads(0);
     abc_mode_set(ABC_MODE_INFERENCE, NULL);
@@ -291,6 +339,7 @@ static Suite *suite_aqt(void)
     TCase *tc = tcase_create("aqt");
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, igemm_kernels_match_the_definition, 0, 5 * 8 * 4);
+    tcase_add_test(tc, input_planes_match_the_scalar_quantizer);
     tcase_add_test(tc, weights_per_filter_reach_their_extremes);
     tcase_add_test(tc, inputs_clip_at_their_ranges);
     tcase_add_test(tc, bounds_are_an_ema_of_the_batches);

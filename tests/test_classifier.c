@@ -286,9 +286,9 @@ static char *write_abc_cfg(const char *name, int max_batches)
 /* "...: top-1 A% packed (as above), B% through the training path's float simulation: difference D points" */
 static void parse_packed_vs_sim(const char *out, double *packed, double *sim, double *diff)
 {
-    const char *t = strstr(out, "binary layers: top-1 ");
+    const char *t = strstr(out, "quantized layers: top-1 ");
     ck_assert_msg(t != NULL, "no packed/simulation line in:\n%s", out);
-    ck_assert_msg(sscanf(t, "binary layers: top-1 %lf%% packed (as above), %lf%% through the training path's float "
+    ck_assert_msg(sscanf(t, "quantized layers: top-1 %lf%% packed (as above), %lf%% through the training path's float "
                             "simulation: difference %lf points", packed, sim, diff) == 3, "%s", t);
 }
 
@@ -299,7 +299,7 @@ START_TEST(abc_model_from_float_weights)
     abc_run_result r = run("classifier train %s/tiny.data %s %s/backup/tiny_final.weights", dir, cfg, dir);
     ck_assert_msg(r.status == 0, "%s", r.out);
     ck_assert_msg(strstr(r.out, "a float model of this topology") && strstr(r.out, "iter 60/60"), "%s", r.out);
-    ck_assert_msg(strstr(r.out, "binary layers:") && strstr(r.out, "ABC (M,N)=(3,3)"), "%s", r.out);
+    ck_assert_msg(strstr(r.out, "quantized layers:") && strstr(r.out, "ABC (M,N)=(3,3)"), "%s", r.out);
     abc_run_free(&r);
     r = run("classifier valid %s/tiny.data %s %s/backup/tiny_abc_final.weights", dir, cfg, dir);
     ck_assert_msg(r.status == 0, "%s", r.out);

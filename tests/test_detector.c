@@ -679,7 +679,7 @@ START_TEST(map_table_matches_json)
     ck_assert(sscanf(l, "mean average precision (mAP@0.50) = %lf", &tm) == 1);
     ck_assert_msg(fabs(tm - json_number(js, "map")) < 1e-6, "table %.6f json %.6f", tm, json_number(js, "map"));
     ck_assert_msg(strstr(t.out, "50 images, forward ") && strstr(t.out, "64 x 64, batch 1"), "%s", t.out);
-    ck_assert_msg(!strstr(t.out, "binary layers:"), "a float model has no packed/simulated line:\n%s", t.out);
+    ck_assert_msg(!strstr(t.out, "quantized layers:"), "a float model has no packed/simulated line:\n%s", t.out);
     ck_assert_int_eq((int)json_number(js, "classes"), 10);
     ck_assert_int_eq((int)json_number(js, "gt"), count_gt("set/valid.list", 50));
     abc_run_free(&t);
@@ -1126,10 +1126,10 @@ START_TEST(binary_packed_equals_simulated)
     /* detector map: both mAPs, the packed one the table's */
     r = run("detector map %s/det.data %s %s", root, cfg, w);
     ck_assert_msg(r.status == 0, "%s", r.out);
-    const char *l = strstr(r.out, "binary layers: mAP@");
+    const char *l = strstr(r.out, "quantized layers: mAP@");
     ck_assert_msg(l != NULL, "no packed/simulated line:\n%s", r.out);
     double iou, packed, sim, diff, pc, sc;
-    ck_assert_msg(sscanf(l, "binary layers: mAP@%lf %lf%% packed (as above), %lf%% through the training path's float "
+    ck_assert_msg(sscanf(l, "quantized layers: mAP@%lf %lf%% packed (as above), %lf%% through the training path's float "
                             "simulation: difference %lf points (mAP@[.5:.95] %lf%% and %lf%%)",
                          &iou, &packed, &sim, &diff, &pc, &sc) == 6, "%s", l);
     const char *t = strstr(r.out, "mean average precision (mAP@0.50) = ");
@@ -1143,7 +1143,7 @@ START_TEST(binary_packed_equals_simulated)
     ck_assert(asprintf(&cmd, "ABC_INFERENCE=sim %s detector map %s/det.data %s %s", abc_test_darknet_path(), root, cfg,
                        w) > 0);
     r = abc_test_run(cmd);
-    ck_assert_msg(r.status == 0 && !strstr(r.out, "binary layers: mAP@"), "%s", r.out);
+    ck_assert_msg(r.status == 0 && !strstr(r.out, "quantized layers: mAP@"), "%s", r.out);
     abc_run_free(&r);
     free(cmd);
     free(vl);

@@ -29,7 +29,7 @@ START_TEST(every_shipped_cfg_loads)
         ck_assert_msg(r.status == 0 && strstr(r.out, "layers: "), "%s: %s", e->d_name, r.out);
         /* a cfg with binary layers says which, and its packed size */
         if (strstr(e->d_name, "abc") || strstr(e->d_name, "hada") || strstr(e->d_name, "hbwn"))
-            ck_assert_msg(strstr(r.out, "binary layers:") && strstr(r.out, "smaller)"), "%s: %s", e->d_name, r.out);
+            ck_assert_msg(strstr(r.out, "quantized layers:") && strstr(r.out, "smaller)"), "%s: %s", e->d_name, r.out);
         abc_run_free(&r);
         ++n;
     }

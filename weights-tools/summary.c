@@ -56,7 +56,7 @@ int abc_print_model_summary(const network *net, FILE *out)
         char line[320];
         size_t p, f;
         t->describe(l, line, sizeof line, &p, &f);
-        if (!plugins++) fprintf(out, "binary layers:\n");
+        if (!plugins++) fprintf(out, "quantized layers:\n");
         fprintf(out, "  layer %3d %-18s %s; %.1f KiB (float %.1f KiB)\n", i, t->name, line, kib(p), kib(f));
     }
     size_t packed, flt;

@@ -43,8 +43,8 @@ static int convert_run(const abc_cli *a)
 static const abc_opt convert_opts[] = {
     {"-to", ABC_OPT_STR, "FAMILY", 0, 0, "xnor, bwn, abcMN (abc33: 3 weight, 3 activation bases), hada<w>-<a>, hbwn<w>; "
                                         "smooth, md_tanh, md_tanh_s, gd_tanh (binary weights by that quantizer; "
-                                        "-xnor appended: binary activations too); "
-                                        "darknet: only darknet's own binary=1 / xnor=1 layers (always imported)"},
+                                        "-xnor appended: binary activations too); int8, int4, int<w>-<a> "
+                                        "(AQT integer layers, w and a bits 2..8); darknet: only darknet's own binary=1 / xnor=1 layers (always imported)"},
     {"-keep", ABC_OPT_STR, "LIST", 0, 0, "layers that stay float: default (first, last, convs feeding [yolo]), "
                                          "first, last, detect, none, a type, layer indices; comma-separated"},
     {"-out", ABC_OPT_STR, "PREFIX", 0, 0, "writes PREFIX.cfg and PREFIX.weights"},

@@ -19,6 +19,9 @@ static const abc_mode_info about[ABC_MODE_COUNT] = {
     [ABC_MODE_PACK] = {"ABC_PACK", NULL, "input bit packer of the binary layers"},
     [ABC_MODE_IM2COL] = {"ABC_IM2COL", NULL, "binary im2col loop of the ABC layers"},
     [ABC_MODE_IGEMM] = {"ABC_IGEMM", NULL, "integer (u8 x s8) GEMM kernel of the quant layers"},
+    [ABC_MODE_ICONV] = {"ABC_ICONV", "auto|rows|pixels",
+                        "direct integer convolution of the quant layers on AVX-512 VNNI: chosen by shape (auto), "
+                        "or forced (rows needs stride 1)"},
 };
 
 /* Per switch: 0 not read yet, 1 read. The values are written before the flag (release) and read after it. */

@@ -16,6 +16,7 @@ typedef enum {
     ABC_MODE_PACK,      /* ABC_PACK: an input bit packer (kernels/bitpack.c) */
     ABC_MODE_IM2COL,    /* ABC_IM2COL: a binary im2col loop (kernels/bim2col.c) */
     ABC_MODE_IGEMM,     /* ABC_IGEMM: an integer GEMM kernel (kernels/igemm.c) */
+    ABC_MODE_ICONV,     /* ABC_ICONV: auto | rows | pixels (the direct integer convolution, kernels/iconv.h) */
     ABC_MODE_COUNT
 } abc_mode_key;
 

@@ -10,6 +10,7 @@
 #include "aqt_layers.h"
 #include "base/util.h"
 #include "kernels/select.h"
+#include "kernels/iconv.h"
 #include "kernels/igemm.h"
 #include "quant/conv_layer.h"
 
@@ -21,14 +22,16 @@ static aqt_state *state_alloc(const layer *l, const aqt_opts *o, int connected)
     int cp = (l->c + 3) & ~3, K = l->c * l->size * l->size, kp = cp * l->size * l->size, P = l->out_h * l->out_w;
     int cols = connected ? l->batch : P, npad = (l->n + 31) & ~31;
     size_t nb = (size_t)l->batch * l->inputs;
-    size_t nx = connected ? (size_t)cp * l->batch : (size_t)cp * (l->h + 2 * l->pad) * (l->w + 2 * l->pad);
+    /* channels last, or planes of 4 channels with the rows kernel's slack (kernels/iconv.h) */
+    size_t nx = connected ? (size_t)cp * l->batch
+                          : (size_t)cp * ((size_t)(l->h + 2 * l->pad) * (l->w + 2 * l->pad) + ABC_ICONV_ROWS_SLACK);
     size_t sizes[] = {(size_t)l->n * sizeof(float),        (size_t)npad * sizeof(float),
                       (size_t)l->nweights * sizeof(float), nb * sizeof(float),
                       (size_t)l->nweights * sizeof(float), nb * sizeof(float),
                       (size_t)l->n * kp,                    (size_t)l->n * sizeof(int32_t),
                       nx,                                   (size_t)kp * cols,
                       (size_t)l->n * cols * sizeof(int32_t), (size_t)npad * kp,
-                      (size_t)npad * sizeof(int32_t)};
+                      (size_t)npad * sizeof(int32_t),       (size_t)l->n * sizeof(float)};
     size_t bytes = align64(sizeof(aqt_state));
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; ++i) bytes += align64(sizes[i]);
     char *b = abc_xcalloc(1, bytes), *p = b + align64(sizeof(aqt_state));
@@ -36,7 +39,7 @@ static aqt_state *state_alloc(const layer *l, const aqt_opts *o, int connected)
     void **at[] = {(void **)&st->sw, (void **)&st->kf, (void **)&st->wq,   (void **)&st->aq,
                    (void **)&st->gw, (void **)&st->da, (void **)&st->w8,   (void **)&st->wsum,
                    (void **)&st->x8, (void **)&st->col, (void **)&st->acc, (void **)&st->w32,
-                   (void **)&st->woff};
+                   (void **)&st->woff, (void **)&st->kbn};
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; ++i) {
         *at[i] = p;
         p += align64(sizes[i]);
@@ -153,9 +156,11 @@ static void describe(const layer *l, char *buf, size_t n, size_t *packed_bytes, 
     /* the integers at their bits, one scale a filter, the two bounds */
     *packed_bytes = ((size_t)l->nweights * st->o.wbits + 7) / 8 + (size_t)l->n * sizeof(float) + common + 8;
     const char *in = st->lo < 0 ? "zero-point" : "unsigned";
-    if (aqt_uses_integer())
-        snprintf(buf, n, "int%d weights x %s int%d inputs: integer GEMM, kernel %s", st->o.wbits, in, st->o.abits,
-                 abc_kernel_chosen_name(&abc_igemm_family));
+    if (aqt_uses_integer()) {
+        char kernel[96];
+        aqt_integer_kernel(l, kernel, sizeof kernel);
+        snprintf(buf, n, "int%d weights x %s int%d inputs: %s", st->o.wbits, in, st->o.abits, kernel);
+    }
     else
         snprintf(buf, n, "int%d weights x %s int%d inputs: float simulation (ABC_INFERENCE=sim)", st->o.wbits, in,
                  st->o.abits);

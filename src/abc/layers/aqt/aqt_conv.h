@@ -47,8 +47,10 @@ typedef struct {
     int wq_ints;   /* wq holds the integers (inference) rather than the dequantized weights */
     uint32_t *w32; /* the weights as words for the direct convolution (kernels/iconv.h): [kp / 4][npad] */
     int32_t *woff; /* npad: the offset times each filter's sum of integers (0 past n) */
-    uint8_t *x8;   /* an image's integers + the offset, channels last (cp a pixel), padded by pad pixels of
-                    * the offset on every side; connected: the batch's, an image a row */
+    float *kbn;    /* n: batch norm's scales / (sqrt(rolling variance) + eps), for the rows kernel's stores */
+    uint8_t *x8;   /* an image's integers + the offset, padded by pad pixels of the offset on every side:
+                    * channels last (cp a pixel), or in planes of 4 channels (the rows kernel, kernels/iconv.h);
+                    * connected: the batch's, an image a row */
     uint8_t *col;  /* kp x P (connected: kp x batch): the im2col of x8 in groups of 4 */
     int32_t *acc;  /* n x P (connected: n x batch) */
 } aqt_state;
@@ -88,6 +90,8 @@ int aqt_uses_integer(void);
 /* l.output from the integers: the sums through the integer kernel, or (simulate = 1) as float sums of the
  * same integers; then bias or batch norm (rolling statistics) and the activation. */
 void aqt_forward_integer(layer l, network net, int simulate);
+/* what the integer path runs for this layer: which direct convolution, or the integer GEMM and its kernel */
+void aqt_integer_kernel(const layer *l, char *buf, size_t n);
 
 layer aqt_make(int batch, int h, int w, int c, int n, int size, int stride, int pad, ACTIVATION act,
                int batch_normalize, const aqt_opts *o, int connected);

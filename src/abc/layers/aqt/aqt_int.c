@@ -1,6 +1,9 @@
 /* The quant layers' inference product from the integers (aqt_conv.h): the inputs quantized once to bytes
- * (channels last, padded with the offset), then on AVX-512 VNNI the direct convolution (kernels/iconv.h), else
- * an im2col of the bytes in groups of 4 and the integer GEMM; sum * (1 / (s_w s_a)) per filter into l.output.
+ * (padded with the offset), then on AVX-512 VNNI a direct convolution (kernels/iconv.h), the output stage in
+ * its registers for linear / relu / leaky: for stride 1 and rows of at least ROWS_MIN_W pixels the one with the
+ * pixels in the lanes (inputs in planes of 4-channel words), else the one with the filters in the lanes (inputs
+ * channels last); elsewhere an im2col of the channels-last bytes in groups of 4 and the integer GEMM; sum * (1 / (s_w
+ * s_a)) per filter into l.output.
  * The simulation takes the same integers as floats through im2col and the float GEMM. Conv layers split an
  * image's pixels between the pool's threads; connected layers take the batch's images as the columns. */
 #include <math.h>
@@ -8,6 +11,7 @@
 #include <string.h>
 
 #include "aqt_conv.h"
+#include "base/mode.h"
 #include "base/util.h"
 #include "kernels/bn.h"
 #include "kernels/iconv.h"
@@ -15,6 +19,11 @@
 #include "kernels/im2col.h"
 #include "kernels/pool.h"
 #include "kernels/sgemm.h"
+
+/* The rows kernel drops the 2 x pad positions past out_w in each row and computes 48 positions a block; below
+ * this row width the pixels kernel, whose scattered stores cost less than that there, is the faster one. */
+enum { ROWS_MIN_W = 14 };
+enum { DIRECT_NONE, DIRECT_PIXELS, DIRECT_ROWS };
 
 typedef struct {
     const layer *l;
@@ -24,10 +33,35 @@ typedef struct {
     const float *k; /* per filter: 1 / (s_w s_a) */
     float s, qlo, qhi;
     int zp, parts, cols; /* columns: pixels of an image, or images */
-    int direct;          /* conv layers on AVX-512 VNNI: the direct convolution, no im2col */
+    int direct;          /* DIRECT_*: conv layers on AVX-512 VNNI, a direct convolution, no im2col */
+    int stage;           /* rows kernel: ABC_ICONV_STAGE_* (NONE: output_stage runs after) */
 } int_job;
 
+/* the rows kernel's input planes: words per plane (the padded image and the slack the kernel reads past it) */
+static size_t plane_words(const layer *l)
+{
+    return (size_t)(l->h + 2 * l->pad) * (l->w + 2 * l->pad) + ABC_ICONV_ROWS_SLACK;
+}
+
 /* x8 from the floats: integer + offset, channels last; the tasks split the channels (conv) or the images */
+static int direct_kind(const layer *l)
+{
+    if (aqt_st(l)->connected || !abc_iconv_usable() ||
+        strcmp(abc_kernel_chosen_name(&abc_igemm_family), "avx512vnni"))
+        return DIRECT_NONE;
+    int force = abc_mode_choice(ABC_MODE_ICONV); /* auto | rows | pixels */
+    int rows_fit = l->stride == 1 && l->size <= ABC_ICONV_ROWS_SLACK - 47;
+    if (force == 2 || !rows_fit) return DIRECT_PIXELS;
+    return force == 1 || l->out_w >= ROWS_MIN_W ? DIRECT_ROWS : DIRECT_PIXELS;
+}
+
+void aqt_integer_kernel(const layer *l, char *buf, size_t n)
+{
+    int d = direct_kind(l);
+    if (d == DIRECT_NONE) snprintf(buf, n, "integer GEMM, kernel %s", abc_kernel_chosen_name(&abc_igemm_family));
+    else snprintf(buf, n, "direct convolution, %s in the lanes (avx512vnni)", d == DIRECT_ROWS ? "pixels" : "filters");
+}
+
 static void quantize_task(void *ctx, int task, int thread)
 {
     (void)thread;
@@ -47,6 +81,11 @@ static void quantize_task(void *ctx, int task, int thread)
      * left and right padding too */
     int wp = l->w + 2 * l->pad;
     abc_split_range(l->h, j->parts, task, &lo, &hi);
+    if (j->direct == DIRECT_ROWS) {
+        abc_iquant_planes_avx512(j->x, l->c, l->h, l->w, l->pad, lo, hi, j->s, j->qlo, j->qhi, j->zp,
+                                 (uint32_t *)(void *)j->st->x8, wp, plane_words(l));
+        return;
+    }
     for (int y = lo; y < hi; ++y) {
         uint8_t *row = j->st->x8 + (size_t)(y + l->pad) * wp * cp;
         memset(row, j->zp, (size_t)l->pad * cp);
@@ -109,15 +148,60 @@ static void product_task(void *ctx, int task, int thread)
     (void)thread;
     const int_job *j = ctx;
     int p0, p1;
-    abc_split_range(j->cols, j->parts, task, &p0, &p1);
-    if (j->direct) {
-        const aqt_state *st = j->st;
+    if (j->direct == DIRECT_ROWS) { /* the output rows split; each part its positions of the padded grid */
         const layer *l = j->l;
-        abc_iconv_args a = {(const uint32_t *)(const void *)st->x8, l->w + 2 * l->pad, st->cp / 4, st->w32, l->n,
-                            st->npad, st->woff, st->kf, l->out_w, l->stride, l->size, j->out, st->P};
-        abc_iconv_avx512vnni(&a, p0, p1);
+        const aqt_state *st = j->st;
+        int wp = l->w + 2 * l->pad;
+        abc_split_range(l->out_h, j->parts, task, &p0, &p1);
+        abc_iconv_rows_args a = {(const uint32_t *)(const void *)st->x8,
+                                 plane_words(l),
+                                 wp,
+                                 st->cp / 4,
+                                 st->w32,
+                                 l->n,
+                                 st->npad,
+                                 st->woff,
+                                 st->kf,
+                                 j->stage,
+                                 l->batch_normalize ? l->rolling_mean : NULL,
+                                 st->kbn,
+                                 l->biases,
+                                 l->out_w,
+                                 l->out_h,
+                                 l->size,
+                                 j->out,
+                                 st->P};
+        abc_iconv_rows_avx512vnni(&a, p0 * wp, p1 * wp);
         return;
     }
+    if (j->direct) { /* many filter blocks: each part its filters over all pixels, else its pixels */
+        int nfb = (j->l->n + 31) / 32, b0 = 0, b1 = nfb;
+        p0 = 0, p1 = j->cols;
+        if (nfb >= 2 * j->parts) abc_split_range(nfb, j->parts, task, &b0, &b1);
+        else abc_split_range(j->cols, j->parts, task, &p0, &p1);
+        const aqt_state *st = j->st;
+        const layer *l = j->l;
+        abc_iconv_args a = {(const uint32_t *)(const void *)st->x8,
+                            l->w + 2 * l->pad,
+                            st->cp / 4,
+                            st->w32,
+                            l->n,
+                            st->npad,
+                            st->woff,
+                            st->kf,
+                            j->stage,
+                            l->batch_normalize ? l->rolling_mean : NULL,
+                            st->kbn,
+                            l->biases,
+                            l->out_w,
+                            l->stride,
+                            l->size,
+                            j->out,
+                            st->P};
+        abc_iconv_avx512vnni(&a, p0, p1, 32 * b0, 32 * b1);
+        return;
+    }
+    abc_split_range(j->cols, j->parts, task, &p0, &p1);
     /* columns a chunk at a time: its im2col (about 128 KB, at least 256 columns, so that the weights are not
      * read again too often) is still in L2 when the GEMM reads it */
     int chunk = (131072 / j->st->kp + 31) & ~31;
@@ -142,14 +226,24 @@ static void integer_product(int_job *j)
 {
     const layer *l = j->l;
     int n_in = j->st->connected ? l->batch * l->inputs : l->inputs;
-    if (!j->st->connected && l->pad) { /* the top and bottom padding rows: the offset (the value 0) */
+    if (j->direct == DIRECT_ROWS) { /* each plane's top and bottom padding rows and its slack: the offset */
+        int wp = l->w + 2 * l->pad;
+        size_t ps = plane_words(l), top = (size_t)l->pad * wp, bottom = (size_t)(l->pad + l->h) * wp;
+        uint32_t *x = (uint32_t *)(void *)j->st->x8, zword = (uint32_t)j->zp * 0x01010101u;
+        for (int g = 0; g < j->st->cp / 4; ++g) {
+            for (size_t i = 0; i < top; ++i) x[g * ps + i] = zword;
+            for (size_t i = bottom; i < ps; ++i) x[g * ps + i] = zword;
+        }
+    } else if (!j->st->connected && l->pad) { /* the top and bottom padding rows: the offset (the value 0) */
         size_t rowb = (size_t)j->st->cp * (l->w + 2 * l->pad), padb = rowb * l->pad;
         memset(j->st->x8, j->zp, padb);
         memset(j->st->x8 + padb + rowb * l->h, j->zp, padb);
     }
     j->parts = parts_for(n_in, j->st->connected ? l->batch : l->h);
     abc_pool_run(j->parts, quantize_task, j);
-    j->parts = parts_for(l->n * j->cols * j->st->kp, j->cols);
+    int units = j->direct == DIRECT_ROWS ? l->out_h : j->cols; /* what the parts split */
+    if (j->direct == DIRECT_PIXELS && (l->n + 31) / 32 > units) units = (l->n + 31) / 32;
+    j->parts = parts_for(l->n * j->cols * j->st->kp, units);
     abc_pool_run(j->parts, product_task, j);
 }
 
@@ -177,7 +271,8 @@ static void float_product(int_job *j, network net)
         for (int p = 0; p < j->cols; ++p) j->out[(size_t)f * j->cols + p] *= j->k[f];
 }
 
-/* Bias or batch norm (rolling statistics) and the activation, with the fast row loops; both paths end here. */
+/* Bias or batch norm (rolling statistics) and the activation, with the fast row loops; both paths end here,
+ * the direct convolutions' in their own stores (the same operations). */
 static void output_stage(const layer *l)
 {
     int S = aqt_st(l)->connected ? 1 : aqt_st(l)->P;
@@ -195,7 +290,7 @@ static void output_stage(const layer *l)
 void aqt_forward_integer(layer l, network net, int simulate)
 {
     aqt_state *st = aqt_st(&l);
-    int_job j = {&l, st, net.input, l.output, NULL, 0, 0, 0, 0, 0, st->connected ? l.batch : st->P, 0};
+    int_job j = {&l, st, net.input, l.output, NULL, 0, 0, 0, 0, 0, st->connected ? l.batch : st->P, 0, 0};
     if (!aqt_input_range(st, &j.s, &j.qlo, &j.qhi)) {
         /* no bounds yet (a float model's weights, just converted): calibrated once, on this batch */
         aqt_update_bounds(st, net.input, (size_t)l.batch * l.inputs);
@@ -210,8 +305,15 @@ void aqt_forward_integer(layer l, network net, int simulate)
         st->woff[f] = f < l.n ? j.zp * st->wsum[f] : 0;
     }
     j.k = st->kf;
-    j.direct = !st->connected && abc_iconv_usable() &&
-               !strcmp(abc_kernel_chosen_name(&abc_igemm_family), "avx512vnni");
+    j.direct = simulate ? DIRECT_NONE : direct_kind(&l);
+    if (j.direct != DIRECT_NONE) { /* the output stage in the kernel's registers where it has the activation */
+        j.stage = l.activation == LINEAR ? ABC_ICONV_STAGE_LINEAR
+                  : l.activation == RELU ? ABC_ICONV_STAGE_RELU
+                  : l.activation == LEAKY ? ABC_ICONV_STAGE_LEAKY
+                                          : ABC_ICONV_STAGE_NONE;
+        if (l.batch_normalize)
+            for (int f = 0; f < l.n; ++f) st->kbn[f] = l.scales[f] / (sqrtf(l.rolling_variance[f]) + 1e-6f);
+    }
     int images = st->connected ? 1 : l.batch;
     for (int b = 0; b < images; ++b) {
         j.x = net.input + (size_t)b * l.inputs;
@@ -219,5 +321,5 @@ void aqt_forward_integer(layer l, network net, int simulate)
         if (simulate) float_product(&j, net);
         else integer_product(&j);
     }
-    output_stage(&l);
+    if (j.stage == ABC_ICONV_STAGE_NONE) output_stage(&l);
 }
