@@ -141,6 +141,20 @@ START_TEST(bounds_are_an_ema_of_the_batches)
 }
 END_TEST
 
+START_TEST(calibration_takes_the_means_of_each_images_extremes)
+{
+    aqt_opts o = opts(8, 8);
+    layer l = aqt_make(2, 1, 1, 4, 1, 1, 1, 0, LINEAR, 0, &o, 1);
+    aqt_state *st = aqt_st(&l);
+    const float x[] = {0.f, 1.f, 2.f, -1.f, 3.f, -3.f, 0.f, 0.f}, pos[] = {1.f, 2.f, 0.5f, 1.f};
+    aqt_calibrate_bounds(st, x, 2, 4);
+    ck_assert_msg(st->lo == -2.f && st->hi == 2.5f, "%g .. %g", st->lo, st->hi);
+    aqt_calibrate_bounds(st, pos, 1, 4); /* positive inputs: lo 0, unsigned */
+    ck_assert_msg(st->lo == 0.f && st->hi == 2.f, "%g .. %g", st->lo, st->hi);
+    free_layer(l);
+}
+END_TEST
+
 /* ---- the inference paths ---- */
 
 typedef struct {
@@ -343,6 +357,7 @@ static Suite *suite_aqt(void)
     tcase_add_test(tc, weights_per_filter_reach_their_extremes);
     tcase_add_test(tc, inputs_clip_at_their_ranges);
     tcase_add_test(tc, bounds_are_an_ema_of_the_batches);
+    tcase_add_test(tc, calibration_takes_the_means_of_each_images_extremes);
     tcase_add_loop_test(tc, integer_path_equals_simulation_bit_for_bit, 0, NSHAPES);
     tcase_add_loop_test(tc, backward_is_straight_through_with_the_clip_mask, 0, NSHAPES);
     tcase_add_test(tc, record_round_trips_with_its_bounds);

@@ -374,6 +374,35 @@ START_TEST(convert_valid_then_packed_file_in_valid)
 }
 END_TEST
 
+/* -to int8 with -data: the input bounds come from training images and are saved, so inference never
+ * calibrates on whatever batch it sees first; without -data it does (and says so). */
+START_TEST(convert_int8_calibrates_on_training_images)
+{
+    abc_run_result r = run("weights convert %s/tiny.cfg %s/backup/tiny_final.weights -to int8 -out %s/tiny_i8 "
+                           "-data %s/tiny.data -calib 16", dir, dir, dir, dir);
+    int layers = 0, images = 0, listed = 0;
+    const char *t = strstr(r.out, "input bounds of "), *u = t ? strstr(t, " calibrated on ") : NULL;
+    ck_assert_msg(r.status == 0 && u && sscanf(t, "input bounds of %d integer layer", &layers) == 1 &&
+                      sscanf(u, " calibrated on %d of the %d", &images, &listed) == 2, "%s", r.out);
+    ck_assert_msg(layers >= 1 && images == 16 && listed == 200, "%d layers, %d of %d images", layers, images, listed);
+    abc_run_free(&r);
+    r = run("classifier valid %s/tiny30.data %s/tiny_i8.cfg %s/tiny_i8.weights", dir, dir, dir);
+    ck_assert_msg(r.status == 0 && !strstr(r.out, "no input bounds"), "%s", r.out);
+    double calibrated = parse_top1(r.out);
+    abc_run_free(&r);
+    r = run("classifier valid %s/tiny30.data %s/tiny_i8.cfg %s/tiny_i8.weights", dir, dir, dir);
+    ck_assert_msg(parse_top1(r.out) == calibrated, "%s", r.out);
+    abc_run_free(&r);
+    r = run("weights convert %s/tiny.cfg %s/backup/tiny_final.weights -to int8 -out %s/tiny_i8n", dir, dir, dir);
+    ck_assert_msg(r.status == 0 && !strstr(r.out, "calibrated on"), "%s", r.out);
+    abc_run_free(&r);
+    r = run("classifier valid %s/tiny30.data %s/tiny_i8n.cfg %s/tiny_i8n.weights", dir, dir, dir);
+    ck_assert_msg(r.status == 0 && strstr(r.out, "no input bounds in the weights; calibrated on the first batch"), "%s",
+                  r.out);
+    abc_run_free(&r);
+}
+END_TEST
+
 START_TEST(data_file_from_cfg_dataset)
 {
     /* "classifier valid <cfg> <weights>": the data file is the cfg's dataset
@@ -749,6 +778,7 @@ static Suite *suite_classifier(void)
     tcase_add_test(tc, quantizer_model_reports_soft_and_hard);
     tcase_add_test(tc, pareto_measures_rows_and_marks_the_front);
     tcase_add_test(tc, convert_valid_then_packed_file_in_valid);
+    tcase_add_test(tc, convert_int8_calibrates_on_training_images);
     tcase_add_test(tc, data_file_from_cfg_dataset);
     tcase_add_test(tc, sigint_saves_checkpoint);
     tcase_add_test(tc, sigterm_saves_checkpoint);

@@ -222,7 +222,7 @@ START_TEST(bad_requests_are_one_line)
     struct {
         char args[4400];
         const char *says;
-    } c[11];
+    } c[13];
     int n = 0;
     snprintf(c[n].args, sizeof c[n].args, "%s %s -to abc -out %s/o1", cfg, w, dir), c[n++].says = "unknown family 'abc'";
     snprintf(c[n].args, sizeof c[n].args, "%s %s -to hada16 -out %s/o2", cfg, w, dir), c[n++].says = "'hada16'";
@@ -237,6 +237,16 @@ START_TEST(bad_requests_are_one_line)
     snprintf(c[n].args, sizeof c[n].args, "%s %s -to xnor -out %s/o9 -valid", cfg, w, dir), c[n++].says = "-valid needs -data";
     snprintf(c[n].args, sizeof c[n].args, "%s %s -to xnor -out %s/o10 -data %s/no.data -valid", cfg, w, dir, dir),
         c[n++].says = "no.data";
+    /* the calibration images (the train list) are checked before anything is written */
+    char *list = abc_test_write(dir, "gone.list", "/nonexistent/x.png\n");
+    char body[4600];
+    snprintf(body, sizeof body, "classes=2\ntrain=%s\nvalid=%s\n", list, list);
+    char *data = abc_test_write(dir, "gone.data", body);
+    snprintf(c[n].args, sizeof c[n].args, "%s %s -to int8 -out %s/o12 -data %s", cfg, w, dir, data),
+        c[n++].says = "gone.list line 1: '/nonexistent/x.png'";
+    snprintf(c[n].args, sizeof c[n].args, "%s %s -to int8 -out %s/o13 -data %s -calib 0", cfg, w, dir, data),
+        c[n++].says = "-calib";
+    free(list), free(data);
     for (int i = 0; i < n; ++i) {
         char cmd[4600];
         snprintf(cmd, sizeof cmd, "weights convert %.4400s", c[i].args);

@@ -3,6 +3,7 @@
 
 #include "abc/base/files.h"
 #include "abc/base/util.h"
+#include "calibrate.h"
 #include "classifier_train.h"
 #include "detector_cmds.h"
 #include "commands.h"
@@ -28,11 +29,18 @@ static int convert_run(const abc_cli *a)
     if (!o.out) abc_cli_fail(a, "-out is required (writes <out>.cfg and <out>.weights)");
     if (valid && !data) abc_cli_fail(a, "-valid needs -data <data file> (its valid list)");
     if (data && !abc_file_exists(data)) abc_die("cannot open data file '%s'", data);
+    int calib = (int)abc_cli_int(a, "-calib", 0);
+    if (data) abc_calibrate_check(data, calib ? calib : 32); /* before anything is written */
     int rc = abc_weights_convert(a->pos[0], a->pos[1], &o);
-    if (rc || !valid) return rc;
+    if (rc) return rc;
     char cfg[4200], w[4200];
     snprintf(cfg, sizeof cfg, "%s.cfg", o.out);
     snprintf(w, sizeof w, "%s.weights", o.out);
+    if (data) {
+        fflush(stdout);
+        abc_calibrate_inputs(data, cfg, w, calib ? calib : o.detector ? 8 : 32, o.detector);
+    }
+    if (!valid) return 0;
     printf("\nthe converted model before any fine-tuning, on the valid list of %s:\n", data);
     fflush(stdout);
     if (!o.detector) return abc_classifier_valid(data, cfg, w, NULL, NULL);
@@ -48,7 +56,10 @@ static const abc_opt convert_opts[] = {
     {"-keep", ABC_OPT_STR, "LIST", 0, 0, "layers that stay float: default (first, last, convs feeding [yolo]), "
                                          "first, last, detect, none, a type, layer indices; comma-separated"},
     {"-out", ABC_OPT_STR, "PREFIX", 0, 0, "writes PREFIX.cfg and PREFIX.weights"},
-    {"-data", ABC_OPT_STR, "FILE", 0, 0, "a darknet .data file, for -valid"},
+    {"-data", ABC_OPT_STR, "FILE", 0, 0, "a darknet .data file: its train list calibrates the integer layers' input "
+                                         "bounds (saved in the weights), its valid list is -valid's"},
+    {"-calib", ABC_OPT_INT, "N", 1, 4096, "training images the input bounds are calibrated on, in one batch through "
+                                          "the model (default 32, detectors 8: the batch's memory)"},
     {"-valid", ABC_OPT_FLAG, NULL, 0, 0, "then the converted model's accuracy (classifier) or mAP (detector) on the "
                                          "data's valid list, before any fine-tuning"},
     {0},

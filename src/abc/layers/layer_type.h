@@ -69,6 +69,9 @@ typedef struct abc_layer_type {
      * inference, for AQT's cost model (MACs x weight bits x input bits): ABC's M and N bases count as M and N
      * bits, float inputs as 32. */
     void (*bits)(const layer *l, int *weight_bits, int *input_bits);
+    /* Optional: 1 while the layer lacks what inference calibrates on its first batch (the integer layers' input
+     * bounds): `weights convert -data` then runs a batch of training images through the model and saves it. */
+    int (*needs_calibration)(const layer *l);
 } abc_layer_type;
 
 #endif

@@ -191,9 +191,16 @@ static void bits(const layer *l, int *weight_bits, int *input_bits)
     *input_bits = aqt_st(l)->o.abits;
 }
 
+static int needs_calibration(const layer *l)
+{
+    float s, qlo, qhi;
+    return !aqt_input_range(aqt_st(l), &s, &qlo, &qhi);
+}
+
 const abc_layer_type aqt_conv_type = {"quant_convolutional", conv_keys, conv_parse, record_floats, load, save,
                                       conv_resize, abc_float_record_floats, load_float, describe, quantized,
-                                      aqt_pack, aqt_unpack, arrays, NULL, NULL, bits};
+                                      aqt_pack, aqt_unpack, arrays, NULL, NULL, bits, needs_calibration};
 const abc_layer_type aqt_connected_type = {"quant_connected", conn_keys, conn_parse, record_floats, load, save,
                                            abc_connected_layer_resize, abc_float_record_floats, load_float,
-                                           describe, quantized, aqt_pack, aqt_unpack, arrays, NULL, NULL, bits};
+                                           describe, quantized, aqt_pack, aqt_unpack, arrays, NULL, NULL, bits,
+                                           needs_calibration};

@@ -78,6 +78,9 @@ static inline float aqt_qa(float x, float s, float qlo, float qhi)
 int aqt_input_range(const aqt_state *st, float *s, float *qlo, float *qhi);
 /* The bounds after one training batch x (n floats): the first batch sets them, later ones move them 1/10. */
 void aqt_update_bounds(aqt_state *st, const float *x, size_t n);
+/* Bounds without training (a converted model's first inference batch): the means over the images of each one's
+ * min and max (as the EMA of batch-1 statistics would settle; the extremes of a large batch are outliers). */
+void aqt_calibrate_bounds(aqt_state *st, const float *x, int images, size_t per_image);
 
 /* ---- aqt_train.c ---- */
 void aqt_forward(layer l, network net);

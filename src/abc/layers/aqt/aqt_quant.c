@@ -67,12 +67,29 @@ int aqt_input_range(const aqt_state *st, float *s, float *qlo, float *qhi)
     return 1;
 }
 
+static void min_max(const float *x, size_t n, float *lo, float *hi)
+{
+    *lo = x[0], *hi = x[0];
+    for (size_t i = 1; i < n; ++i) *lo = fminf(*lo, x[i]), *hi = fmaxf(*hi, x[i]);
+    *lo = fminf(*lo, 0.f), *hi = fmaxf(*hi, 0.f);
+}
+
+void aqt_calibrate_bounds(aqt_state *st, const float *x, int images, size_t per_image)
+{
+    double lo = 0, hi = 0;
+    for (int b = 0; b < images; ++b) {
+        float l, h;
+        min_max(x + (size_t)b * per_image, per_image, &l, &h);
+        lo += l, hi += h;
+    }
+    st->lo = (float)(lo / images), st->hi = (float)(hi / images);
+}
+
 void aqt_update_bounds(aqt_state *st, const float *x, size_t n)
 {
     if (!n) return;
-    float lo = x[0], hi = x[0];
-    for (size_t i = 1; i < n; ++i) lo = fminf(lo, x[i]), hi = fmaxf(hi, x[i]);
-    lo = fminf(lo, 0.f), hi = fmaxf(hi, 0.f);
+    float lo, hi;
+    min_max(x, n, &lo, &hi);
     if (st->lo == 0 && st->hi == 0) {
         st->lo = lo, st->hi = hi;
         return;
