@@ -8,6 +8,14 @@
 #include "abc/base/threads.h"
 #include "abc/netio.h"
 #include "classifier_common.h"
+#include "distill.h"
+
+static void distill_step(void *ctx, data *batch) { abc_distill_targets(ctx, batch); }
+static float distill_loss(void *ctx, network *net, const data *batch, float loss)
+{
+    (void)ctx, (void)loss;
+    return abc_distill_loss(net, batch);
+}
 
 int abc_classifier_train(const char *datafile, const char *cfg, const char *weights, const abc_train_opts *o,
                          abc_train_result *res)
@@ -42,7 +50,13 @@ int abc_classifier_train(const char *datafile, const char *cfg, const char *weig
     args.type = CLASSIFICATION_DATA;
 
     abc_train_setup setup = {cfg, d.backup, d.train, paths.n, weights, *o};
-    int rc = abc_train_loop(net, args, &setup, NULL, res);
+    abc_distill *teacher = abc_distill_open(cfg, net);
+    abc_train_hooks hooks = {teacher, NULL, teacher ? distill_step : NULL, teacher ? distill_loss : NULL, NULL};
+    abc_train_result local;
+    if (!res) res = &local;
+    int rc = abc_train_loop(net, args, &setup, &hooks, res);
+    if (teacher) abc_distill_report(teacher, stdout, res->seconds);
+    abc_distill_close(teacher);
     abc_free_network(net);
     abc_strs_free(&paths);
     abc_strs_free(&labels);

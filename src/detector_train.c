@@ -185,7 +185,7 @@ int abc_detector_train(const char *datafile, const char *cfg, const char *weight
     fprintf(stderr, "chart: %s%s\n", t.chart, o->map ? "; mAP on the valid list every 4 epochs, the best weights kept" : "");
 
     abc_train_setup setup = {cfg, d.backup, d.train, paths.n, weights, o->train};
-    abc_train_hooks hooks = {&t, reshape, after};
+    abc_train_hooks hooks = {&t, reshape, NULL, NULL, after};
     int rc = abc_train_loop(net, args, &setup, &hooks, res);
     if (t.n) draw_chart(&t, (int)get_current_batch(net), t.avg[t.n - 1], t.ips);
     if (o->map && t.nmap) printf("best mAP@0.5 %.2f%%: %s\n", 100 * t.best_map, t.best);

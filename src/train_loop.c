@@ -202,7 +202,9 @@ int abc_train_loop(network *net, load_args args, const abc_train_setup *s, const
         int last = it0 + 1 >= max_b;
         if (!last) abc_rng_save(info.rng); /* a checkpoint from now on resumes with this batch */
         loader = last ? 0 : load_data(args);
+        if (hooks->before_step) hooks->before_step(hooks->ctx, &train);
         float loss = train_network(net, train);
+        if (hooks->step_loss) loss = hooks->step_loss(hooks->ctx, net, &train, loss);
         free_data(train);
         ++done;
         if (isfinite(loss)) { /* one diverging batch must not make the average inf for good */

@@ -52,6 +52,10 @@ typedef struct {
      * network) and args->w/h; returns 1 if it did, and the batch already loaded is then loaded again at the
      * new size. */
     int (*reshape)(void *ctx, network *net, load_args *args, int it);
+    /* Before a loaded batch is trained on: may change its targets (distillation). */
+    void (*before_step)(void *ctx, data *batch);
+    /* After it: the loss to report instead of train_network's. */
+    float (*step_loss)(void *ctx, network *net, const data *batch, float loss);
     /* After iteration `it` (1-based) and its progress line. */
     void (*after)(void *ctx, network *net, int it, float loss, float avg_loss, double images_per_s);
 } abc_train_hooks;

@@ -65,6 +65,7 @@ static const bad_case cfg_cases[] = {
     {"wquant_growth", {":12:", "beta_growth", "0.5"}},
     {"quant_bits", {":9:", "weight_bits", "9"}},
     {"quant_start", {":9:", "quant_start", "-1"}},
+    {"distill_range", {":6:", "distill", "2"}},
     {"quant_abits", {":8:", "activation_bits", "[quant_connected]"}},
     {"softmax_groups", {":9:", "groups", "[softmax]"}},
     {"dropout_probability", {":12:", "probability", "1.5"}},

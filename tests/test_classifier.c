@@ -14,6 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "distill.h"
+#include "image_load.h"
 #include "test_util.h"
 
 static char dir[4096];   /* the tiny data set and everything the tests write */
@@ -371,6 +373,71 @@ START_TEST(convert_valid_then_packed_file_in_valid)
     ck_assert_msg(parse_top1(r.out) == from_weights && from_weights == top1, "top-1 %.2f%% packed file, %.2f%% "
                   ".weights, %.2f%% convert -valid", parse_top1(r.out), from_weights, top1);
     abc_run_free(&r);
+}
+END_TEST
+
+/* Distillation: the mixed targets against a direct computation from the teacher's logits, then a short
+ * training run with a teacher: its report line, a cross-entropy loss (libdarknet's softmax would print about
+ * ten times ln 10 for soft targets), and a missing teacher as one line naming the key. */
+START_TEST(distillation_mixes_the_teachers_soft_outputs)
+{
+    char extra[9000];
+    snprintf(extra, sizeof extra, "teacher=%s/tiny.cfg\nteacher_weights=%s/backup/tiny_final.weights\ndistill=0.3\n"
+             "distill_temperature=2\n", dir, dir);
+    char *cfg = write_cfg("tiny_kd.cfg", 3, 30, extra, 10), tcfg[4200], tw[4200];
+    snprintf(tcfg, sizeof tcfg, "%s/tiny.cfg", dir);
+    snprintf(tw, sizeof tw, "%s/backup/tiny_final.weights", dir);
+    network *student = load_network(cfg, NULL, 0), *teacher = load_network(tcfg, tw, 0);
+    abc_distill *kd = abc_distill_open(cfg, student);
+    ck_assert(kd != NULL);
+    enum { ROWS = 40, K = 10 }; /* more rows than a batch (32): two teacher forwards */
+    data d = abc_cls_buffer(ROWS, 28, 28, K);
+    unsigned seed = 5;
+    float y0[ROWS][K];
+    for (int r = 0; r < ROWS; ++r) {
+        for (int i = 0; i < d.X.cols; ++i) d.X.vals[r][i] = abc_test_urand(&seed, 0.f, 1.f);
+        for (int j = 0; j < K; ++j) y0[r][j] = d.y.vals[r][j] = j == r % K;
+    }
+    abc_distill_targets(kd, &d);
+    float *one = malloc(sizeof(float) * (size_t)teacher->batch * teacher->inputs);
+    for (int r = 0; r < ROWS; ++r) {
+        memset(one, 0, sizeof(float) * (size_t)teacher->batch * teacher->inputs);
+        memcpy(one, d.X.vals[r], sizeof(float) * (size_t)d.X.cols);
+        network_predict(teacher, one);
+        const float *z = teacher->layers[teacher->n - 2].output;
+        double sum = 0, top = z[0], total = 0;
+        for (int j = 1; j < K; ++j) top = fmax(top, z[j]);
+        for (int j = 0; j < K; ++j) sum += exp((z[j] - top) / 2);
+        for (int j = 0; j < K; ++j) {
+            double want = 0.7 * y0[r][j] + 0.3 * exp((z[j] - top) / 2) / sum;
+            ck_assert_msg(fabs(d.y.vals[r][j] - want) < 1e-5, "row %d class %d: %g, want %g", r, j, d.y.vals[r][j],
+                          want);
+            total += d.y.vals[r][j];
+        }
+        ck_assert(fabs(total - 1) < 1e-5);
+    }
+    free(one);
+    abc_cls_buffer_free(&d);
+    abc_distill_close(kd);
+    free_network(student), free_network(teacher);
+
+    abc_run_result r = run("classifier train %s/tiny.data %s -seed 3", dir, cfg);
+    const char *it = strstr(r.out, "iter 1/30 loss ");
+    double loss = -1;
+    ck_assert_msg(r.status == 0 && it && sscanf(it, "iter 1/30 loss %lf", &loss) == 1, "%s", r.out);
+    ck_assert_msg(loss > 0 && loss < 4.61, "first loss %g: not a cross-entropy of 10 classes", loss);
+    ck_assert_msg(strstr(r.out, "distillation from ") && strstr(r.out, "(distill=0.3, distill_temperature=2): the "
+                                                                       "teacher's forwards took"), "%s", r.out);
+    abc_run_free(&r);
+    free(cfg);
+    snprintf(extra, sizeof extra, "teacher=%s/no-such.cfg\nteacher_weights=%s/backup/tiny_final.weights\n", dir, dir);
+    cfg = write_cfg("tiny_kd2.cfg", 3, 30, extra, 10);
+    r = run("classifier train %s/tiny.data %s", dir, cfg);
+    const char *e = strstr(r.out, "darknet: error:");
+    ck_assert_msg(r.status != 0 && e && strstr(e, "teacher") && strstr(e, "no-such.cfg") &&
+                      !strstr(e + 1, "darknet: error:"), "%s", r.out);
+    abc_run_free(&r);
+    free(cfg);
 }
 END_TEST
 
@@ -779,6 +846,7 @@ static Suite *suite_classifier(void)
     tcase_add_test(tc, pareto_measures_rows_and_marks_the_front);
     tcase_add_test(tc, convert_valid_then_packed_file_in_valid);
     tcase_add_test(tc, convert_int8_calibrates_on_training_images);
+    tcase_add_test(tc, distillation_mixes_the_teachers_soft_outputs);
     tcase_add_test(tc, data_file_from_cfg_dataset);
     tcase_add_test(tc, sigint_saves_checkpoint);
     tcase_add_test(tc, sigterm_saves_checkpoint);

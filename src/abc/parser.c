@@ -170,6 +170,10 @@ network *abc_parse_network(const char *path)
     parse_net_options(ns->options, net);
     if (batch_override) net->batch = batch_override; /* no buffer sized for a training batch at inference */
     (void)abc_sec_str(ns, "dataset"); /* ours, not darknet's: read by the classifier commands */
+    (void)abc_sec_str(ns, "teacher"); /* ours too: distillation in classifier train (src/distill.h) */
+    (void)abc_sec_str(ns, "teacher_weights");
+    (void)abc_sec_float(ns, "distill", 0.5f, 0.f, 1.f);
+    (void)abc_sec_float(ns, "distill_temperature", 4.f, 1.f, 100.f);
     warn_unused(ns);
 
     size_params params = {0};
