@@ -12,7 +12,7 @@ enum { NV = 3, NF = 8, NQ = 16 * NV };
 
 /* positions [q, q + NQ) clipped to q1: per vector the mask of lanes that are output pixels, and the output
  * index of its first such lane */
-static void lanes(const abc_iconv_rows_args *a, int q, int q1, __mmask16 m[NV], int start[NV])
+static void lanes(const abc_iconv_args *a, int q, int q1, __mmask16 m[NV], int start[NV])
 {
     int oy = q / a->wp, ox = q % a->wp;
     for (int v = 0; v < NV; ++v) {
@@ -26,7 +26,7 @@ static void lanes(const abc_iconv_rows_args *a, int q, int q1, __mmask16 m[NV], 
     }
 }
 
-static TARGET void block(const abc_iconv_rows_args *a, int q, const __mmask16 m[NV], const int start[NV], int f0)
+static TARGET void block(const abc_iconv_args *a, int q, const __mmask16 m[NV], const int start[NV], int f0)
 {
     __m512i acc[NF][NV];
     _Pragma("GCC unroll 32") for (int j = 0; j < NF; ++j) for (int v = 0; v < NV; ++v) acc[j][v] =
@@ -66,7 +66,7 @@ static TARGET void block(const abc_iconv_rows_args *a, int q, const __mmask16 m[
     }
 }
 
-TARGET void abc_iconv_rows_avx512vnni(const abc_iconv_rows_args *a, int q0, int q1)
+TARGET void abc_iconv_rows_avx512vnni(const abc_iconv_args *a, int q0, int q1)
 {
     for (int q = q0; q < q1; q += NQ) {
         __mmask16 m[NV];

@@ -148,41 +148,13 @@ static void product_task(void *ctx, int task, int thread)
     (void)thread;
     const int_job *j = ctx;
     int p0, p1;
-    if (j->direct == DIRECT_ROWS) { /* the output rows split; each part its positions of the padded grid */
-        const layer *l = j->l;
+    if (j->direct) {
         const aqt_state *st = j->st;
+        const layer *l = j->l;
         int wp = l->w + 2 * l->pad;
-        abc_split_range(l->out_h, j->parts, task, &p0, &p1);
-        abc_iconv_rows_args a = {(const uint32_t *)(const void *)st->x8,
-                                 plane_words(l),
-                                 wp,
-                                 st->cp / 4,
-                                 st->w32,
-                                 l->n,
-                                 st->npad,
-                                 st->woff,
-                                 st->kf,
-                                 j->stage,
-                                 l->batch_normalize ? l->rolling_mean : NULL,
-                                 st->kbn,
-                                 l->biases,
-                                 l->out_w,
-                                 l->out_h,
-                                 l->size,
-                                 j->out,
-                                 st->P};
-        abc_iconv_rows_avx512vnni(&a, p0 * wp, p1 * wp);
-        return;
-    }
-    if (j->direct) { /* many filter blocks: each part its filters over all pixels, else its pixels */
-        int nfb = (j->l->n + 31) / 32, b0 = 0, b1 = nfb;
-        p0 = 0, p1 = j->cols;
-        if (nfb >= 2 * j->parts) abc_split_range(nfb, j->parts, task, &b0, &b1);
-        else abc_split_range(j->cols, j->parts, task, &p0, &p1);
-        const aqt_state *st = j->st;
-        const layer *l = j->l;
         abc_iconv_args a = {(const uint32_t *)(const void *)st->x8,
-                            l->w + 2 * l->pad,
+                            j->direct == DIRECT_ROWS ? plane_words(l) : 0,
+                            wp,
                             st->cp / 4,
                             st->w32,
                             l->n,
@@ -198,6 +170,16 @@ static void product_task(void *ctx, int task, int thread)
                             l->size,
                             j->out,
                             st->P};
+        if (j->direct == DIRECT_ROWS) { /* the output rows split; each part its positions of the padded grid */
+            abc_split_range(l->out_h, j->parts, task, &p0, &p1);
+            abc_iconv_rows_avx512vnni(&a, p0 * wp, p1 * wp);
+            return;
+        }
+        /* many filter blocks: each part its filters over all pixels, else its pixels */
+        int nfb = (l->n + 31) / 32, b0 = 0, b1 = nfb;
+        p0 = 0, p1 = j->cols;
+        if (nfb >= 2 * j->parts) abc_split_range(nfb, j->parts, task, &b0, &b1);
+        else abc_split_range(j->cols, j->parts, task, &p0, &p1);
         abc_iconv_avx512vnni(&a, p0, p1, 32 * b0, 32 * b1);
         return;
     }
