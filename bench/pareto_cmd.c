@@ -22,7 +22,7 @@
 #include "json.h"
 #include "weights-tools/summary.h"
 
-static const char *const default_rows = "float,bwn,xnor,abc11,abc33,abc55,hada16-2,hbwn4-1,hada4-4,gdtanh,smooth,md,"
+static const char *const default_rows = "float,bwn,xnor,xnor-distill,abc11,abc33,abc55,hada16-2,hbwn4-1,hada4-4,gdtanh,smooth,md,"
                                         "gdtanh-xnor,smooth-xnor,int8,int4";
 
 enum { MAX_ROWS = 32, COSTS = 3 };
