@@ -34,7 +34,7 @@ typedef struct {
     float s, qlo, qhi;
     int zp, parts, cols; /* columns: pixels of an image, or images */
     int direct;          /* DIRECT_*: conv layers on AVX-512 VNNI, a direct convolution, no im2col */
-    int stage;           /* rows kernel: ABC_ICONV_STAGE_* (NONE: output_stage runs after) */
+    int stage;           /* direct kernels: ABC_ICONV_STAGE_* (NONE: output_stage runs after) */
 } int_job;
 
 /* the rows kernel's input planes: words per plane (the padded image and the slack the kernel reads past it) */
@@ -43,7 +43,7 @@ static size_t plane_words(const layer *l)
     return (size_t)(l->h + 2 * l->pad) * (l->w + 2 * l->pad) + ABC_ICONV_ROWS_SLACK;
 }
 
-/* x8 from the floats: integer + offset, channels last; the tasks split the channels (conv) or the images */
+/* which direct convolution a conv layer runs here (ABC_ICONV forces one), or none (the integer GEMM) */
 static int direct_kind(const layer *l)
 {
     if (aqt_st(l)->connected || !abc_iconv_usable() ||
@@ -62,6 +62,8 @@ void aqt_integer_kernel(const layer *l, char *buf, size_t n)
     else snprintf(buf, n, "direct convolution, %s in the lanes (avx512vnni)", d == DIRECT_ROWS ? "pixels" : "filters");
 }
 
+/* x8 from the floats: integer + offset, channels last or in planes (the rows kernel); the tasks split the rows
+ * (conv) or the images */
 static void quantize_task(void *ctx, int task, int thread)
 {
     (void)thread;
