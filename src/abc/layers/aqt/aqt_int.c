@@ -279,8 +279,8 @@ void aqt_forward_integer(layer l, network net, int simulate)
         /* no bounds yet (a float model's weights, just converted): calibrated once, on this batch */
         aqt_calibrate_bounds(st, net.input, l.batch, (size_t)l.inputs);
         fprintf(stderr, "[quant_%s] %d -> %d: no input bounds in the weights; calibrated on the first batch "
-                "(%.4g .. %.4g, the means of its images' extremes), kept from now on\n", st->connected ? "connected" : "convolutional", l.c, l.n,
-                st->lo, st->hi);
+                "(%.4g .. %.4g, the means of its images' extremes), kept from now on\n",
+                st->connected ? "connected" : "convolutional", l.c, l.n, st->lo, st->hi);
         if (!aqt_input_range(st, &j.s, &j.qlo, &j.qhi)) st->hi = 1.f, aqt_input_range(st, &j.s, &j.qlo, &j.qhi);
     }
     j.zp = (int)-j.qlo;
