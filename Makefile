@@ -99,11 +99,12 @@ pareto: deps
 	@$(MAKE) --no-print-directory $(DARKNET)
 	./$(DARKNET) abc pareto
 
-# Binary GEMM kernels against the CPU's peak and fp32, then training throughput
-# against the stock /usr/bin/darknet, side by side (medians, ratios, CPU).
+# Binary GEMM kernels against the CPU's peak and fp32, training in fp32 against bf16, then training
+# throughput against the stock /usr/bin/darknet, side by side (medians, ratios, CPU).
 bench: deps
 	@$(MAKE) --no-print-directory $(DARKNET)
 	./$(DARKNET) abc bench
+	./$(DARKNET) abc trainspeed cfg/resnet18-fmnist.cfg -compare -iters 5
 	bench/train_throughput.sh
 	bench/demo_vs_stock.sh
 

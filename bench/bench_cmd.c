@@ -5,7 +5,8 @@
  * run, taking turns (peaks, each kernel, sgemm) in every round,
  * medians over rounds. -kernel NAME runs only that binary kernel. Then whole
  * layers (abc_bench_layers.c). -gemm / -layers: only one of the two parts;
- * -scaling: only the layers' 2-thread against 1-thread comparison. */
+ * -scaling: only the layers' 2-thread against 1-thread comparison; -bf16: only
+ * a training step's GEMMs in fp32 and bf16 (bench_train_gemm.c). */
 #include <cblas.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include "abc/kernels/blas_threads.h"
 #include "abc/kernels/hgemm_kernels.h"
 #include "bench_peaks.h"
+#include "bench_train_gemm.h"
 #include "bench_util.h"
 #include "commands.h"
 
@@ -38,8 +40,9 @@ static uint64_t *random_bits(int rows, int K, unsigned *seed)
 static int bench_run(const abc_cli *a)
 {
     int rounds = (int)abc_cli_int(a, "-rounds", 9), quick = abc_cli_flag(a, "-quick");
-    int parts = abc_cli_flag(a, "-gemm") + abc_cli_flag(a, "-layers") + abc_cli_flag(a, "-scaling");
-    if (parts > 1) abc_cli_fail(a, "-gemm, -layers and -scaling each run one part: give one of them");
+    int parts = abc_cli_flag(a, "-gemm") + abc_cli_flag(a, "-layers") + abc_cli_flag(a, "-scaling") +
+                abc_cli_flag(a, "-bf16");
+    if (parts > 1) abc_cli_fail(a, "-gemm, -layers, -scaling and -bf16 each run one part: give one of them");
     int part = abc_cli_flag(a, "-gemm") ? 1 : abc_cli_flag(a, "-layers") ? 2 : abc_cli_flag(a, "-scaling") ? 3 : 0;
     /* the binary kernels run on 1 thread unless -threads N (a global option) says otherwise */
     int threads = abc_cli_given(a, "-threads") ? abc_get_threads() : 1;
@@ -64,6 +67,10 @@ static int bench_run(const abc_cli *a)
     printf("input packer: %s (ABC_PACK=%s forces one)\n", packer,
            abc_kernel_names(&abc_bitpack_family, names, sizeof names));
     printf("segment GEMM kernel (HadaNet) chosen: %s (%s)\n", hk->d.name, hk->d.what);
+    if (abc_cli_flag(a, "-bf16")) {
+        abc_bench_train_gemm(rounds);
+        return 0;
+    }
     if (part >= 2) {
         abc_bench_layers(quick, rounds, part == 3);
         return 0;
@@ -137,7 +144,10 @@ static int bench_run(const abc_cli *a)
            "-", "1.0x", openblas_get_corename());
     free(A); free(B); free(want); free(C); free(fa); free(fb); free(fc); free(t); free(peaks); free(got);
     abc_bench_hgemm(quick, rounds);
-    if (part == 0) abc_bench_layers(quick, rounds, 0);
+    if (part == 0) {
+        abc_bench_train_gemm(rounds);
+        abc_bench_layers(quick, rounds, 0);
+    }
     return 0;
 }
 
@@ -147,6 +157,7 @@ static const abc_opt bench_opts[] = {
     {"-gemm", ABC_OPT_FLAG, NULL, 0, 0, "only the GEMM kernels (binary and segment)"},
     {"-layers", ABC_OPT_FLAG, NULL, 0, 0, "only the whole layers"},
     {"-scaling", ABC_OPT_FLAG, NULL, 0, 0, "only 2 threads against 1 on the large binary layers"},
+    {"-bf16", ABC_OPT_FLAG, NULL, 0, 0, "only a training step's GEMMs, fp32 against bf16 (AVX512-BF16)"},
     {"-quick", ABC_OPT_FLAG, NULL, 0, 0, "small shapes, 1 round (a smoke test)"},
     {0},
 };

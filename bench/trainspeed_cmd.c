@@ -1,8 +1,9 @@
-/* ./darknet abc trainspeed <cfg> [-iters N] [-compare]: training throughput
- * of a cfg built by the project parser, on random input and one-hot truth:
- * train_network timed per iteration after one warm-up, median seconds per
- * iteration and images/s. -compare builds the net twice, one with darknet's
- * own conv/connected functions (as ABC_FLOAT=stock), and takes turns. */
+/* ./darknet abc trainspeed <cfg> [-iters N] [-compare] [-stock]: training
+ * throughput of a cfg built by the project parser, on random input and one-hot
+ * truth: train_network timed per iteration after one warm-up, median seconds
+ * per iteration and images/s. -compare adds a twin training with bf16 GEMMs,
+ * -stock one with darknet's own conv/connected functions (as
+ * ABC_FLOAT=stock); the runs take turns. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "abc/kernels/sgemm.h"
 #include "bench_util.h"
 #include "commands.h"
+#include "precision.h"
 #include "darknet.h"
 
 char *openblas_get_corename(void);
@@ -24,7 +26,7 @@ char *openblas_get_corename(void);
 typedef struct {
     const char *name;
     network *net;
-    int fast;
+    int fast, bf16;
     double *secs;
     float loss;
 } run;
@@ -60,6 +62,7 @@ static void to_stock(network *net)
 static float train_once(run *r, data d)
 {
     abc_mode_set(ABC_MODE_FLOAT, r->fast ? "fast" : "stock");
+    abc_sgemm_set_train_bf16(r->bf16);
     return train_network(r->net, d);
 }
 
@@ -69,22 +72,33 @@ static int trainspeed_run(const abc_cli *a)
     int iters = (int)abc_cli_int(a, "-iters", 10), compare = abc_cli_flag(a, "-compare");
     if (!abc_file_exists(cfg)) abc_die("%s: cannot open the cfg", cfg);
 
-    run runs[2];
-    int nruns = compare ? 2 : 1;
-    int on = abc_float_fast_enabled();
+    int stock = abc_cli_flag(a, "-stock");
+    if (compare && !abc_sgemm_bf16_supported()) {
+        printf("this CPU has no AVX512-BF16: no bf16 run to compare\n");
+        compare = 0;
+    }
+    /* the cfg's own precision (or ABC_PRECISION) first, then the other; darknet's own layers last */
+    int own_bf16 = !strcmp(abc_precision_apply(cfg), "bf16");
+    run runs[3];
+    int nruns = 0;
+    runs[nruns++] = (run){own_bf16 ? "bf16" : "fp32", NULL, abc_float_fast_enabled(), own_bf16, NULL, 0};
+    if (compare) runs[nruns++] = (run){own_bf16 ? "fp32" : "bf16", NULL, 1, !own_bf16, NULL, 0};
+    if (stock) runs[nruns++] = (run){"stock", NULL, 0, 0, NULL, 0};
+    if (nruns > 1) runs[0].fast = 1;
     for (int r = 0; r < nruns; ++r) {
         srand(1);
         runs[r].net = parse_network_cfg((char *)cfg);
         int total, fast = count_fast(runs[r].net, &total);
-        runs[r].fast = compare ? r == 0 : on;
-        if (compare && r == 0 && !fast) /* ABC_FLOAT=stock with -compare: install by hand */
+        if (runs[r].fast && !fast) /* ABC_FLOAT=stock with a comparison: install by hand */
             for (int i = 0; i < runs[r].net->n; ++i) abc_float_fast_use(&runs[r].net->layers[i]);
         if (!runs[r].fast) to_stock(runs[r].net);
         fast = count_fast(runs[r].net, &total);
-        runs[r].name = runs[r].fast ? "fast" : "stock";
+        if (!runs[r].fast) runs[r].name = "stock";
         runs[r].secs = abc_xcalloc((size_t)iters, sizeof(double));
-        if (runs[r].fast) printf("float path: fast (%d of %d conv/connected layers)\n", fast, total);
-        else printf("float path: stock (darknet's own conv/connected, OpenBLAS gemm)\n");
+        if (runs[r].fast)
+            printf("%s: fast float path (%d of %d conv/connected layers), %s GEMMs\n", runs[r].name, fast, total,
+                   runs[r].bf16 ? "bf16 (AVX512-BF16, fp32 sums)" : "fp32");
+        else printf("stock: darknet's own conv/connected, OpenBLAS gemm\n");
     }
     network *net = runs[0].net;
     int n = net->batch * net->subdivisions;
@@ -100,7 +114,7 @@ static int trainspeed_run(const abc_cli *a)
     printf("%s\nthreads %d; gemm in the fast layers: %s; OpenBLAS core %s\n", abc_bench_machine(machine, sizeof machine),
            abc_get_threads(), abc_sgemm_kernel_name(), openblas_get_corename());
     printf("cfg: %s; %d images/iteration; %d timed iterations after 1 warm-up%s\n", cfg, n, iters,
-           compare ? ", fast and stock taking turns" : "");
+           nruns > 1 ? ", the runs taking turns" : "");
     fflush(stdout);
 
     for (int r = 0; r < nruns; ++r) train_once(&runs[r], d);
@@ -112,7 +126,7 @@ static int trainspeed_run(const abc_cli *a)
             r->secs[it] = abc_now() - t0;
         }
     }
-    double med[2];
+    double med[3];
     for (int r = 0; r < nruns; ++r) {
         double lo = runs[r].secs[0], hi = runs[r].secs[0];
         for (int i = 0; i < iters; ++i) {
@@ -123,8 +137,10 @@ static int trainspeed_run(const abc_cli *a)
         printf("%s: median %.4f s/iteration, %.1f img/s (min %.4f, max %.4f s); last loss %.4f\n", runs[r].name,
                med[r], n / med[r], lo, hi, runs[r].loss);
     }
-    if (compare) printf("fast/stock: %.2fx images/s\n", med[1] / med[0]);
+    for (int r = 1; r < nruns; ++r)
+        printf("%s vs %s: %.2fx images/s\n", runs[r].name, runs[0].name, med[0] / med[r]);
     abc_mode_set(ABC_MODE_FLOAT, NULL);
+    abc_sgemm_set_train_bf16(own_bf16);
     for (int r = 0; r < nruns; ++r) {
         free(runs[r].secs);
         free_network(runs[r].net);
@@ -135,7 +151,8 @@ static int trainspeed_run(const abc_cli *a)
 
 static const abc_opt trainspeed_opts[] = {
     {"-iters", ABC_OPT_INT, "N", 1, 100000, "timed iterations after one warm-up (default 10)"},
-    {"-compare", ABC_OPT_FLAG, NULL, 0, 0, "also darknet's own conv/connected layers (OpenBLAS), taking turns"},
+    {"-compare", ABC_OPT_FLAG, NULL, 0, 0, "also the other precision (fp32 / bf16 GEMMs), taking turns"},
+    {"-stock", ABC_OPT_FLAG, NULL, 0, 0, "also darknet's own conv/connected layers (OpenBLAS), taking turns"},
     {0},
 };
 
@@ -145,7 +162,8 @@ const abc_cmd abc_trainspeed_cmd = {
     .min_args = 1,
     .max_args = 1,
     .what = "training speed of a cfg on random data: median s/iteration and images/s",
-    .notes = "ABC_FLOAT=stock times darknet's own float layers instead of the project's.",
+    .notes = "The cfg's [net] precision= (or ABC_PRECISION) sets the first run's GEMMs; ABC_FLOAT=stock times\n"
+             "darknet's own float layers instead of the project's.",
     .opts = trainspeed_opts,
     .run = trainspeed_run,
 };

@@ -20,6 +20,7 @@
 #include "abc/registry.h"
 #include "abc/train_state.h"
 #include "data_file.h"
+#include "precision.h"
 #include "progress.h"
 
 #define PROGRESS_SECONDS 3.0
@@ -142,9 +143,10 @@ int abc_train_loop(network *net, load_args args, const abc_train_setup *s, const
 
     int imgs = net->batch * net->subdivisions;
     check_seen(net, s, imgs);
+    const char *precision = abc_precision_apply(s->cfg);
     fprintf(stderr, "Training %s on %d images of %s: batch %d, %d iterations, learning rate %g, momentum %g, "
-            "decay %g%s\n", s->cfg, s->images, s->list, imgs, net->max_batches, net->learning_rate, net->momentum,
-            net->decay, *net->seen ? " (resumed)" : "");
+            "decay %g, %s GEMMs%s\n", s->cfg, s->images, s->list, imgs, net->max_batches, net->learning_rate,
+            net->momentum, net->decay, precision, *net->seen ? " (resumed)" : "");
     args.n = imgs;
     if (s->opts.seeded) args.threads = 1; /* the loader's threads would draw from rand() in any order */
 

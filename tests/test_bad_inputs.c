@@ -66,6 +66,7 @@ static const bad_case cfg_cases[] = {
     {"quant_bits", {":9:", "weight_bits", "9"}},
     {"quant_start", {":9:", "quant_start", "-1"}},
     {"distill_range", {":6:", "distill", "2"}},
+    {"precision_value", {":6:", "precision", "fp16"}},
     {"quant_abits", {":8:", "activation_bits", "[quant_connected]"}},
     {"softmax_groups", {":9:", "groups", "[softmax]"}},
     {"dropout_probability", {":12:", "probability", "1.5"}},

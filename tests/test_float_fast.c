@@ -7,6 +7,7 @@
  * the same way on both. */
 #include <cblas.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include "float/float_layers.h"
 #include "kernels/cpu.h"
 #include "kernels/im2col.h"
+#include "kernels/sgemm.h"
 #include "kernels/sgemm_avx512.h"
 #include "test_util.h"
 
@@ -345,9 +347,77 @@ START_TEST(avx512_gemm_matches_openblas)
 }
 END_TEST
 
+/* x rounded to bf16 as VCVTNEPS2BF16 does: nearest even, denormals to zero, NaN kept quiet. */
+static float bf16_round(float x)
+{
+    uint32_t u;
+    memcpy(&u, &x, 4);
+    if ((u & 0x7f800000u) == 0) u &= 0x80000000u;
+    else if ((u & 0x7fffffffu) > 0x7f800000u) u |= 0x00400000u;
+    else u += 0x7fffu + ((u >> 16) & 1);
+    u &= 0xffff0000u;
+    memcpy(&x, &u, 4);
+    return x;
+}
+
+/* The bf16 gemm (the packed A kept for the epoch) against a double-precision product of the operands rounded to bf16 (within fp32 summation's
+ * error: a k pair packed wrong is off by the size of the sum) and of the fp32 operands (within bf16's
+ * rounding, 2^-7 of the sum of |products|): every transpose, tile edges (8 and 16 rows, 16 and 32 columns), odd K, K across
+ * the 512 block, N across the 1024 block, beta 0 ignoring NaN in C, strided operands. */
+START_TEST(bf16_gemm_matches_reference)
+{
+    if (!abc_cpu_has(ABC_CPU_AVX512F | ABC_CPU_AVX512BW | ABC_CPU_AVX512BF16)) {
+        fprintf(stderr, "bf16_gemm_matches_reference: this CPU has no AVX512-BF16; nothing to test\n");
+        return;
+    }
+    const int shapes[][3] = {{1, 1, 1},     {7, 31, 5},     {8, 32, 512},  {9, 33, 513},   {17, 65, 301},
+                             {130, 1030, 40}, {64, 100, 576}, {3, 1100, 9}, {33, 47, 1100}, {2, 17, 2}, {20, 16, 100}, {512, 16, 600},
+                             {4099, 3, 4097}}; /* the last: op(A) too large to keep whole, packed block by block */
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; ++si) {
+        int M = shapes[si][0], N = shapes[si][1], K = shapes[si][2], ldc = N + 3;
+        for (int t = 0; t < 4; ++t) {
+            int TA = t & 1, TB = t >> 1, lda = (TA ? M : K) + 1, ldb = (TB ? K : N) + 2;
+            size_t na = (size_t)lda * (TA ? K : M), nb = (size_t)ldb * (TB ? N : K), nc = (size_t)ldc * M;
+            float *A = malloc(sizeof(float) * na), *B = malloc(sizeof(float) * nb);
+            float *C0 = malloc(sizeof(float) * nc), *C = malloc(sizeof(float) * nc);
+            fill(A, na, -1, 1);
+            fill(B, nb, -1, 1);
+            for (int beta = 0; beta <= 1; ++beta) {
+                fill(C0, nc, -1, 1);
+                if (!beta) C0[0] = NAN; /* beta 0: C is not read */
+                memcpy(C, C0, sizeof(float) * nc);
+                float al = 1.5f, be = beta ? 0.5f : 0.0f;
+                if (!beta) abc_sgemm_bf16_new_epoch(); /* A is new (beta 1 reuses the A packed for beta 0) */
+                abc_sgemm_bf16_avx512(TA, TB, M, N, K, al, A, lda, B, ldb, be, C, ldc);
+                for (int i = 0; i < M; ++i)
+                    for (int j = 0; j < N; ++j) {
+                        double exact = 0, rounded = 0, size = 0;
+                        for (int k = 0; k < K; ++k) {
+                            float a = TA ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k];
+                            float b = TB ? B[(size_t)j * ldb + k] : B[(size_t)k * ldb + j];
+                            exact += (double)a * b;
+                            rounded += (double)bf16_round(a) * bf16_round(b);
+                            size += fabs((double)a * b);
+                        }
+                        double c0 = beta ? be * (double)C0[(size_t)i * ldc + j] : 0, c = C[(size_t)i * ldc + j];
+                        size = al * size + fabs(c0);
+                        ck_assert_msg(fabs(c - (al * rounded + c0)) <= 2e-6 * sqrt((double)K) * size + 1e-6,
+                                      "bf16 gemm M=%d N=%d K=%d TA=%d TB=%d beta=%d (%d,%d): %g, bf16 operands %g",
+                                      M, N, K, TA, TB, beta, i, j, c, al * rounded + c0);
+                        ck_assert_msg(fabs(c - (al * exact + c0)) <= size / 128 + 1e-6,
+                                      "bf16 gemm M=%d N=%d K=%d TA=%d TB=%d beta=%d (%d,%d): %g, fp32 %g", M, N, K,
+                                      TA, TB, beta, i, j, c, al * exact + c0);
+                    }
+            }
+            free(A), free(B), free(C0), free(C);
+        }
+    }
+}
+END_TEST
+
 static const char *small_cfg = "[net]\nbatch=8\nwidth=12\nheight=12\nchannels=3\nlearning_rate=0.05\n"
                                "momentum=0.9\ndecay=0.0005\n"
-                               "[convolutional]\nfilters=8\nsize=3\npad=1\nbatch_normalize=1\nactivation=leaky\n"
+                               "[convolutional]\nfilters=8\nsize=3\npad=1\nactivation=leaky\n"
                                "[maxpool]\nsize=2\nstride=2\n"
                                "[convolutional]\nfilters=6\nsize=1\nactivation=relu\n"
                                "[convolutional]\nfilters=12\nsize=3\nstride=2\npad=1\nbatch_normalize=1\nactivation=leaky\n"
@@ -404,6 +474,148 @@ START_TEST(parser_installs_fast_path_and_training_matches_stock)
 }
 END_TEST
 
+/* abc_sgemm_bf16_images: the sum over images of A_g B_g^T against the double-precision sum of the bf16-rounded
+ * operands, odd and even K (an odd K's images each padded to an even count), 1 image and the most that fit. */
+START_TEST(bf16_images_gemm_matches_reference)
+{
+    if (!abc_cpu_has(ABC_CPU_AVX512F | ABC_CPU_AVX512BW | ABC_CPU_AVX512BF16)) return;
+    const int shapes[][3] = {{8, 27, 64}, {16, 4608, 16}, {13, 70, 49}, {33, 17, 1}, {5, 40, 512}};
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; ++si) {
+        int M = shapes[si][0], N = shapes[si][1], K = shapes[si][2], most = abc_sgemm_bf16_images_max(K);
+        ck_assert_int_ge(most, 1);
+        ck_assert_int_le(most * ((K + 1) & ~1), 512);
+        for (int G = 1; G <= most; G = G < most && 2 * G > most ? most : 2 * G) {
+            int lda = K + 2, ldb = K + 1, ldc = N + 1;
+            size_t sa = (size_t)M * lda + 5, sb = (size_t)N * ldb + 3;
+            float *A = malloc(sizeof(float) * sa * G), *B = malloc(sizeof(float) * sb * G);
+            float *C = malloc(sizeof(float) * (size_t)M * ldc), *C0 = malloc(sizeof(float) * (size_t)M * ldc);
+            fill(A, sa * G, -1, 1);
+            fill(B, sb * G, -1, 1);
+            fill(C0, (size_t)M * ldc, -1, 1);
+            memcpy(C, C0, sizeof(float) * (size_t)M * ldc);
+            abc_sgemm_bf16_images(M, N, K, G, 1.f, A, lda, sa, B, ldb, sb, 0.5f, C, ldc);
+            for (int i = 0; i < M; ++i)
+                for (int j = 0; j < N; ++j) {
+                    double want = 0.5 * C0[(size_t)i * ldc + j], size = fabs(want);
+                    for (int g = 0; g < G; ++g)
+                        for (int k = 0; k < K; ++k) {
+                            double p = (double)bf16_round(A[g * sa + (size_t)i * lda + k]) *
+                                       bf16_round(B[g * sb + (size_t)j * ldb + k]);
+                            want += p;
+                            size += fabs(p);
+                        }
+                    double got = C[(size_t)i * ldc + j];
+                    ck_assert_msg(fabs(got - want) <= 2e-6 * sqrt((double)K * G) * size + 1e-6,
+                                  "images gemm M=%d N=%d K=%d G=%d (%d,%d): %g, want %g", M, N, K, G, i, j, got, want);
+                }
+            free(A), free(B), free(C), free(C0);
+        }
+    }
+}
+END_TEST
+
+/* One forward and backward of a float net through the fast layers in bf16 against fp32, 1 and 2 threads, a 4x4
+ * conv and a 1x1 conv whose weight gradients take several images at once: every layer's weight gradient and
+ * the input gradient within 10% of their norm, and not equal (bf16 ran). Gradients are sums of products of
+ * both signs, so bf16's 2^-8 per operand becomes a few percent of their norm (6% in the first layer here);
+ * the products themselves are held to bf16's bound by the two tests above. */
+static const char *bf16_cfg = "[net]\nbatch=12\nwidth=8\nheight=8\nchannels=3\nlearning_rate=0.05\nmomentum=0.9\n"
+                              "[convolutional]\nfilters=8\nsize=3\npad=1\nactivation=leaky\n"
+                              "[maxpool]\nsize=2\nstride=2\n"
+                              "[convolutional]\nfilters=16\nsize=3\npad=1\nactivation=leaky\n"
+                              "[convolutional]\nfilters=6\nsize=1\nactivation=relu\n"
+                              "[connected]\noutput=5\nactivation=linear\n"
+                              "[softmax]\n";
+
+static double norm_diff(const float *a, const float *b, size_t n)
+{
+    double d = 0, s = 0;
+    for (size_t i = 0; i < n; ++i) {
+        d += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
+        s += (double)b[i] * b[i];
+    }
+    return s > 0 ? sqrt(d / s) : sqrt(d);
+}
+
+/* The gradients of one step in precision bf16 on `threads`: per layer, weight_updates then bias_updates, then
+ * the network's input gradient, into one malloc'd array. */
+static float *one_step_gradients(network *net, const float *x, const float *y, int bf16, int threads, size_t *n)
+{
+    abc_set_threads(threads);
+    abc_sgemm_set_train_bf16(bf16);
+    size_t total = (size_t)net->batch * net->inputs;
+    for (int i = 0; i < net->n; ++i) total += (size_t)net->layers[i].nweights + net->layers[i].n;
+    float *g = calloc(total, sizeof(float)), *dx = calloc((size_t)net->batch * net->inputs, sizeof(float));
+    for (int i = 0; i < net->n; ++i) {
+        layer *l = &net->layers[i];
+        if (l->weight_updates) memset(l->weight_updates, 0, (size_t)l->nweights * sizeof(float));
+        if (l->bias_updates) memset(l->bias_updates, 0, (size_t)l->n * sizeof(float));
+    }
+    float *input = net->input, *truth = net->truth; /* free_network frees these */
+    net->input = (float *)x;
+    net->truth = (float *)y;
+    net->train = 1;
+    forward_network(net);
+    backward_network(net);
+    net->input = input;
+    net->truth = truth;
+    /* the input gradient of layer 0: backward_network leaves net->delta NULL there, so ask the layer itself */
+    network copy = *net;
+    copy.input = (float *)x;
+    copy.delta = dx;
+    net->layers[0].backward(net->layers[0], copy);
+    size_t at = 0;
+    for (int i = 0; i < net->n; ++i) {
+        layer *l = &net->layers[i];
+        if (l->weight_updates) memcpy(g + at, l->weight_updates, (size_t)l->nweights * sizeof(float));
+        at += (size_t)l->nweights;
+        if (l->bias_updates) memcpy(g + at, l->bias_updates, (size_t)l->n * sizeof(float));
+        at += (size_t)l->n;
+    }
+    memcpy(g + at, dx, (size_t)net->batch * net->inputs * sizeof(float));
+    free(dx);
+    abc_sgemm_set_train_bf16(0);
+    *n = total;
+    return g;
+}
+
+START_TEST(bf16_training_step_matches_fp32)
+{
+    char *cfg = abc_test_write(abc_test_tmpdir(), "bf16.cfg", bf16_cfg);
+    srand(3);
+    network *net = load_network(cfg, NULL, 0);
+    size_t nx = (size_t)net->batch * net->inputs, ny = (size_t)net->batch * net->outputs, n;
+    float *x = malloc(nx * sizeof(float)), *y = calloc(ny, sizeof(float));
+    fill(x, nx, 0, 1);
+    for (int b = 0; b < net->batch; ++b) y[(size_t)b * net->outputs + b % net->outputs] = 1;
+    float *ref = one_step_gradients(net, x, y, 0, 1, &n);
+    float *ref2 = one_step_gradients(net, x, y, 0, 2, &n);
+    ck_assert_msg(norm_diff(ref2, ref, n) < 1e-5, "fp32 gradients differ between 1 and 2 threads");
+    if (!abc_sgemm_bf16_supported()) {
+        fprintf(stderr, "bf16_training_step_matches_fp32: this CPU has no AVX512-BF16; fp32 only\n");
+    } else {
+        for (int threads = 1; threads <= 2; ++threads) {
+            float *g = one_step_gradients(net, x, y, 1, threads, &n);
+            size_t at = 0;
+            for (int i = 0; i < net->n; ++i) {
+                layer *l = &net->layers[i];
+                if (!l->nweights) continue;
+                double e = norm_diff(g + at, ref + at, (size_t)l->nweights);
+                ck_assert_msg(e < 0.1 && e > 0, "%d threads: layer %d's weight gradient in bf16 is %g off fp32",
+                              threads, i, e);
+                at += (size_t)l->nweights + l->n;
+            }
+            double e = norm_diff(g + at, ref + at, nx);
+            ck_assert_msg(e < 0.1 && e > 0, "%d threads: the input gradient in bf16 is %g off fp32", threads, e);
+            free(g);
+        }
+    }
+    abc_set_threads(1);
+    free(ref), free(ref2), free(x), free(y), free(cfg);
+    free_network(net);
+}
+END_TEST
+
 START_TEST(abc_float_switch_reaches_the_command)
 {
     const char *dir = abc_test_tmpdir();
@@ -412,14 +624,31 @@ START_TEST(abc_float_switch_reaches_the_command)
     snprintf(args, sizeof args, "abc trainspeed %s -iters 2 -threads 1", cfg);
     abc_run_result r = abc_test_run_darknet(args);
     ck_assert_msg(r.status == 0, "%s", r.out);
-    ck_assert_msg(strstr(r.out, "float path: fast (4 of 4 conv/connected layers)"), "%s", r.out);
+    ck_assert_msg(strstr(r.out, "fp32: fast float path (4 of 4 conv/connected layers), fp32 GEMMs"), "%s", r.out);
     ck_assert_ptr_nonnull(strstr(r.out, "img/s"));
     abc_run_free(&r);
     char cmd[4400];
     snprintf(cmd, sizeof cmd, "ABC_FLOAT=stock %s %s", abc_test_darknet_path(), args);
     r = abc_test_run(cmd);
     ck_assert_msg(r.status == 0, "%s", r.out);
-    ck_assert_msg(strstr(r.out, "float path: stock"), "%s", r.out);
+    ck_assert_msg(strstr(r.out, "stock: darknet's own conv/connected"), "%s", r.out);
+    abc_run_free(&r);
+    /* the precision: ABC_PRECISION over the cfg's precision=, -compare adds the other one */
+    snprintf(cmd, sizeof cmd, "ABC_PRECISION=bf16 %s %s -compare", abc_test_darknet_path(), args);
+    r = abc_test_run(cmd);
+    ck_assert_msg(r.status == 0, "%s", r.out);
+    if (abc_cpu_has(ABC_CPU_AVX512F | ABC_CPU_AVX512BW | ABC_CPU_AVX512BF16)) {
+        ck_assert_msg(strstr(r.out, "bf16: fast float path (4 of 4 conv/connected layers), bf16"), "%s", r.out);
+        ck_assert_msg(strstr(r.out, "fp32: fast float path (4 of 4 conv/connected layers), fp32 GEMMs"), "%s", r.out);
+        ck_assert_msg(strstr(r.out, "fp32 vs bf16: "), "%s", r.out);
+    } else {
+        ck_assert_msg(strstr(r.out, "this CPU has no AVX512-BF16"), "%s", r.out);
+    }
+    abc_run_free(&r);
+    snprintf(cmd, sizeof cmd, "ABC_PRECISION=half %s %s", abc_test_darknet_path(), args);
+    r = abc_test_run(cmd);
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_msg(strstr(r.out, "darknet: error: ABC_PRECISION='half'"), "%s", r.out);
     abc_run_free(&r);
     snprintf(cmd, sizeof cmd, "ABC_FLOAT=quick %s %s", abc_test_darknet_path(), args);
     r = abc_test_run(cmd);
@@ -475,6 +704,9 @@ static Suite *suite_float_fast(void)
     tcase_add_test(tc, unsupported_configurations_stay_stock);
     tcase_add_test(tc, im2col_matches_stock);
     tcase_add_test(tc, avx512_gemm_matches_openblas);
+    tcase_add_test(tc, bf16_gemm_matches_reference);
+    tcase_add_test(tc, bf16_images_gemm_matches_reference);
+    tcase_add_test(tc, bf16_training_step_matches_fp32);
     tcase_add_test(tc, parser_installs_fast_path_and_training_matches_stock);
     tcase_add_test(tc, abc_float_switch_reaches_the_command);
     tcase_add_test(tc, openblas_runs_kernels_for_this_cpu);

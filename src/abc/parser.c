@@ -174,6 +174,7 @@ network *abc_parse_network(const char *path)
     (void)abc_sec_str(ns, "teacher_weights");
     (void)abc_sec_float(ns, "distill", 0.5f, 0.f, 1.f);
     (void)abc_sec_float(ns, "distill_temperature", 4.f, 1.f, 100.f);
+    (void)abc_sec_choice(ns, "precision", "fp32", "bf16", 0); /* ours: the training GEMMs (src/precision.h) */
     warn_unused(ns);
 
     size_params params = {0};

@@ -17,6 +17,7 @@ typedef enum {
     ABC_MODE_IM2COL,    /* ABC_IM2COL: a binary im2col loop (kernels/bim2col.c) */
     ABC_MODE_IGEMM,     /* ABC_IGEMM: an integer GEMM kernel (kernels/igemm.c) */
     ABC_MODE_ICONV,     /* ABC_ICONV: auto | rows | pixels (the direct integer convolution, kernels/iconv.h) */
+    ABC_MODE_PRECISION, /* ABC_PRECISION: cfg | fp32 | bf16 (the training GEMMs) */
     ABC_MODE_COUNT
 } abc_mode_key;
 
@@ -24,6 +25,7 @@ typedef enum {
 enum { ABC_FLOAT_FAST, ABC_FLOAT_STOCK };
 enum { ABC_GEMM_AUTO, ABC_GEMM_ABC, ABC_GEMM_OPENBLAS };
 enum { ABC_INFERENCE_PACKED, ABC_INFERENCE_SIM, ABC_INFERENCE_SOFT };
+enum { ABC_PRECISION_CFG, ABC_PRECISION_FP32, ABC_PRECISION_BF16 };
 
 typedef struct {
     const char *env;    /* the variable */

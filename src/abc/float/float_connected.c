@@ -50,8 +50,9 @@ static void forward_task(void *ctx, int task, int thread)
     int f0, f1;
     if (!output_range(j, task, &f0, &f1)) return;
     /* out[:, f0:f1] = input (batch x inputs) * W[f0:f1, :]^T */
-    abc_sgemm1(0, 1, l->batch, f1 - f0, l->inputs, 1, j->net->input, l->inputs,
-               l->weights + (size_t)f0 * l->inputs, l->inputs, 0, l->output + f0, l->outputs);
+    (j->net->train ? abc_sgemm_train : abc_sgemm1)(0, 1, l->batch, f1 - f0, l->inputs, 1, j->net->input,
+                                                   l->inputs, l->weights + (size_t)f0 * l->inputs, l->inputs, 0,
+                                                   l->output + f0, l->outputs);
     if (l->batch_normalize && j->net->train) {
         abc_bn_train_channels(l, f0, f1);
     } else {
@@ -88,7 +89,7 @@ static void backward_task(void *ctx, int task, int thread)
     if (l->batch_normalize) abc_bn_backward_channels(l, j->net->train, f0, f1);
     else abc_bias_backward_channels(l, f0, f1);
     /* dW[f0:f1, :] += delta[:, f0:f1]^T * input */
-    abc_sgemm1(1, 0, f1 - f0, l->inputs, l->batch, 1, l->delta + f0, l->outputs, j->net->input, l->inputs, 1,
+    abc_sgemm_train(1, 0, f1 - f0, l->inputs, l->batch, 1, l->delta + f0, l->outputs, j->net->input, l->inputs, 1,
                l->weight_updates + (size_t)f0 * l->inputs, l->inputs);
 }
 
@@ -101,7 +102,7 @@ static void input_grad_task(void *ctx, int task, int thread)
     abc_split_range(l->inputs, j->parts, task, &c0, &c1);
     if (c1 <= c0) return;
     /* net.delta[:, c0:c1] += delta (batch x outputs) * W[:, c0:c1] */
-    abc_sgemm1(0, 0, l->batch, c1 - c0, l->outputs, 1, l->delta, l->outputs, l->weights + c0, l->inputs, 1,
+    abc_sgemm_train(0, 0, l->batch, c1 - c0, l->outputs, 1, l->delta, l->outputs, l->weights + c0, l->inputs, 1,
                j->net->delta + c0, l->inputs);
 }
 

@@ -19,6 +19,7 @@
 #include "kernels/im2col.h"
 #include "kernels/pool.h"
 #include "kernels/sgemm.h"
+#include "kernels/sgemm_avx512.h"
 
 /* per-thread scratch slots, used only inside pool tasks (one job at a time) */
 enum { SLOT_COL = 0, SLOT_DW = 1 };
@@ -63,6 +64,7 @@ typedef struct {
     char used[MAX_THREADS]; /* slot wrote its partial weight gradient */
     void (*slot_fn)(void *ctx, int task, int thread, int slot);
     int slot_tasks, slots;
+    int group; /* > 1: the weight gradient of this many images at a time (bf16: weight_grad_images) */
 } conv_job;
 
 static conv_job make_job(const layer *l, const network *net)
@@ -109,8 +111,8 @@ static void forward_rows(const conv_job *j, int b, int r0, int r1, int thread)
     } else {
         int ldb;
         const float *col = col_rows(j, b, r0, r1, thread, &ldb);
-        abc_sgemm1(0, 0, j->m, len, j->k, 1, l->weights, j->k, col, ldb, 0, l->output + (size_t)b * l->outputs + s0,
-                   j->n);
+        (j->net->train ? abc_sgemm_train : abc_sgemm1)(0, 0, j->m, len, j->k, 1, l->weights, j->k, col, ldb, 0,
+                                                       l->output + (size_t)b * l->outputs + s0, j->n);
     }
     for (int f = 0; f < l->n; ++f) {
         float *o = row(l, l->output, b, f) + s0;
@@ -264,12 +266,16 @@ static void bn_grad_sums_task(void *ctx, int b, int thread)
  * itself), and the partial sums are added in slot order. Whichever thread runs
  * a slot, the sums are the same bits, so that a seeded training is
  * reproducible. */
+static void weight_grad_images(conv_job *j, int b0, int nb, int thread, int slot);
+
 static void slot_task(void *ctx, int slot, int thread)
 {
     conv_job *j = ctx;
     int lo, hi;
     abc_split_range(j->slot_tasks, j->slots, slot, &lo, &hi);
     for (int t = lo; t < hi; ++t) j->slot_fn(j, t, thread, slot);
+    for (int t = lo; j->group > 1 && t < hi; t += j->group)
+        weight_grad_images(j, t, hi - t < j->group ? hi - t : j->group, thread, slot);
 }
 
 static void run_in_slots(conv_job *j, int ntasks, void (*fn)(void *ctx, int task, int thread, int slot))
@@ -295,7 +301,42 @@ static void weight_grad(conv_job *j, int b, int r0, int r1, int thread, int slot
         if (!j->used[slot]) beta = 0;
         j->used[slot] = 1;
     }
-    abc_sgemm1(0, 1, j->m, j->k, len, 1, l->delta + (size_t)b * l->outputs + s0, j->n, col, ldb, beta, dw, j->k);
+    abc_sgemm_train(0, 1, j->m, j->k, len, 1, l->delta + (size_t)b * l->outputs + s0, j->n, col, ldb, beta, dw, j->k);
+}
+
+/* The same for whole images [b0, b0 + nb) in one bf16 product: an image of a 7x7 or 4x4 layer has too few
+ * pixels to be worth a pass over dW of its own. */
+static void weight_grad_images(conv_job *j, int b0, int nb, int thread, int slot)
+{
+    const layer *l = j->l;
+    size_t image = (size_t)l->c * l->h * l->w;
+    const float *col = j->net->input + (size_t)b0 * image;
+    size_t step = image;
+    if (!direct(l)) {
+        step = (size_t)j->k * j->n;
+        float *buf = abc_arena_floats(thread, SLOT_COL, step * nb);
+        for (int g = 0; g < nb; ++g)
+            abc_im2col(col + g * image, l->c, l->h, l->w, l->size, l->stride, l->pad, l->out_w, 0, l->out_h,
+                       buf + g * step);
+        col = buf;
+    }
+    float *dw = l->weight_updates, beta = 1;
+    if (slot > 0) {
+        dw = abc_arena_floats(slot, SLOT_DW, (size_t)l->nweights);
+        if (!j->used[slot]) beta = 0;
+        j->used[slot] = 1;
+    }
+    abc_sgemm_bf16_images(j->m, j->k, j->n, nb, 1, l->delta + (size_t)b0 * l->outputs, j->n, l->outputs, col, j->n,
+                          step, beta, dw, j->k);
+}
+
+/* How many images weight_grad_images takes at once: enough for 256 pixels (one image where bf16 is off, or
+ * an image has 256 or more). */
+static int weight_grad_group(const conv_job *j)
+{
+    if (!abc_sgemm_train_bf16() || j->n >= 256) return 1;
+    int g = (256 + j->n - 1) / j->n, most = abc_sgemm_bf16_images_max(j->n);
+    return g < most ? g : most;
 }
 
 /* net.delta of image b, input channels [c0, c1): darknet adds col2im(W^T delta)
@@ -309,11 +350,11 @@ static void input_grad(const conv_job *j, int b, int c0, int c1, int thread)
     const float *w = l->weights + (size_t)c0 * kk; /* columns c0*kk.. of W (m x k) */
     int rows = (c1 - c0) * kk;
     if (direct(l)) {
-        abc_sgemm1(1, 0, rows, j->n, j->m, 1, w, j->k, delta, j->n, 0, imd, j->n);
+        abc_sgemm_train(1, 0, rows, j->n, j->m, 1, w, j->k, delta, j->n, 0, imd, j->n);
         return;
     }
     float *col = abc_arena_floats(thread, SLOT_COL, (size_t)rows * j->n);
-    abc_sgemm1(1, 0, rows, j->n, j->m, 1, w, j->k, delta, j->n, 0, col, j->n);
+    abc_sgemm_train(1, 0, rows, j->n, j->m, 1, w, j->k, delta, j->n, 0, col, j->n);
     abc_col2im_add(col, c1 - c0, l->h, l->w, l->size, l->stride, l->pad, l->out_h, l->out_w, imd);
 }
 
@@ -332,7 +373,7 @@ static void image_backward_task(void *ctx, int b, int thread, int slot)
             j->stats[(size_t)b * l->n + f] = abc_grad_sum_row(d, row(l, l->output, b, f), j->n, l->activation);
         }
     }
-    weight_grad(j, b, 0, l->out_h, thread, slot);
+    if (j->group <= 1) weight_grad(j, b, 0, l->out_h, thread, slot);
     if (j->net->delta) input_grad(j, b, 0, l->c, thread);
 }
 
@@ -398,6 +439,7 @@ void abc_conv_fast_backward(layer l, network net)
                 c[3] = means[f];
             }
         }
+        j.group = weight_grad_group(&j);
         run_in_slots(&j, l.batch, image_backward_task);
         if (!l.batch_normalize) {
             for (int f = 0; f < l.n; ++f) {

@@ -5,7 +5,7 @@
 
 static const char *const names[ABC_CPU_NFEATURES] = {
     "popcnt", "avx2", "fma", "avx512f", "avx512bw", "avx512dq", "avx512vl", "avx512cd", "avx512vpopcntdq",
-    "avx512vbmi2", "avx512vnni",
+    "avx512vbmi2", "avx512vnni", "avx512bf16",
 };
 
 static unsigned probe(void)
@@ -25,6 +25,7 @@ static unsigned probe(void)
     f |= __builtin_cpu_supports("avx512vpopcntdq") ? ABC_CPU_AVX512VPOPCNTDQ : 0;
     f |= __builtin_cpu_supports("avx512vbmi2") ? ABC_CPU_AVX512VBMI2 : 0;
     f |= __builtin_cpu_supports("avx512vnni") ? ABC_CPU_AVX512VNNI : 0;
+    f |= __builtin_cpu_supports("avx512bf16") ? ABC_CPU_AVX512BF16 : 0;
 #endif
     return f;
 }

@@ -18,7 +18,8 @@ enum {
     ABC_CPU_AVX512VPOPCNTDQ = 1u << 8,
     ABC_CPU_AVX512VBMI2 = 1u << 9,
     ABC_CPU_AVX512VNNI = 1u << 10,
-    ABC_CPU_NFEATURES = 11
+    ABC_CPU_AVX512BF16 = 1u << 11,
+    ABC_CPU_NFEATURES = 12
 };
 /* What OpenBLAS's SkylakeX kernels need. */
 #define ABC_CPU_AVX512_CORE \

@@ -52,9 +52,29 @@ void abc_sgemm1(int TA, int TB, int M, int N, int K, float alpha, const float *A
                 alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
+int abc_sgemm_bf16_supported(void) { return abc_cpu_has(ABC_CPU_AVX512F | ABC_CPU_AVX512BW | ABC_CPU_AVX512BF16); }
+
+static int train_bf16;
+
+int abc_sgemm_set_train_bf16(int on)
+{
+    train_bf16 = on && abc_sgemm_bf16_supported();
+    return train_bf16;
+}
+
+int abc_sgemm_train_bf16(void) { return train_bf16; }
+
+void abc_sgemm_train(int TA, int TB, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
+                     int ldb, float beta, float *C, int ldc)
+{
+    if (train_bf16 && M > 0 && N > 0) abc_sgemm_bf16_avx512(TA, TB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    else abc_sgemm1(TA, TB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
 void abc_sgemm_serial_mode(void)
 {
     abc_blas_threads(1);
+    abc_sgemm_bf16_new_epoch(); /* each fast layer's pass begins here: its A operands are read anew */
     (void)use_own(); /* decided here, on the job's thread, before pool tasks read it */
 }
 

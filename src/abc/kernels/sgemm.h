@@ -12,6 +12,20 @@
 void abc_sgemm1(int TA, int TB, int M, int N, int K, float alpha, const float *A, int lda,
                 const float *B, int ldb, float beta, float *C, int ldc);
 
+/* A product of a training step (forward, backward data, backward weights of the fast float layers and of
+ * the quantized layers' simulated products): abc_sgemm1, or with bf16 operands and fp32 sums when the
+ * training precision is bf16. */
+void abc_sgemm_train(int TA, int TB, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
+                     int ldb, float beta, float *C, int ldc);
+
+/* Whether this CPU multiplies bf16 (AVX512-BF16). */
+int abc_sgemm_bf16_supported(void);
+
+/* The training precision for the rest of the process: bf16 (1) where the CPU has it, else fp32 (0); returns
+ * what is in force. Not to be called while pool tasks run. */
+int abc_sgemm_set_train_bf16(int on);
+int abc_sgemm_train_bf16(void);
+
 /* "abc AVX-512 8x32" or "OpenBLAS <core>": what abc_sgemm1 runs. */
 const char *abc_sgemm_kernel_name(void);
 

@@ -74,25 +74,31 @@ void abc_conv_quantize_weights(layer *l, int refit)
             for (int i = 0; i < len; ++i) sum += fabsf(w[i]);
             alpha[0] = (float)(sum / len);
         } else if (refit) {
-            double a[ABC_MAX_BASES][ABC_MAX_BASES] = {{0}}, b[ABC_MAX_BASES] = {0};
+            /* (B^T B)_mk = len - 2 (bits where B_m and B_k differ): counted in integers */
+            /* and B^T W in 4 interleaved partial sums per base (one sum would wait on each add) */
+            double a[ABC_MAX_BASES][ABC_MAX_BASES] = {{0}}, b[ABC_MAX_BASES] = {0}, part[ABC_MAX_BASES][4] = {{0}};
+            long differ[ABC_MAX_BASES][ABC_MAX_BASES] = {{0}};
             for (int i = 0; i < len; ++i) {
-                float s[ABC_MAX_BASES];
-                for (int m = 0; m < M; ++m) s[m] = abc_conv_wbit(st, w[i], mean, ustd[m]) ? 1.f : -1.f;
+                int bit[ABC_MAX_BASES];
+                for (int m = 0; m < M; ++m) bit[m] = abc_conv_wbit(st, w[i], mean, ustd[m]);
                 for (int m = 0; m < M; ++m) {
-                    b[m] += s[m] * w[i];
-                    for (int k = m; k < M; ++k) a[m][k] += s[m] * s[k];
+                    part[m][i & 3] += (float)(2 * bit[m] - 1) * w[i]; /* +-w without a branch */
+                    for (int k = m + 1; k < M; ++k) differ[m][k] += bit[m] ^ bit[k];
                 }
             }
+            for (int m = 0; m < M; ++m) b[m] = (part[m][0] + part[m][1]) + (part[m][2] + part[m][3]);
             for (int m = 0; m < M; ++m) {
-                a[m][m] += ABC_RIDGE * len;
-                for (int k = 0; k < m; ++k) a[m][k] = a[k][m];
+                a[m][m] = len + ABC_RIDGE * len;
+                for (int k = m + 1; k < M; ++k) a[m][k] = a[k][m] = (double)len - 2.0 * differ[m][k];
             }
             solve(M, a, b);
             for (int m = 0; m < M; ++m) alpha[m] = (float)b[m];
         }
+        float pm[ABC_MAX_BASES][2]; /* -alpha, +alpha: picked by the bit, not by a branch on it */
+        for (int m = 0; m < M; ++m) pm[m][0] = -alpha[m], pm[m][1] = alpha[m];
         for (int i = 0; i < len; ++i) {
             float s = 0;
-            for (int m = 0; m < M; ++m) s += abc_conv_wbit(st, w[i], mean, ustd[m]) ? alpha[m] : -alpha[m];
+            for (int m = 0; m < M; ++m) s += pm[m][abc_conv_wbit(st, w[i], mean, ustd[m])];
             wq[i] = s;
         }
     }

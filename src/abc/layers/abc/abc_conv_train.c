@@ -8,6 +8,9 @@
  *   dW      = dW~ (gradient=ste) or (sum_m alpha_m^2) dW~ (gradient=paper, Eq. 7).
  * Gradients follow darknet's convention: *_updates accumulate -dLoss/dparam
  * (l.delta holds -dLoss/doutput) and update() steps along them. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("O3") /* the input-gradient lanes vectorize */
+#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -116,7 +119,11 @@ void abc_conv_forward(layer l, network net)
 }
 
 /* Chain rule through the activation bases over elements [i0, i1): dx += dR,
- * and that range's beta/v gradient sums. */
+ * and that range's beta/v gradient sums. The sums run in LANES independent
+ * float accumulators over short blocks (one accumulator would wait on each
+ * add), added up in a fixed order in double: the same bits on any thread. */
+enum { LANES = 16, BLOCK = 1024 };
+
 static void backward_input_task(void *ctx, int task, int thread)
 {
     (void)thread;
@@ -133,23 +140,24 @@ static void backward_input_task(void *ctx, int task, int thread)
     const float *x = j->x, *da = j->da;
     for (int b = 0; b < N; ++b) {
         double sb = 0, sv = 0;
-        float beta = st->beta[b], v = st->v[b];
-        for (int c0 = i0; c0 < i1; c0 += 1024) { /* float sums over short blocks, added up in double */
-            int c1 = c0 + 1024 < i1 ? c0 + 1024 : i1;
-            float fb = 0, fv = 0;
-            if (st->surrogate) {
-                for (int i = c0; i < c1; ++i) fb += da[i] * act_base(st, x[i], b);
-            } else {
-                float thr = abc_conv_thr(st, b);
-                for (int i = c0; i < c1; ++i) fb += x[i] >= thr ? da[i] : -da[i];
+        float beta = st->beta[b], v = st->v[b], thr = abc_conv_thr(st, b);
+        for (int c0 = i0; c0 < i1; c0 += BLOCK) {
+            int c1 = c0 + BLOCK < i1 ? c0 + BLOCK : i1;
+            float fb[LANES] = {0}, fv[LANES] = {0};
+            for (int i = c0; i < c1; i += LANES) {
+                int n = c1 - i < LANES ? c1 - i : LANES;
+                for (int k = 0; k < n; ++k) {
+                    float xi = x[i + k], d = da[i + k];
+                    fb[k] += st->surrogate ? d * act_base(st, xi, b) : xi >= thr ? d : -d;
+                    float t = xi + v, g = t >= 0.f && t <= 1.f ? d : 0.f; /* the straight-through mask */
+                    fv[k] += g;
+                    if (j->dx) j->dx[i + k] += beta * g;
+                }
             }
-            for (int i = c0; i < c1; ++i) { /* the straight-through mask, once for v's gradient and dx */
-                float t = x[i] + v, g = t >= 0.f && t <= 1.f ? da[i] : 0.f;
-                fv += g;
-                if (j->dx) j->dx[i] += beta * g;
+            for (int k = 0; k < LANES; ++k) {
+                sb += fb[k];
+                sv += (double)beta * fv[k];
             }
-            sb += fb;
-            sv += (double)beta * fv;
         }
         db[b] = sb;
         dv[b] = sv;

@@ -1,6 +1,9 @@
 /* HadaNet quantization: weight centring and clipping, W~ = delta_w sgn(W)
  * per (filter, tap, channel segment), A = delta_a sgn(R) per (pixel,
  * channel segment). See hada_conv.h. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("O3") /* the segment loops vectorize */
+#endif
 #include <math.h>
 #include <string.h>
 

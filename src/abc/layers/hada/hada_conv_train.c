@@ -3,6 +3,9 @@
  * chain rule through the segment magnitude or the straight-through mask for
  * the input) and the choice of the inference path. See hada_conv.h.
  * Gradients follow darknet's convention: *_updates accumulate -dLoss/dparam. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("O3") /* the segment loops vectorize */
+#endif
 #include <math.h>
 
 #include "base/darknet_private.h"
