@@ -417,7 +417,7 @@ END_TEST
 
 static const char *small_cfg = "[net]\nbatch=8\nwidth=12\nheight=12\nchannels=3\nlearning_rate=0.05\n"
                                "momentum=0.9\ndecay=0.0005\n"
-                               "[convolutional]\nfilters=8\nsize=3\npad=1\nactivation=leaky\n"
+                               "[convolutional]\nfilters=8\nsize=3\npad=1\nbatch_normalize=1\nactivation=leaky\n"
                                "[maxpool]\nsize=2\nstride=2\n"
                                "[convolutional]\nfilters=6\nsize=1\nactivation=relu\n"
                                "[convolutional]\nfilters=12\nsize=3\nstride=2\npad=1\nbatch_normalize=1\nactivation=leaky\n"

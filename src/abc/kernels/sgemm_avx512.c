@@ -14,6 +14,8 @@
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 
+#include "sgemm_tile.h"
+
 enum { MR = 8, NR = 32, KC = 256, MC = 128, NC = 1024 };
 
 #define TGT __attribute__((target("avx512f")))
@@ -96,20 +98,12 @@ TGT static void kernel(int kc, const float *a, const float *b, float *C, int ldc
         a += MR;
         b += NR;
     }
-    __mmask16 m0 = nr >= 16 ? 0xffff : (__mmask16)((1u << nr) - 1);
-    __mmask16 m1 = nr >= 32 ? 0xffff : nr <= 16 ? 0 : (__mmask16)((1u << (nr - 16)) - 1);
-    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    __mmask16 m0 = abc_tile_mask(nr, 0), m1 = abc_tile_mask(nr, 16);
 #pragma GCC unroll 8
     for (int r = 0; r < MR; ++r) {
         if (r >= mr) break;
-        float *c = C + (size_t)r * ldc;
-        __m512 x0 = _mm512_mul_ps(va, c0[r]), x1 = _mm512_mul_ps(va, c1[r]);
-        if (beta != 0) {
-            x0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, c), x0);
-            x1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, c + 16), x1);
-        }
-        _mm512_mask_storeu_ps(c, m0, x0);
-        _mm512_mask_storeu_ps(c + 16, m1, x1);
+        abc_tile_store(C + (size_t)r * ldc, c0[r], m0, alpha, beta);
+        abc_tile_store(C + (size_t)r * ldc + 16, c1[r], m1, alpha, beta);
     }
 }
 

@@ -17,6 +17,8 @@
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 
+#include "sgemm_tile.h"
+
 /* KC counts k (even); a packed panel holds KC / 2 words per row or column */
 enum { MR = 8, NR = 32, KC = 512, MC = 128, NC = 1024 };
 
@@ -35,10 +37,9 @@ TGT static void convert_row(const float *src, int kc, uint32_t *row)
     }
     if (k < kc) {
         int left = kc - k;
-        __mmask16 lo = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
-        __mmask16 hi = left <= 16 ? 0 : (__mmask16)((1u << (left - 16)) - 1);
+        __mmask16 lo = abc_tile_mask(left, 0), hi = abc_tile_mask(left, 16);
         __m512bh v = _mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(hi, src + k + 16), _mm512_maskz_loadu_ps(lo, src + k));
-        __mmask16 words = (__mmask16)((1u << ((left + 1) / 2)) - 1);
+        __mmask16 words = abc_tile_mask((left + 1) / 2, 0);
         _mm512_mask_storeu_epi32(row, words, (__m512i)v);
     }
 }
@@ -77,12 +78,11 @@ TGT static void pack_k_major(const float *src, int ld, int k0, int kc, int x0, i
             const float *r1 = 2 * q + 1 < kc ? r0 + ld : NULL;
             uint32_t *d = dst + (size_t)q * w;
             for (int c = 0; c < w; c += 16) {
-                int left = xs - c;
-                __mmask16 m = left >= 16 ? 0xffff : left <= 0 ? 0 : (__mmask16)((1u << left) - 1);
+                __mmask16 m = abc_tile_mask(xs, c);
                 __m512 v0 = _mm512_maskz_loadu_ps(m, r0 + c);
                 __m512 v1 = r1 ? _mm512_maskz_loadu_ps(m, r1 + c) : _mm512_setzero_ps();
                 __m512i v = _mm512_permutexvar_epi16(mix, (__m512i)_mm512_cvtne2ps_pbh(v1, v0));
-                __mmask16 store = w - c >= 16 ? 0xffff : (__mmask16)((1u << (w - c)) - 1);
+                __mmask16 store = abc_tile_mask(w, c);
                 _mm512_mask_storeu_epi32(d + c, store, v);
             }
         }
@@ -107,20 +107,12 @@ TGT static void kernel(int kp, const uint32_t *a, const uint32_t *b, float *C, i
         a += MR;
         b += NR;
     }
-    __mmask16 m0 = nr >= 16 ? 0xffff : (__mmask16)((1u << nr) - 1);
-    __mmask16 m1 = nr >= 32 ? 0xffff : nr <= 16 ? 0 : (__mmask16)((1u << (nr - 16)) - 1);
-    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    __mmask16 m0 = abc_tile_mask(nr, 0), m1 = abc_tile_mask(nr, 16);
 #pragma GCC unroll 8
     for (int r = 0; r < MR; ++r) {
         if (r >= mr) break;
-        float *c = C + (size_t)r * ldc;
-        __m512 x0 = _mm512_mul_ps(va, c0[r]), x1 = _mm512_mul_ps(va, c1[r]);
-        if (beta != 0) {
-            x0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, c), x0);
-            x1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, c + 16), x1);
-        }
-        _mm512_mask_storeu_ps(c, m0, x0);
-        _mm512_mask_storeu_ps(c + 16, m1, x1);
+        abc_tile_store(C + (size_t)r * ldc, c0[r], m0, alpha, beta);
+        abc_tile_store(C + (size_t)r * ldc + 16, c1[r], m1, alpha, beta);
     }
 }
 
@@ -143,15 +135,11 @@ TGT static void kernel16(int kp, const uint32_t *a0, const uint32_t *a1, const u
         a1 += MR;
         b += NR;
     }
-    __mmask16 m = nr >= 16 ? 0xffff : (__mmask16)((1u << nr) - 1);
-    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    __mmask16 m = abc_tile_mask(nr, 0);
 #pragma GCC unroll 16
     for (int r = 0; r < 2 * MR; ++r) {
         if (r >= mr) break;
-        float *o = C + (size_t)r * ldc;
-        __m512 x = _mm512_mul_ps(va, c[r]);
-        if (beta != 0) x = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m, o), x);
-        _mm512_mask_storeu_ps(o, m, x);
+        abc_tile_store(C + (size_t)r * ldc, c[r], m, alpha, beta);
     }
 }
 
