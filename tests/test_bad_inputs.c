@@ -67,6 +67,7 @@ static const bad_case cfg_cases[] = {
     {"quant_start", {":9:", "quant_start", "-1"}},
     {"distill_range", {":6:", "distill", "2"}},
     {"precision_value", {":6:", "precision", "fp16"}},
+    {"reorg_channels", {":11:", "[reorg]", "6 channels"}},
     {"quant_abits", {":8:", "activation_bits", "[quant_connected]"}},
     {"softmax_groups", {":9:", "groups", "[softmax]"}},
     {"dropout_probability", {":12:", "probability", "1.5"}},

@@ -117,6 +117,28 @@ static const refusal refusals[] = {
 };
 #define N_REFUSALS ((int)(sizeof refusals / sizeof refusals[0]))
 
+/* A first layer of no parameters (maxpool, avgpool, upsample) trains: libdarknet's backward of these adds into
+ * net.delta, which is NULL below the first layer (a segfault before the guard). */
+START_TEST(first_layer_without_parameters_trains)
+{
+    static const char *const first[] = {"[maxpool]\nsize=2\nstride=2", "[avgpool]", "[upsample]\nstride=2"};
+    for (size_t i = 0; i < sizeof first / sizeof first[0]; ++i) {
+        char text[512], name[32];
+        snprintf(text, sizeof text,
+                 "[net]\nbatch=4\nwidth=16\nheight=16\nchannels=3\nlearning_rate=0.01\nmax_batches=2\n\n%s\n\n"
+                 "[connected]\noutput=10\nactivation=linear\n\n[softmax]\n",
+                 first[i]);
+        snprintf(name, sizeof name, "first%zu.cfg", i);
+        char *cfg = abc_test_write(abc_test_tmpdir(), name, text);
+        abc_run_result r = abc_test_darknetf("abc trainspeed %s -iters 2 -threads 1", cfg);
+        ck_assert_msg(r.status == 0 && r.signal == 0, "%s first: %s", first[i], r.out);
+        ck_assert_msg(strstr(r.out, "img/s"), "%s", r.out);
+        abc_run_free(&r);
+        free(cfg);
+    }
+}
+END_TEST
+
 START_TEST(inputs_refused_in_one_line)
 {
     const refusal *c = &refusals[_i];
@@ -495,6 +517,7 @@ static Suite *suite_reliability(void)
     TCase *tc = tcase_create("inputs");
     tcase_add_unchecked_fixture(tc, setup, NULL);
     tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, first_layer_without_parameters_trains);
     tcase_add_loop_test(tc, inputs_refused_in_one_line, 0, N_REFUSALS);
     tcase_add_loop_test(tc, absurd_seen_refused_and_clear_trains, 0, 3);
     tcase_add_loop_test(tc, undecodable_images_refused, 0, (int)(sizeof claimed / sizeof claimed[0]));

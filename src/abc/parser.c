@@ -229,6 +229,7 @@ network *abc_parse_network(const char *path)
         if ((long long)l.outputs * l.batch > INT_MAX)
             abc_sec_die(s, NULL, "output of %d floats x batch %d is too large", l.outputs, l.batch);
         abc_float_fast_install(&l);
+        if (i == 1 && !plugin) abc_guard_first_layer(&l);
         net->layers[i - 1] = l;
         if (l.workspace_size > workspace) workspace = l.workspace_size;
         params.h = l.out_h;

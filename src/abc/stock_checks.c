@@ -314,7 +314,7 @@ void abc_check_stock_section(const abc_section *s, LAYER_TYPE t, size_params p, 
         int reverse = peek_int(s, "reverse", 0);
         if (!reverse && (p.w % stride || p.h % stride))
             abc_sec_die(s, "stride", "%d does not divide the %dx%d input", stride, p.w, p.h);
-        if (reverse && p.c % (stride * stride))
+        if (p.c % (stride * stride)) /* libdarknet's reorg_cpu divides by c / stride^2 either way */
             abc_sec_die(s, "stride", "%d^2 does not divide the %d channels", stride, p.c);
         break;
     }
@@ -381,4 +381,23 @@ void abc_check_stock_section(const abc_section *s, LAYER_TYPE t, size_params p, 
     default:
         break;
     }
+}
+
+/* The backward of those layers in first place: libdarknet's, only where there is a gradient to add into. */
+static void first_layer_backward(layer l, network net)
+{
+    if (!net.delta) return;
+    switch (l.type) {
+    case MAXPOOL: backward_maxpool_layer(l, net); break;
+    case AVGPOOL: backward_avgpool_layer(l, net); break;
+    case UPSAMPLE: backward_upsample_layer(l, net); break;
+    case REORG: backward_reorg_layer(l, net); break;
+    default: break;
+    }
+}
+
+void abc_guard_first_layer(layer *l)
+{
+    if (l->type == MAXPOOL || l->type == AVGPOOL || l->type == UPSAMPLE || l->type == REORG)
+        l->backward = first_layer_backward;
 }

@@ -90,6 +90,10 @@ layer make_connected_layer(int batch, int inputs, int outputs, ACTIVATION activa
 void resize_convolutional_layer(layer *l, int w, int h);
 layer make_maxpool_layer(int batch, int h, int w, int c, int size, int stride, int padding);
 void forward_maxpool_layer(layer l, network net);
+void backward_maxpool_layer(layer l, network net);
+void backward_avgpool_layer(layer l, network net);
+void backward_upsample_layer(layer l, network net);
+void backward_reorg_layer(layer l, network net);
 void forward_yolo_layer(const layer l, network net);
 void binarize_weights(float *weights, int n, int size, float *binary);
 layer make_yolo_layer(int batch, int w, int h, int n, int total, int *mask, int classes);
