@@ -16,6 +16,7 @@ struct abc_distill {
     char *cfg;
     float a, T;
     float *in; /* a teacher batch of inputs */
+    double *e; /* exp((z - max z) / T) of one image's logits */
     double seconds;
 };
 
@@ -50,6 +51,7 @@ abc_distill *abc_distill_open(const char *cfg, const network *student)
         abc_sec_die(ns, "teacher", "the teacher '%s' must end in [softmax] after a layer of its %d logits", tc,
                     n->outputs);
     t->in = abc_xmalloc((size_t)n->batch * n->inputs * sizeof(float));
+    t->e = abc_xmalloc((size_t)n->outputs * sizeof(double));
     abc_cfg_free(c);
     return t;
 }
@@ -70,9 +72,8 @@ void abc_distill_targets(abc_distill *t, data *d)
             float *y = d->y.vals[r0 + b], top = zb[0];
             for (int j = 1; j < k; ++j) top = fmaxf(top, zb[j]);
             double sum = 0;
-            for (int j = 0; j < k; ++j) sum += exp((zb[j] - top) / t->T);
-            for (int j = 0; j < k; ++j)
-                y[j] = (1 - t->a) * y[j] + t->a * (float)(exp((zb[j] - top) / t->T) / sum);
+            for (int j = 0; j < k; ++j) sum += t->e[j] = exp((zb[j] - top) / t->T);
+            for (int j = 0; j < k; ++j) y[j] = (1 - t->a) * y[j] + t->a * (float)(t->e[j] / sum);
         }
     }
     t->seconds += abc_now() - t0;
@@ -104,5 +105,5 @@ void abc_distill_close(abc_distill *t)
 {
     if (!t) return;
     abc_free_network(t->net);
-    free(t->in), free(t->cfg), free(t);
+    free(t->in), free(t->e), free(t->cfg), free(t);
 }
