@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/mode.h"
+#include "base/threads.h"
 #include "float/float_fast.h"
 #include "layers/abc/abc_conv.h"
 #include "test_util.h"
@@ -48,8 +49,18 @@ START_TEST(weight_bases_solve_ridge_least_squares)
     o.scale = quant_cases[_i][1] ? ABC_SCALE_CHANNEL : ABC_SCALE_LAYER;
     rig r = make_rig(1, 5, 5, 3, 4, 3, 1, 1, 0, LINEAR, &o, &seed);
     layer *l = &r.l;
-    abc_conv_quantize_weights(l, 1);
     abc_conv_state *st = abc_conv_st(l);
+    /* the same bits on 1 and 2 threads (the pool takes fixed slices) */
+    abc_set_threads(2);
+    abc_conv_quantize_weights(l, 1);
+    float *wq2 = malloc((size_t)l->nweights * sizeof(float)), *al2 = malloc((size_t)st->G * M * sizeof(float));
+    memcpy(wq2, st->wq, (size_t)l->nweights * sizeof(float));
+    memcpy(al2, st->alpha, (size_t)st->G * M * sizeof(float));
+    abc_set_threads(1);
+    abc_conv_quantize_weights(l, 1);
+    ck_assert_msg(!memcmp(wq2, st->wq, (size_t)l->nweights * sizeof(float)), "wq differs between 1 and 2 threads");
+    ck_assert_msg(!memcmp(al2, st->alpha, (size_t)st->G * M * sizeof(float)), "alpha differs between 1 and 2 threads");
+    free(wq2), free(al2);
     int len = l->nweights / st->G;
     double err_q = 0, err_w = 0;
     for (int g = 0; g < st->G; ++g) {

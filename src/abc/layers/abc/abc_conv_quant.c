@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "abc_conv.h"
+#include "base/util.h"
+#include "kernels/pool.h"
 
 /* Ridge term relative to the diagonal (B^T B)_mm = group size. */
 #define ABC_RIDGE 1e-4
@@ -48,10 +50,70 @@ static void solve(int M, double a[ABC_MAX_BASES][ABC_MAX_BASES], double *b)
     }
 }
 
+/* The bases' statistics and the quantized weights run on the pool in CHUNKS fixed slices of each group,
+ * whatever the thread count, and the slices' sums are added in slice order: the same bits on any thread. */
+enum { CHUNKS = 8 };
+
+typedef struct {
+    const layer *l;
+    int M, len, refit;
+    float *mean, *ustd; /* per group: the mean, and u_m * std per base */
+    double *b;          /* per (group, chunk): B^T W, M values */
+    long *differ;       /* per (group, chunk): M x M counts of bits where B_m and B_k differ (m < k) */
+} wq_job;
+
+/* B^T W and the bases' disagreements over one slice of one group. */
+static void fit_sums_task(void *ctx, int task, int thread)
+{
+    (void)thread;
+    const wq_job *j = ctx;
+    const abc_conv_state *st = abc_conv_st(j->l);
+    int g = task / CHUNKS, M = j->M, i0, i1;
+    abc_split_range(j->len, CHUNKS, task % CHUNKS, &i0, &i1);
+    const float *w = j->l->weights + (size_t)g * j->len, *ustd = j->ustd + (size_t)g * ABC_MAX_BASES;
+    float mean = j->mean[g];
+    double part[ABC_MAX_BASES][4] = {{0}}; /* 4 interleaved sums per base: one would wait on each add */
+    long differ[ABC_MAX_BASES][ABC_MAX_BASES] = {{0}};
+    for (int i = i0; i < i1; ++i) {
+        int bit[ABC_MAX_BASES];
+        for (int m = 0; m < M; ++m) bit[m] = abc_conv_wbit(st, w[i], mean, ustd[m]);
+        for (int m = 0; m < M; ++m) {
+            part[m][i & 3] += (float)(2 * bit[m] - 1) * w[i]; /* +-w without a branch */
+            for (int k = m + 1; k < M; ++k) differ[m][k] += bit[m] ^ bit[k];
+        }
+    }
+    double *b = j->b + (size_t)task * ABC_MAX_BASES;
+    long *d = j->differ + (size_t)task * ABC_MAX_BASES * ABC_MAX_BASES;
+    for (int m = 0; m < M; ++m) {
+        b[m] = (part[m][0] + part[m][1]) + (part[m][2] + part[m][3]);
+        for (int k = 0; k < M; ++k) d[m * ABC_MAX_BASES + k] = differ[m][k];
+    }
+}
+
+/* wq = sum_m alpha_m B_m over one slice of one group. */
+static void weights_task(void *ctx, int task, int thread)
+{
+    (void)thread;
+    const wq_job *j = ctx;
+    const abc_conv_state *st = abc_conv_st(j->l);
+    int g = task / CHUNKS, M = j->M, i0, i1;
+    abc_split_range(j->len, CHUNKS, task % CHUNKS, &i0, &i1);
+    const float *w = j->l->weights + (size_t)g * j->len, *ustd = j->ustd + (size_t)g * ABC_MAX_BASES;
+    const float *alpha = st->alpha + (size_t)g * M;
+    float *wq = st->wq + (size_t)g * j->len, mean = j->mean[g];
+    float pm[ABC_MAX_BASES][2]; /* -alpha, +alpha: picked by the bit, not by a branch on it */
+    for (int m = 0; m < M; ++m) pm[m][0] = -alpha[m], pm[m][1] = alpha[m];
+    for (int i = i0; i < i1; ++i) {
+        float s = 0;
+        for (int m = 0; m < M; ++m) s += pm[m][abc_conv_wbit(st, w[i], mean, ustd[m])];
+        wq[i] = s;
+    }
+}
+
 void abc_conv_quantize_weights(layer *l, int refit)
 {
     abc_conv_state *st = abc_conv_st(l);
-    int M = st->o.M, len = l->nweights / st->G;
+    int M = st->o.M, G = st->G, len = l->nweights / G;
     st->packed_valid = 0;
     if (st->surrogate) {
         memcpy(st->wq, l->weights, (size_t)l->nweights * sizeof(float));
@@ -59,34 +121,40 @@ void abc_conv_quantize_weights(layer *l, int refit)
         return;
     }
     st->wq_soft = 0;
-    for (int g = 0; g < st->G; ++g) {
+    wq_job j = {l, M, len, refit, abc_xmalloc((size_t)G * sizeof(float)),
+                abc_xmalloc((size_t)G * ABC_MAX_BASES * sizeof(float)), NULL, NULL};
+    for (int g = 0; g < G; ++g) {
+        float sd;
+        abc_conv_group_stats(l, g, &j.mean[g], &sd);
+        for (int m = 0; m < M; ++m) j.ustd[(size_t)g * ABC_MAX_BASES + m] = st->o.u[m] * sd;
+    }
+    int fit = refit && !st->o.wquant && !st->o.darknet;
+    if (fit) {
+        j.b = abc_xmalloc((size_t)G * CHUNKS * ABC_MAX_BASES * sizeof(double));
+        j.differ = abc_xmalloc((size_t)G * CHUNKS * ABC_MAX_BASES * ABC_MAX_BASES * sizeof(long));
+        abc_pool_run(G * CHUNKS, fit_sums_task, &j);
+    }
+    for (int g = 0; g < G; ++g) {
         const float *w = l->weights + (size_t)g * len;
-        float *wq = st->wq + (size_t)g * len;
         float *alpha = st->alpha + (size_t)g * M;
-        float mean, sd;
-        abc_conv_group_stats(l, g, &mean, &sd);
-        float ustd[ABC_MAX_BASES];
-        for (int m = 0; m < M; ++m) ustd[m] = st->o.u[m] * sd;
         if (st->o.wquant) { /* the hard model: sign, scale 1 */
             alpha[0] = 1.f;
         } else if (refit && st->o.darknet) { /* darknet's binarize_weights: the filter's mean |W| */
             double sum = 0;
             for (int i = 0; i < len; ++i) sum += fabsf(w[i]);
             alpha[0] = (float)(sum / len);
-        } else if (refit) {
-            /* (B^T B)_mk = len - 2 (bits where B_m and B_k differ): counted in integers */
-            /* and B^T W in 4 interleaved partial sums per base (one sum would wait on each add) */
-            double a[ABC_MAX_BASES][ABC_MAX_BASES] = {{0}}, b[ABC_MAX_BASES] = {0}, part[ABC_MAX_BASES][4] = {{0}};
+        } else if (fit) {
+            /* (B^T B + ridge) alpha = B^T W, with (B^T B)_mk = len - 2 (bits where B_m and B_k differ) */
+            double a[ABC_MAX_BASES][ABC_MAX_BASES] = {{0}}, b[ABC_MAX_BASES] = {0};
             long differ[ABC_MAX_BASES][ABC_MAX_BASES] = {{0}};
-            for (int i = 0; i < len; ++i) {
-                int bit[ABC_MAX_BASES];
-                for (int m = 0; m < M; ++m) bit[m] = abc_conv_wbit(st, w[i], mean, ustd[m]);
+            for (int c = 0; c < CHUNKS; ++c) {
+                const double *bc = j.b + ((size_t)g * CHUNKS + c) * ABC_MAX_BASES;
+                const long *dc = j.differ + ((size_t)g * CHUNKS + c) * ABC_MAX_BASES * ABC_MAX_BASES;
                 for (int m = 0; m < M; ++m) {
-                    part[m][i & 3] += (float)(2 * bit[m] - 1) * w[i]; /* +-w without a branch */
-                    for (int k = m + 1; k < M; ++k) differ[m][k] += bit[m] ^ bit[k];
+                    b[m] += bc[m];
+                    for (int k = m + 1; k < M; ++k) differ[m][k] += dc[m * ABC_MAX_BASES + k];
                 }
             }
-            for (int m = 0; m < M; ++m) b[m] = (part[m][0] + part[m][1]) + (part[m][2] + part[m][3]);
             for (int m = 0; m < M; ++m) {
                 a[m][m] = len + ABC_RIDGE * len;
                 for (int k = m + 1; k < M; ++k) a[m][k] = a[k][m] = (double)len - 2.0 * differ[m][k];
@@ -94,14 +162,9 @@ void abc_conv_quantize_weights(layer *l, int refit)
             solve(M, a, b);
             for (int m = 0; m < M; ++m) alpha[m] = (float)b[m];
         }
-        float pm[ABC_MAX_BASES][2]; /* -alpha, +alpha: picked by the bit, not by a branch on it */
-        for (int m = 0; m < M; ++m) pm[m][0] = -alpha[m], pm[m][1] = alpha[m];
-        for (int i = 0; i < len; ++i) {
-            float s = 0;
-            for (int m = 0; m < M; ++m) s += pm[m][abc_conv_wbit(st, w[i], mean, ustd[m])];
-            wq[i] = s;
-        }
     }
+    abc_pool_run(G * CHUNKS, weights_task, &j);
+    free(j.mean), free(j.ustd), free(j.b), free(j.differ);
     st->wq_valid = 1;
 }
 
