@@ -2,11 +2,14 @@
  * throughput of a cfg built by the project parser, on random input and one-hot
  * truth: train_network timed per iteration after one warm-up, median seconds
  * per iteration and images/s. -compare adds a twin training with bf16 GEMMs,
- * -stock one with darknet's own conv/connected functions (as
- * ABC_FLOAT=stock); the runs take turns. */
+ * -twin the float model of the same topology (each quantized section as the
+ * float section it stands for), -stock one with darknet's own conv/connected
+ * functions (as ABC_FLOAT=stock); the runs take turns. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "abc/base/darknet_private.h"
 #include "abc/base/files.h"
@@ -19,6 +22,7 @@
 #include "bench_util.h"
 #include "commands.h"
 #include "precision.h"
+#include "weights-tools/export.h"
 #include "darknet.h"
 
 char *openblas_get_corename(void);
@@ -72,22 +76,38 @@ static int trainspeed_run(const abc_cli *a)
     int iters = (int)abc_cli_int(a, "-iters", 10), compare = abc_cli_flag(a, "-compare");
     if (!abc_file_exists(cfg)) abc_die("%s: cannot open the cfg", cfg);
 
-    int stock = abc_cli_flag(a, "-stock");
+    int stock = abc_cli_flag(a, "-stock"), twin = abc_cli_flag(a, "-twin");
+    char twin_dir[4096] = "", twin_cfg[4200] = "";
+    if (twin) { /* the twin's cfg in a directory of its own, removed at the end */
+        const char *tmp = getenv("TMPDIR");
+        snprintf(twin_dir, sizeof twin_dir, "%s/abc-twin-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+        if (!mkdtemp(twin_dir)) abc_die("-twin: cannot make a directory in %s: %s", tmp && *tmp ? tmp : "/tmp",
+                                        strerror(errno));
+        snprintf(twin_cfg, sizeof twin_cfg, "%s/float-twin.cfg", twin_dir);
+        int n = abc_cfg_float_twin(cfg, twin_cfg);
+        if (!n) {
+            rmdir(twin_dir);
+            abc_die("-twin: '%s' has no quantized layer to compare", cfg);
+        }
+    }
     if (compare && !abc_sgemm_bf16_supported()) {
         printf("this CPU has no AVX512-BF16: no bf16 run to compare\n");
         compare = 0;
     }
     /* the cfg's own precision (or ABC_PRECISION) first, then the other; darknet's own layers last */
     int own_bf16 = !strcmp(abc_precision_apply(cfg), "bf16");
-    run runs[3];
+    run runs[4];
+    const char *cfgs[4];
     int nruns = 0;
     runs[nruns++] = (run){own_bf16 ? "bf16" : "fp32", NULL, abc_float_fast_enabled(), own_bf16, NULL, 0};
     if (compare) runs[nruns++] = (run){own_bf16 ? "fp32" : "bf16", NULL, 1, !own_bf16, NULL, 0};
+    if (twin) runs[nruns++] = (run){"float twin", NULL, 1, own_bf16, NULL, 0};
     if (stock) runs[nruns++] = (run){"stock", NULL, 0, 0, NULL, 0};
     if (nruns > 1) runs[0].fast = 1;
     for (int r = 0; r < nruns; ++r) {
         srand(1);
-        runs[r].net = parse_network_cfg((char *)cfg);
+        cfgs[r] = !strcmp(runs[r].name, "float twin") ? twin_cfg : cfg;
+        runs[r].net = parse_network_cfg((char *)cfgs[r]);
         int total, fast = count_fast(runs[r].net, &total);
         if (runs[r].fast && !fast) /* ABC_FLOAT=stock with a comparison: install by hand */
             for (int i = 0; i < runs[r].net->n; ++i) abc_float_fast_use(&runs[r].net->layers[i]);
@@ -96,8 +116,9 @@ static int trainspeed_run(const abc_cli *a)
         if (!runs[r].fast) runs[r].name = "stock";
         runs[r].secs = abc_xcalloc((size_t)iters, sizeof(double));
         if (runs[r].fast)
-            printf("%s: fast float path (%d of %d conv/connected layers), %s GEMMs\n", runs[r].name, fast, total,
-                   runs[r].bf16 ? "bf16 (AVX512-BF16, fp32 sums)" : "fp32");
+            printf("%s: fast float path (%d of %d conv/connected layers), %s GEMMs%s\n", runs[r].name, fast, total,
+                   runs[r].bf16 ? "bf16 (AVX512-BF16, fp32 sums)" : "fp32", cfgs[r] == twin_cfg ? ", its quantized "
+                   "layers as float ones" : "");
         else printf("stock: darknet's own conv/connected, OpenBLAS gemm\n");
     }
     network *net = runs[0].net;
@@ -126,7 +147,7 @@ static int trainspeed_run(const abc_cli *a)
             r->secs[it] = abc_now() - t0;
         }
     }
-    double med[3];
+    double med[4];
     for (int r = 0; r < nruns; ++r) {
         double lo = runs[r].secs[0], hi = runs[r].secs[0];
         for (int i = 0; i < iters; ++i) {
@@ -137,10 +158,18 @@ static int trainspeed_run(const abc_cli *a)
         printf("%s: median %.4f s/iteration, %.1f img/s (min %.4f, max %.4f s); last loss %.4f\n", runs[r].name,
                med[r], n / med[r], lo, hi, runs[r].loss);
     }
-    for (int r = 1; r < nruns; ++r)
-        printf("%s vs %s: %.2fx images/s\n", runs[r].name, runs[0].name, med[0] / med[r]);
+    for (int r = 1; r < nruns; ++r) {
+        if (cfgs[r] == twin_cfg)
+            printf("the quantized model's step takes %.2fx its float twin's (%s GEMMs)\n", med[0] / med[r],
+                   runs[r].bf16 ? "bf16" : "fp32");
+        else printf("%s vs %s: %.2fx images/s\n", runs[r].name, runs[0].name, med[0] / med[r]);
+    }
     abc_mode_set(ABC_MODE_FLOAT, NULL);
     abc_sgemm_set_train_bf16(own_bf16);
+    if (twin) {
+        unlink(twin_cfg);
+        rmdir(twin_dir);
+    }
     for (int r = 0; r < nruns; ++r) {
         free(runs[r].secs);
         free_network(runs[r].net);
@@ -152,6 +181,7 @@ static int trainspeed_run(const abc_cli *a)
 static const abc_opt trainspeed_opts[] = {
     {"-iters", ABC_OPT_INT, "N", 1, 100000, "timed iterations after one warm-up (default 10)"},
     {"-compare", ABC_OPT_FLAG, NULL, 0, 0, "also the other precision (fp32 / bf16 GEMMs), taking turns"},
+    {"-twin", ABC_OPT_FLAG, NULL, 0, 0, "also the float model of the same topology (quantized layers as float)"},
     {"-stock", ABC_OPT_FLAG, NULL, 0, 0, "also darknet's own conv/connected layers (OpenBLAS), taking turns"},
     {0},
 };

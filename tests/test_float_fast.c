@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "base/darknet_private.h"
+#include "base/files.h"
 #include "base/threads.h"
 #include "float/float_fast.h"
 #include "float/float_layers.h"
@@ -659,6 +660,39 @@ START_TEST(abc_float_switch_reaches_the_command)
 }
 END_TEST
 
+/* abc trainspeed -twin: the quantized model against its float twin (the quantized sections as the float ones
+ * they stand for, from the cfg's text), the twin's cfg removed afterwards; a cfg with nothing quantized is
+ * refused in one line. */
+START_TEST(trainspeed_twin_times_the_float_model)
+{
+    const char *dir = abc_test_tmpdir();
+    char *cfg = abc_test_write(dir, "abc.cfg",
+                               "[net]\nbatch=4\nwidth=12\nheight=12\nchannels=3\nlearning_rate=0.05\n"
+                               "[convolutional]\nfilters=8\nsize=3\npad=1\nbatch_normalize=1\nactivation=leaky\n"
+                               "[abc_convolutional]\nfilters=8\nsize=3\npad=1\nbatch_normalize=1\nactivation=leaky\n"
+                               "weight_bases=3\nactivation_bases=3\n"
+                               "[connected]\noutput=5\nactivation=linear\n[softmax]\n");
+    char *twin_tmp = abc_test_pathf(dir, "twin-tmp");
+    ck_assert_int_eq(abc_mkdirs(twin_tmp), 0);
+    abc_run_result r = abc_test_runf("TMPDIR=%s %s abc trainspeed %s -twin -iters 2 -threads 2", twin_tmp,
+                                     abc_test_darknet_path(), cfg);
+    ck_assert_msg(r.status == 0, "%s", r.out);
+    ck_assert_msg(strstr(r.out, "float twin: fast float path (3 of 3 conv/connected layers)"), "%s", r.out);
+    ck_assert_msg(strstr(r.out, "fp32: fast float path (2 of 2 conv/connected layers)"), "%s", r.out);
+    ck_assert_msg(strstr(r.out, "the quantized model's step takes "), "%s", r.out);
+    abc_run_free(&r);
+    r = abc_test_runf("ls -A %s | wc -l", twin_tmp);
+    ck_assert_msg(atoi(r.out) == 0, "the twin's files are left in %s: %s", twin_tmp, r.out);
+    abc_run_free(&r);
+    char *plain = abc_test_write(dir, "plain.cfg", small_cfg);
+    r = abc_test_darknetf("abc trainspeed %s -twin -iters 1", plain);
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_msg(strstr(r.out, "darknet: error: -twin: ") && strstr(r.out, "no quantized layer"), "%s", r.out);
+    abc_run_free(&r);
+    free(cfg), free(plain), free(twin_tmp);
+}
+END_TEST
+
 /* The OpenBLAS core in "... OpenBLAS core <name>" of `abc trainspeed`, run with env prefix pre. */
 static void openblas_core_of_run(const char *pre, char *core, size_t n)
 {
@@ -709,6 +743,7 @@ static Suite *suite_float_fast(void)
     tcase_add_test(tc, bf16_training_step_matches_fp32);
     tcase_add_test(tc, parser_installs_fast_path_and_training_matches_stock);
     tcase_add_test(tc, abc_float_switch_reaches_the_command);
+    tcase_add_test(tc, trainspeed_twin_times_the_float_model);
     tcase_add_test(tc, openblas_runs_kernels_for_this_cpu);
     suite_add_tcase(s, tc);
     return s;

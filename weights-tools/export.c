@@ -90,3 +90,26 @@ int abc_weights_export(const char *cfg, const char *weights, const char *out, in
     free_network(net);
     return 0;
 }
+
+int abc_cfg_float_twin(const char *cfg, const char *out)
+{
+    abc_cfg_text t = abc_cfg_text_read(cfg);
+    const char **becomes = abc_xcalloc((size_t)t.nsec, sizeof *becomes);
+    int twins = 0;
+    for (int k = 1; k < t.nsec; ++k) {
+        char name[64];
+        const char *h = strchr(t.line[t.sec[k]], '[');
+        size_t n = h ? strcspn(h + 1, "]") : 0;
+        if (!n || n >= sizeof name) continue;
+        memcpy(name, h + 1, n);
+        name[n] = 0;
+        const abc_layer_type *ty = abc_registry_find(name);
+        if (!ty || !ty->quantized_weights) continue;
+        becomes[k - 1] = connected_row(ty) ? "connected" : "convolutional";
+        ++twins;
+    }
+    if (twins) abc_cfg_text_write(&t, becomes, float_takes, NULL, out);
+    free(becomes);
+    abc_cfg_text_free(&t);
+    return twins;
+}

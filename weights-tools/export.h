@@ -8,4 +8,9 @@
  * to train on in float), every other layer as it is. */
 int abc_weights_export(const char *cfg, const char *weights, const char *out, int shadow);
 
+/* Writes to out the cfg with each quantized section as its float twin (the cfg text of abc_weights_export, no
+ * weights): the float model of the same topology, to time against. Returns the sections so rewritten (0: none,
+ * and nothing written). */
+int abc_cfg_float_twin(const char *cfg, const char *out);
+
 #endif
