@@ -3,7 +3,9 @@
  * blocking of sgemm_avx512.c, both operands rounded to bf16 (nearest even) as
  * they are packed, k taken in pairs (a 32-bit word holds the bf16 of k and of
  * k + 1, k's in the low half, as VDPBF16PS reads them), an 8x32 tile of fp32
- * sums. */
+ * sums (16x16 for panels of 16 columns or fewer). The whole packed op(A) is
+ * kept per thread for an epoch (a layer's pass), and a second entry sums the
+ * products of several images' operands in one pass over C. */
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("O3")
 #endif
