@@ -250,7 +250,8 @@ static const struct {
     {"abc check", "darknet: error: abc check: missing arguments; usage: %s abc check <cfg> [weights]"},
     {"classifier train a b c d", "darknet: error: classifier train: unexpected argument 'd'"},
     {"help nosuch", "darknet: error: help: unknown command 'nosuch'"},
-    {"abc bench -gemm -layers", "darknet: error: abc bench: -gemm, -layers and -scaling"},
+    {"abc bench -gemm -layers", "darknet: error: abc bench: -gemm, -layers, -scaling and -bf16 each run one part"},
+    {"abc bench -bf16 -scaling", "darknet: error: abc bench: -gemm, -layers, -scaling and -bf16 each run one part"},
     {"abc bench -kernel nosuch", "darknet: error: abc bench: -kernel 'nosuch': no such binary GEMM kernel"},
 };
 

@@ -625,7 +625,11 @@ START_TEST(abc_float_switch_reaches_the_command)
     snprintf(args, sizeof args, "abc trainspeed %s -iters 2 -threads 1", cfg);
     abc_run_result r = abc_test_run_darknet(args);
     ck_assert_msg(r.status == 0, "%s", r.out);
-    ck_assert_msg(strstr(r.out, "fp32: fast float path (4 of 4 conv/connected layers), fp32 GEMMs"), "%s", r.out);
+    /* the default precision: bf16 where the CPU has it */
+    ck_assert_msg(strstr(r.out, abc_cpu_has(ABC_CPU_AVX512F | ABC_CPU_AVX512BW | ABC_CPU_AVX512BF16)
+                                    ? "bf16: fast float path (4 of 4 conv/connected layers), bf16"
+                                    : "fp32: fast float path (4 of 4 conv/connected layers), fp32 GEMMs"),
+                  "%s", r.out);
     ck_assert_ptr_nonnull(strstr(r.out, "img/s"));
     abc_run_free(&r);
     char cmd[4400];
@@ -646,6 +650,14 @@ START_TEST(abc_float_switch_reaches_the_command)
         ck_assert_msg(strstr(r.out, "this CPU has no AVX512-BF16"), "%s", r.out);
     }
     abc_run_free(&r);
+    /* the cfg's precision=fp32 over the default */
+    char *fp32_cfg = abc_test_write(dir, "speed-fp32.cfg", "[net]\nprecision=fp32\nbatch=8\nwidth=12\nheight=12\n"
+                                    "channels=3\n[connected]\noutput=5\nactivation=linear\n[softmax]\n");
+    r = abc_test_darknetf("abc trainspeed %s -iters 1 -threads 1", fp32_cfg);
+    ck_assert_msg(r.status == 0 && strstr(r.out, "fp32: fast float path (1 of 1 conv/connected layers), fp32 GEMMs"),
+                  "%s", r.out);
+    abc_run_free(&r);
+    free(fp32_cfg);
     snprintf(cmd, sizeof cmd, "ABC_PRECISION=half %s %s", abc_test_darknet_path(), args);
     r = abc_test_run(cmd);
     ck_assert_int_eq(r.status, 1);
@@ -678,7 +690,7 @@ START_TEST(trainspeed_twin_times_the_float_model)
                                      abc_test_darknet_path(), cfg);
     ck_assert_msg(r.status == 0, "%s", r.out);
     ck_assert_msg(strstr(r.out, "float twin: fast float path (3 of 3 conv/connected layers)"), "%s", r.out);
-    ck_assert_msg(strstr(r.out, "fp32: fast float path (2 of 2 conv/connected layers)"), "%s", r.out);
+    ck_assert_msg(strstr(r.out, ": fast float path (2 of 2 conv/connected layers)"), "%s", r.out);
     ck_assert_msg(strstr(r.out, "the quantized model's step takes "), "%s", r.out);
     abc_run_free(&r);
     r = abc_test_runf("ls -A %s | wc -l", twin_tmp);

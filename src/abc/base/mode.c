@@ -23,8 +23,8 @@ static const abc_mode_info about[ABC_MODE_COUNT] = {
                         "direct integer convolution of the quant layers on AVX-512 VNNI: chosen by shape (auto), "
                         "or forced (rows needs stride 1)"},
     [ABC_MODE_PRECISION] = {"ABC_PRECISION", "cfg|fp32|bf16",
-                            "training GEMMs: as the cfg's [net] precision= says (cfg), or forced (bf16 needs "
-                            "AVX512-BF16)"},
+                            "training GEMMs: as the cfg's [net] precision= says, bf16 where the CPU has "
+                            "AVX512-BF16 when it says nothing (cfg), or forced"},
 };
 
 /* Per switch: 0 not read yet, 1 read. The values are written before the flag (release) and read after it. */
