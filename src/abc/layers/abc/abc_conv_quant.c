@@ -62,16 +62,34 @@ typedef struct {
     long *differ;       /* per (group, chunk): M x M counts of bits where B_m and B_k differ (m < k) */
 } wq_job;
 
+/* What a task of the pool works on: slice [i0, i1) of group g's weights w, the group's mean and u_m * std. */
+typedef struct {
+    int g, i0, i1;
+    const float *w, *ustd;
+    float mean;
+} wq_slice;
+
+static wq_slice slice_of(const wq_job *j, int task)
+{
+    wq_slice s;
+    s.g = task / CHUNKS;
+    abc_split_range(j->len, CHUNKS, task % CHUNKS, &s.i0, &s.i1);
+    s.w = j->l->weights + (size_t)s.g * j->len;
+    s.ustd = j->ustd + (size_t)s.g * ABC_MAX_BASES;
+    s.mean = j->mean[s.g];
+    return s;
+}
+
 /* B^T W and the bases' disagreements over one slice of one group. */
 static void fit_sums_task(void *ctx, int task, int thread)
 {
     (void)thread;
     const wq_job *j = ctx;
     const abc_conv_state *st = abc_conv_st(j->l);
-    int g = task / CHUNKS, M = j->M, i0, i1;
-    abc_split_range(j->len, CHUNKS, task % CHUNKS, &i0, &i1);
-    const float *w = j->l->weights + (size_t)g * j->len, *ustd = j->ustd + (size_t)g * ABC_MAX_BASES;
-    float mean = j->mean[g];
+    wq_slice sl = slice_of(j, task);
+    int M = j->M, i0 = sl.i0, i1 = sl.i1;
+    const float *w = sl.w, *ustd = sl.ustd;
+    float mean = sl.mean;
     double part[ABC_MAX_BASES][4] = {{0}}; /* 4 interleaved sums per base: one would wait on each add */
     long differ[ABC_MAX_BASES][ABC_MAX_BASES] = {{0}};
     for (int i = i0; i < i1; ++i) {
@@ -96,11 +114,10 @@ static void weights_task(void *ctx, int task, int thread)
     (void)thread;
     const wq_job *j = ctx;
     const abc_conv_state *st = abc_conv_st(j->l);
-    int g = task / CHUNKS, M = j->M, i0, i1;
-    abc_split_range(j->len, CHUNKS, task % CHUNKS, &i0, &i1);
-    const float *w = j->l->weights + (size_t)g * j->len, *ustd = j->ustd + (size_t)g * ABC_MAX_BASES;
-    const float *alpha = st->alpha + (size_t)g * M;
-    float *wq = st->wq + (size_t)g * j->len, mean = j->mean[g];
+    wq_slice sl = slice_of(j, task);
+    int M = j->M, i0 = sl.i0, i1 = sl.i1;
+    const float *w = sl.w, *ustd = sl.ustd, *alpha = st->alpha + (size_t)sl.g * M;
+    float *wq = st->wq + (size_t)sl.g * j->len, mean = sl.mean;
     float pm[ABC_MAX_BASES][2]; /* -alpha, +alpha: picked by the bit, not by a branch on it */
     for (int m = 0; m < M; ++m) pm[m][0] = -alpha[m], pm[m][1] = alpha[m];
     for (int i = i0; i < i1; ++i) {
