@@ -29,6 +29,7 @@ char *openblas_get_corename(void);
 
 typedef struct {
     const char *name;
+    const char *cfg; /* the cfg given, or the float twin's */
     network *net;
     int fast, bf16;
     double *secs;
@@ -97,17 +98,15 @@ static int trainspeed_run(const abc_cli *a)
     /* the cfg's own precision (or ABC_PRECISION) first, then the other; darknet's own layers last */
     int own_bf16 = !strcmp(abc_precision_apply(cfg), "bf16");
     run runs[4];
-    const char *cfgs[4];
     int nruns = 0;
-    runs[nruns++] = (run){own_bf16 ? "bf16" : "fp32", NULL, abc_float_fast_enabled(), own_bf16, NULL, 0};
-    if (compare) runs[nruns++] = (run){own_bf16 ? "fp32" : "bf16", NULL, 1, !own_bf16, NULL, 0};
-    if (twin) runs[nruns++] = (run){"float twin", NULL, 1, own_bf16, NULL, 0};
-    if (stock) runs[nruns++] = (run){"stock", NULL, 0, 0, NULL, 0};
+    runs[nruns++] = (run){own_bf16 ? "bf16" : "fp32", cfg, NULL, abc_float_fast_enabled(), own_bf16, NULL, 0};
+    if (compare) runs[nruns++] = (run){own_bf16 ? "fp32" : "bf16", cfg, NULL, 1, !own_bf16, NULL, 0};
+    if (twin) runs[nruns++] = (run){"float twin", twin_cfg, NULL, 1, own_bf16, NULL, 0};
+    if (stock) runs[nruns++] = (run){"stock", cfg, NULL, 0, 0, NULL, 0};
     if (nruns > 1) runs[0].fast = 1;
     for (int r = 0; r < nruns; ++r) {
         srand(1);
-        cfgs[r] = !strcmp(runs[r].name, "float twin") ? twin_cfg : cfg;
-        runs[r].net = parse_network_cfg((char *)cfgs[r]);
+        runs[r].net = parse_network_cfg((char *)runs[r].cfg);
         int total, fast = count_fast(runs[r].net, &total);
         if (runs[r].fast && !fast) /* ABC_FLOAT=stock with a comparison: install by hand */
             for (int i = 0; i < runs[r].net->n; ++i) abc_float_fast_use(&runs[r].net->layers[i]);
@@ -117,7 +116,7 @@ static int trainspeed_run(const abc_cli *a)
         runs[r].secs = abc_xcalloc((size_t)iters, sizeof(double));
         if (runs[r].fast)
             printf("%s: fast float path (%d of %d conv/connected layers), %s GEMMs%s\n", runs[r].name, fast, total,
-                   runs[r].bf16 ? "bf16 (AVX512-BF16, fp32 sums)" : "fp32", cfgs[r] == twin_cfg ? ", its quantized "
+                   runs[r].bf16 ? "bf16 (AVX512-BF16, fp32 sums)" : "fp32", runs[r].cfg == twin_cfg ? ", its quantized "
                    "layers as float ones" : "");
         else printf("stock: darknet's own conv/connected, OpenBLAS gemm\n");
     }
@@ -159,7 +158,7 @@ static int trainspeed_run(const abc_cli *a)
                med[r], n / med[r], lo, hi, runs[r].loss);
     }
     for (int r = 1; r < nruns; ++r) {
-        if (cfgs[r] == twin_cfg)
+        if (runs[r].cfg == twin_cfg)
             printf("the quantized model's step takes %.2fx its float twin's (%s GEMMs)\n", med[0] / med[r],
                    runs[r].bf16 ? "bf16" : "fp32");
         else printf("%s vs %s: %.2fx images/s\n", runs[r].name, runs[0].name, med[0] / med[r]);

@@ -367,7 +367,7 @@ static float bf16_round(float x)
  * the 512 block, N across the 1024 block, beta 0 ignoring NaN in C, strided operands. */
 START_TEST(bf16_gemm_matches_reference)
 {
-    if (!abc_cpu_has(ABC_CPU_AVX512F | ABC_CPU_AVX512BW | ABC_CPU_AVX512BF16)) {
+    if (!abc_sgemm_bf16_supported()) {
         fprintf(stderr, "bf16_gemm_matches_reference: this CPU has no AVX512-BF16; nothing to test\n");
         return;
     }
@@ -479,7 +479,7 @@ END_TEST
  * operands, odd and even K (an odd K's images each padded to an even count), 1 image and the most that fit. */
 START_TEST(bf16_images_gemm_matches_reference)
 {
-    if (!abc_cpu_has(ABC_CPU_AVX512F | ABC_CPU_AVX512BW | ABC_CPU_AVX512BF16)) return;
+    if (!abc_sgemm_bf16_supported()) return;
     const int shapes[][3] = {{8, 27, 64}, {16, 4608, 16}, {13, 70, 49}, {33, 17, 1}, {5, 40, 512}};
     for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; ++si) {
         int M = shapes[si][0], N = shapes[si][1], K = shapes[si][2], most = abc_sgemm_bf16_images_max(K);
@@ -626,7 +626,7 @@ START_TEST(abc_float_switch_reaches_the_command)
     abc_run_result r = abc_test_run_darknet(args);
     ck_assert_msg(r.status == 0, "%s", r.out);
     /* the default precision: bf16 where the CPU has it */
-    ck_assert_msg(strstr(r.out, abc_cpu_has(ABC_CPU_AVX512F | ABC_CPU_AVX512BW | ABC_CPU_AVX512BF16)
+    ck_assert_msg(strstr(r.out, abc_sgemm_bf16_supported()
                                     ? "bf16: fast float path (4 of 4 conv/connected layers), bf16"
                                     : "fp32: fast float path (4 of 4 conv/connected layers), fp32 GEMMs"),
                   "%s", r.out);
@@ -642,7 +642,7 @@ START_TEST(abc_float_switch_reaches_the_command)
     snprintf(cmd, sizeof cmd, "ABC_PRECISION=bf16 %s %s -compare", abc_test_darknet_path(), args);
     r = abc_test_run(cmd);
     ck_assert_msg(r.status == 0, "%s", r.out);
-    if (abc_cpu_has(ABC_CPU_AVX512F | ABC_CPU_AVX512BW | ABC_CPU_AVX512BF16)) {
+    if (abc_sgemm_bf16_supported()) {
         ck_assert_msg(strstr(r.out, "bf16: fast float path (4 of 4 conv/connected layers), bf16"), "%s", r.out);
         ck_assert_msg(strstr(r.out, "fp32: fast float path (4 of 4 conv/connected layers), fp32 GEMMs"), "%s", r.out);
         ck_assert_msg(strstr(r.out, "fp32 vs bf16: "), "%s", r.out);

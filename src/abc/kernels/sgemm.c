@@ -67,7 +67,7 @@ int abc_sgemm_train_bf16(void) { return train_bf16; }
 void abc_sgemm_train(int TA, int TB, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
                      int ldb, float beta, float *C, int ldc)
 {
-    if (train_bf16 && M > 0 && N > 0) abc_sgemm_bf16_avx512(TA, TB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    if (train_bf16) abc_sgemm_bf16_avx512(TA, TB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     else abc_sgemm1(TA, TB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
