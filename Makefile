@@ -8,7 +8,7 @@ BUILD       ?= build
 DARKNET_LIB ?= /usr/lib/darknet
 SAN         ?= 0
 
-DEB_PKGS = darknet libopenblas-dev check pkg-config ffmpeg dataset-fashion-mnist zlib1g-dev libsubunit-dev libcairo2-dev fonts-dejavu-core libpng-dev libjpeg-dev
+DEB_PKGS = darknet libopenblas-dev check pkg-config ffmpeg dataset-fashion-mnist zlib1g-dev libsubunit-dev libcairo2-dev fonts-dejavu-core libpng-dev libjpeg-dev libdnnl-dev
 
 # Recursive (=) so that pkg-config is only asked once the packages exist.
 BLAS_CFLAGS = $(shell pkg-config --cflags openblas)
@@ -21,7 +21,7 @@ PNG_LIBS    = $(shell pkg-config --libs libpng)
 
 WARN   = -Wall -Wextra -Wshadow -Wno-unused-parameter
 CFLAGS = -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) -isystem $(DARKNET_LIB)/include -I. -Isrc -Isrc/abc $(BLAS_CFLAGS) $(CAIRO_CFLAGS) $(PNG_CFLAGS)
-LDLIBS = -L$(DARKNET_LIB) -Wl,-rpath,$(DARKNET_LIB) -ldarknet $(BLAS_LIBS) $(CAIRO_LIBS) $(PNG_LIBS) -ljpeg -lz -lpthread -lm -ldl
+LDLIBS = -L$(DARKNET_LIB) -Wl,-rpath,$(DARKNET_LIB) -ldarknet $(BLAS_LIBS) $(CAIRO_LIBS) $(PNG_LIBS) -ljpeg -ldnnl -lz -lpthread -lm -ldl
 ifeq ($(SAN),1)
   BUILD   = build-san
   CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined

@@ -4,7 +4,8 @@
  * per iteration and images/s. -compare adds a twin training with bf16 GEMMs,
  * -twin the float model of the same topology (each quantized section as the
  * float section it stands for), -stock one with darknet's own conv/connected
- * functions (as ABC_FLOAT=stock); the runs take turns. */
+ * functions (as ABC_FLOAT=stock), -conv one whose bf16 convolutions run on the
+ * project's im2col + GEMM instead of oneDNN; the runs take turns. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include "abc/base/util.h"
 #include "abc/float/float_fast.h"
 #include "abc/float/float_layers.h"
+#include "abc/kernels/conv_dnnl.h"
 #include "abc/kernels/sgemm.h"
 #include "bench_util.h"
 #include "commands.h"
@@ -32,6 +34,7 @@ typedef struct {
     const char *cfg; /* the cfg given, or the float twin's */
     network *net;
     int fast, bf16;
+    const char *conv; /* ABC_TRAIN_CONV for this run (NULL: as the environment says) */
     double *secs;
     float loss;
 } run;
@@ -68,6 +71,7 @@ static float train_once(run *r, data d)
 {
     abc_mode_set(ABC_MODE_FLOAT, r->fast ? "fast" : "stock");
     abc_sgemm_set_train_bf16(r->bf16);
+    abc_mode_set(ABC_MODE_TRAIN_CONV, r->conv);
     return train_network(r->net, d);
 }
 
@@ -77,7 +81,7 @@ static int trainspeed_run(const abc_cli *a)
     int iters = (int)abc_cli_int(a, "-iters", 10), compare = abc_cli_flag(a, "-compare");
     if (!abc_file_exists(cfg)) abc_die("%s: cannot open the cfg", cfg);
 
-    int stock = abc_cli_flag(a, "-stock"), twin = abc_cli_flag(a, "-twin");
+    int stock = abc_cli_flag(a, "-stock"), twin = abc_cli_flag(a, "-twin"), conv = abc_cli_flag(a, "-conv");
     char twin_dir[4096] = "", twin_cfg[4200] = "";
     if (twin) { /* the twin's cfg in a directory of its own, removed at the end */
         const char *tmp = getenv("TMPDIR");
@@ -95,14 +99,19 @@ static int trainspeed_run(const abc_cli *a)
         printf("this CPU has no AVX512-BF16: no bf16 run to compare\n");
         compare = 0;
     }
+    if (conv && !abc_sgemm_bf16_supported()) {
+        printf("this CPU has no AVX512-BF16: no bf16 convolutions to compare\n");
+        conv = 0;
+    }
     /* the cfg's own precision (or ABC_PRECISION) first, then the other; darknet's own layers last */
     int own_bf16 = !strcmp(abc_precision_apply(cfg), "bf16");
-    run runs[4];
+    run runs[5];
     int nruns = 0;
-    runs[nruns++] = (run){own_bf16 ? "bf16" : "fp32", cfg, NULL, abc_float_fast_enabled(), own_bf16, NULL, 0};
-    if (compare) runs[nruns++] = (run){own_bf16 ? "fp32" : "bf16", cfg, NULL, 1, !own_bf16, NULL, 0};
-    if (twin) runs[nruns++] = (run){"float twin", twin_cfg, NULL, 1, own_bf16, NULL, 0};
-    if (stock) runs[nruns++] = (run){"stock", cfg, NULL, 0, 0, NULL, 0};
+    runs[nruns++] = (run){own_bf16 ? "bf16" : "fp32", cfg, NULL, abc_float_fast_enabled(), own_bf16, NULL, NULL, 0};
+    if (compare) runs[nruns++] = (run){own_bf16 ? "fp32" : "bf16", cfg, NULL, 1, !own_bf16, NULL, NULL, 0};
+    if (conv) runs[nruns++] = (run){"bf16, own convs", cfg, NULL, 1, 1, "own", NULL, 0};
+    if (twin) runs[nruns++] = (run){"float twin", twin_cfg, NULL, 1, own_bf16, NULL, NULL, 0};
+    if (stock) runs[nruns++] = (run){"stock", cfg, NULL, 0, 0, NULL, NULL, 0};
     if (nruns > 1) runs[0].fast = 1;
     for (int r = 0; r < nruns; ++r) {
         srand(1);
@@ -114,11 +123,16 @@ static int trainspeed_run(const abc_cli *a)
         fast = count_fast(runs[r].net, &total);
         if (!runs[r].fast) runs[r].name = "stock";
         runs[r].secs = abc_xcalloc((size_t)iters, sizeof(double));
-        if (runs[r].fast)
-            printf("%s: fast float path (%d of %d conv/connected layers), %s GEMMs%s\n", runs[r].name, fast, total,
-                   runs[r].bf16 ? "bf16 (AVX512-BF16, fp32 sums)" : "fp32", runs[r].cfg == twin_cfg ? ", its quantized "
-                   "layers as float ones" : "");
-        else printf("stock: darknet's own conv/connected, OpenBLAS gemm\n");
+        if (runs[r].fast) {
+            printf("%s: fast float path (%d of %d conv/connected layers), %s GEMMs", runs[r].name, fast, total,
+                   runs[r].bf16 ? "bf16 (AVX512-BF16, fp32 sums)" : "fp32");
+            if (runs[r].bf16 && runs[r].conv) printf(", convolutions on im2col + that GEMM");
+            else if (runs[r].bf16) printf(", convolutions on %s where it has a kernel", abc_dnnl_conv_about());
+            printf("\n");
+            if (runs[r].cfg == twin_cfg) printf("  (its quantized layers as float ones)\n");
+        } else {
+            printf("stock: darknet's own conv/connected, OpenBLAS gemm\n");
+        }
     }
     network *net = runs[0].net;
     int n = net->batch * net->subdivisions;
@@ -146,7 +160,7 @@ static int trainspeed_run(const abc_cli *a)
             r->secs[it] = abc_now() - t0;
         }
     }
-    double med[4];
+    double med[5];
     for (int r = 0; r < nruns; ++r) {
         double lo = runs[r].secs[0], hi = runs[r].secs[0];
         for (int i = 0; i < iters; ++i) {
@@ -164,6 +178,7 @@ static int trainspeed_run(const abc_cli *a)
         else printf("%s vs %s: %.2fx images/s\n", runs[r].name, runs[0].name, med[0] / med[r]);
     }
     abc_mode_set(ABC_MODE_FLOAT, NULL);
+    abc_mode_set(ABC_MODE_TRAIN_CONV, NULL);
     abc_sgemm_set_train_bf16(own_bf16);
     if (twin) {
         unlink(twin_cfg);
@@ -182,6 +197,7 @@ static const abc_opt trainspeed_opts[] = {
     {"-compare", ABC_OPT_FLAG, NULL, 0, 0, "also the other precision (fp32 / bf16 GEMMs), taking turns"},
     {"-twin", ABC_OPT_FLAG, NULL, 0, 0, "also the float model of the same topology (quantized layers as float)"},
     {"-stock", ABC_OPT_FLAG, NULL, 0, 0, "also darknet's own conv/connected layers (OpenBLAS), taking turns"},
+    {"-conv", ABC_OPT_FLAG, NULL, 0, 0, "also bf16 with the project's own convolutions instead of oneDNN's"},
     {0},
 };
 

@@ -348,18 +348,6 @@ START_TEST(avx512_gemm_matches_openblas)
 }
 END_TEST
 
-/* x rounded to bf16 as VCVTNEPS2BF16 does: nearest even, denormals to zero, NaN kept quiet. */
-static float bf16_round(float x)
-{
-    uint32_t u;
-    memcpy(&u, &x, 4);
-    if ((u & 0x7f800000u) == 0) u &= 0x80000000u;
-    else if ((u & 0x7fffffffu) > 0x7f800000u) u |= 0x00400000u;
-    else u += 0x7fffu + ((u >> 16) & 1);
-    u &= 0xffff0000u;
-    memcpy(&x, &u, 4);
-    return x;
-}
 
 /* The bf16 gemm (the packed A kept for the epoch) against a double-precision product of the operands rounded to bf16 (within fp32 summation's
  * error: a k pair packed wrong is off by the size of the sum) and of the fp32 operands (within bf16's
@@ -397,7 +385,7 @@ START_TEST(bf16_gemm_matches_reference)
                             float a = TA ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k];
                             float b = TB ? B[(size_t)j * ldb + k] : B[(size_t)k * ldb + j];
                             exact += (double)a * b;
-                            rounded += (double)bf16_round(a) * bf16_round(b);
+                            rounded += (double)abc_test_bf16_round(a) * abc_test_bf16_round(b);
                             size += fabs((double)a * b);
                         }
                         double c0 = beta ? be * (double)C0[(size_t)i * ldc + j] : 0, c = C[(size_t)i * ldc + j];
@@ -500,8 +488,8 @@ START_TEST(bf16_images_gemm_matches_reference)
                     double want = 0.5 * C0[(size_t)i * ldc + j], size = fabs(want);
                     for (int g = 0; g < G; ++g)
                         for (int k = 0; k < K; ++k) {
-                            double p = (double)bf16_round(A[g * sa + (size_t)i * lda + k]) *
-                                       bf16_round(B[g * sb + (size_t)j * ldb + k]);
+                            double p = (double)abc_test_bf16_round(A[g * sa + (size_t)i * lda + k]) *
+                                       abc_test_bf16_round(B[g * sb + (size_t)j * ldb + k]);
                             want += p;
                             size += fabs(p);
                         }
@@ -638,14 +626,19 @@ START_TEST(abc_float_switch_reaches_the_command)
     ck_assert_msg(r.status == 0, "%s", r.out);
     ck_assert_msg(strstr(r.out, "stock: darknet's own conv/connected"), "%s", r.out);
     abc_run_free(&r);
-    /* the precision: ABC_PRECISION over the cfg's precision=, -compare adds the other one */
-    snprintf(cmd, sizeof cmd, "ABC_PRECISION=bf16 %s %s -compare", abc_test_darknet_path(), args);
+    /* the precision: ABC_PRECISION over the cfg's precision=, -compare adds the other one, -conv bf16 on the
+     * project's own convolutions instead of oneDNN's */
+    snprintf(cmd, sizeof cmd, "ABC_PRECISION=bf16 %s %s -compare -conv", abc_test_darknet_path(), args);
     r = abc_test_run(cmd);
     ck_assert_msg(r.status == 0, "%s", r.out);
     if (abc_sgemm_bf16_supported()) {
         ck_assert_msg(strstr(r.out, "bf16: fast float path (4 of 4 conv/connected layers), bf16"), "%s", r.out);
         ck_assert_msg(strstr(r.out, "fp32: fast float path (4 of 4 conv/connected layers), fp32 GEMMs"), "%s", r.out);
         ck_assert_msg(strstr(r.out, "fp32 vs bf16: "), "%s", r.out);
+        ck_assert_msg(strstr(r.out, "GEMMs, convolutions on oneDNN 2."), "%s", r.out);
+        ck_assert_msg(strstr(r.out, "bf16, own convs: fast float path (4 of 4 conv/connected layers), bf16 (AVX512-BF16, "
+                                    "fp32 sums) GEMMs, convolutions on im2col + that GEMM"), "%s", r.out);
+        ck_assert_msg(strstr(r.out, "bf16, own convs vs bf16: "), "%s", r.out);
     } else {
         ck_assert_msg(strstr(r.out, "this CPU has no AVX512-BF16"), "%s", r.out);
     }

@@ -1,6 +1,7 @@
 /* Runs every registered Check suite. */
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -350,6 +351,19 @@ abc_run_result abc_test_check_cfg(const char *name, const char *text, char **pat
     char args[4096];
     snprintf(args, sizeof args, "abc check %s", *path);
     return abc_test_run_darknet(args);
+}
+
+/* x rounded to bf16 as VCVTNEPS2BF16 does: nearest even, denormals to zero, NaN kept quiet. */
+float abc_test_bf16_round(float x)
+{
+    uint32_t u;
+    memcpy(&u, &x, 4);
+    if ((u & 0x7f800000u) == 0) u &= 0x80000000u;
+    else if ((u & 0x7fffffffu) > 0x7f800000u) u |= 0x00400000u;
+    else u += 0x7fffu + ((u >> 16) & 1);
+    u &= 0xffff0000u;
+    memcpy(&x, &u, 4);
+    return x;
 }
 
 void abc_test_direct_conv(const layer *l, const float *a, const float *w, float *out)

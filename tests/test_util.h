@@ -70,6 +70,9 @@ abc_run_result abc_test_check_cfg(const char *name, const char *text, char **pat
  * images, in double: the reference the layer tests compare with. */
 void abc_test_direct_conv(const layer *l, const float *a, const float *w, float *out);
 
+/* x rounded to bf16 as VCVTNEPS2BF16 does: nearest even, denormals to zero, NaN kept quiet. */
+float abc_test_bf16_round(float x);
+
 /* Uniform in [lo, hi] from rand_r(seed). */
 float abc_test_urand(unsigned *seed, float lo, float hi);
 /* A conv-shaped layer's parameters at random: weights and biases in [-0.5, 0.5], batch norm scales in

@@ -25,6 +25,9 @@ static const abc_mode_info about[ABC_MODE_COUNT] = {
     [ABC_MODE_PRECISION] = {"ABC_PRECISION", "cfg|fp32|bf16",
                             "training GEMMs: as the cfg's [net] precision= says, bf16 where the CPU has "
                             "AVX512-BF16 when it says nothing (cfg), or forced"},
+    [ABC_MODE_TRAIN_CONV] = {"ABC_TRAIN_CONV", "auto|own",
+                             "bf16 training convolutions: oneDNN's where it has a fast kernel for the shape (auto), "
+                             "or the project's im2col + GEMM (own)"},
 };
 
 /* Per switch: 0 not read yet, 1 read. The values are written before the flag (release) and read after it. */

@@ -18,6 +18,7 @@ typedef enum {
     ABC_MODE_IGEMM,     /* ABC_IGEMM: an integer GEMM kernel (kernels/igemm.c) */
     ABC_MODE_ICONV,     /* ABC_ICONV: auto | rows | pixels (the direct integer convolution, kernels/iconv.h) */
     ABC_MODE_PRECISION, /* ABC_PRECISION: cfg | fp32 | bf16 (the training GEMMs) */
+    ABC_MODE_TRAIN_CONV, /* ABC_TRAIN_CONV: auto | own (bf16 training convolutions on oneDNN or not) */
     ABC_MODE_COUNT
 } abc_mode_key;
 
@@ -26,6 +27,7 @@ enum { ABC_FLOAT_FAST, ABC_FLOAT_STOCK };
 enum { ABC_GEMM_AUTO, ABC_GEMM_ABC, ABC_GEMM_OPENBLAS };
 enum { ABC_INFERENCE_PACKED, ABC_INFERENCE_SIM, ABC_INFERENCE_SOFT };
 enum { ABC_PRECISION_CFG, ABC_PRECISION_FP32, ABC_PRECISION_BF16 };
+enum { ABC_TRAIN_CONV_AUTO, ABC_TRAIN_CONV_OWN };
 
 typedef struct {
     const char *env;    /* the variable */

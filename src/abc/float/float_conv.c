@@ -4,6 +4,8 @@
  * scratch, one single-threaded OpenBLAS sgemm, and the bias / batch norm /
  * activation steps on that image's rows while they are in cache. Batch-norm
  * statistics are summed per image and combined per channel between passes.
+ * Training in bf16, the products of the whole batch run on oneDNN where it has
+ * a kernel for the shape (kernels/conv_dnnl.h) and the tasks do the rest.
  * darknet's formulas and layouts (see kernels/bn.h). */
 #include <math.h>
 #include <stdlib.h>
@@ -15,6 +17,7 @@
 #include "float_layers.h"
 #include "kernels/arena.h"
 #include "kernels/bn.h"
+#include "kernels/conv_dnnl.h"
 #include "kernels/conv_direct.h"
 #include "kernels/im2col.h"
 #include "kernels/pool.h"
@@ -65,6 +68,7 @@ typedef struct {
     void (*slot_fn)(void *ctx, int task, int thread, int slot);
     int slot_tasks, slots;
     int group; /* > 1: the weight gradient of this many images at a time (bf16: weight_grad_images) */
+    int dnnl;  /* the products of the whole batch run on oneDNN (bf16 training): the tasks skip theirs */
 } conv_job;
 
 static conv_job make_job(const layer *l, const network *net)
@@ -96,6 +100,15 @@ static float *col_rows(const conv_job *j, int b, int r0, int r1, int thread, int
     return col;
 }
 
+/* Training in bf16 where oneDNN has a fast kernel for the layer: its products run there, a whole batch at
+ * once; the rows' own steps (bias, batch norm, activation and their gradients) stay here. */
+static int on_dnnl(const layer *l, const network *net, abc_conv_geom *g)
+{
+    if (!net->train || !abc_sgemm_train_bf16()) return 0;
+    *g = (abc_conv_geom){l->batch, l->c, l->h, l->w, l->n, l->size, l->stride, l->pad, l->out_h, l->out_w};
+    return abc_dnnl_conv_usable(g);
+}
+
 /* ---------------- forward ---------------- */
 
 /* Output rows [r0, r1) of image b, then their bias / batch norm / activation. */
@@ -108,7 +121,7 @@ static void forward_rows(const conv_job *j, int b, int r0, int r1, int thread)
         abc_conv_direct_rows(j->net->input + (size_t)b * l->c * l->h * l->w, l->c, l->h, l->w, j->wt, l->n, l->size,
                              l->pad, l->out_h, r0, r1, l->output + (size_t)b * l->outputs, scratch, j->out);
         if (j->out) return;
-    } else {
+    } else if (!j->dnnl) {
         int ldb;
         const float *col = col_rows(j, b, r0, r1, thread, &ldb);
         (j->net->train ? abc_sgemm_train : abc_sgemm1)(0, 0, j->m, len, j->k, 1, l->weights, j->k, col, ldb, 0,
@@ -203,7 +216,11 @@ void abc_conv_fast_forward(layer l, network net)
         for (int f = 0; f < l.n; ++f) j.bn_k[f] = l.scales[f] / (sqrtf(l.rolling_variance[f]) + .000001f);
     }
     abc_direct_out out = {j.bn_k ? l.rolling_mean : NULL, j.bn_k, l.biases, l.activation};
-    if (abc_conv_direct_suits(l.c, l.size, l.stride)) {
+    abc_conv_geom g;
+    if (on_dnnl(&l, &net, &g)) {
+        abc_dnnl_conv_forward(&g, net.input, l.weights, l.output);
+        j.dnnl = 1;
+    } else if (abc_conv_direct_suits(l.c, l.size, l.stride)) {
         j.wt = abc_xmalloc(abc_conv_direct_weights_floats(l.n, l.c, l.size) * sizeof(float));
         abc_conv_direct_weights(l.weights, l.n, l.c, l.size, j.wt);
         if (!bn_train) j.out = &out;
@@ -373,6 +390,7 @@ static void image_backward_task(void *ctx, int b, int thread, int slot)
             j->stats[(size_t)b * l->n + f] = abc_grad_sum_row(d, row(l, l->output, b, f), j->n, l->activation);
         }
     }
+    if (j->dnnl) return;
     if (j->group <= 1) weight_grad(j, b, 0, l->out_h, thread, slot);
     if (j->net->delta) input_grad(j, b, 0, l->c, thread);
 }
@@ -422,6 +440,8 @@ void abc_conv_fast_backward(layer l, network net)
     abc_sgemm_serial_mode();
     int threads = abc_pool_threads();
     conv_job j = make_job(&l, &net);
+    abc_conv_geom g;
+    j.dnnl = on_dnnl(&l, &net, &g);
     int parts = abc_float_parts_per_image(l.batch, threads, l.out_h);
     if (parts == 1) {
         j.stats = abc_xmalloc((size_t)l.batch * l.n * 3 * sizeof(double));
@@ -439,7 +459,7 @@ void abc_conv_fast_backward(layer l, network net)
                 c[3] = means[f];
             }
         }
-        j.group = weight_grad_group(&j);
+        j.group = j.dnnl ? 1 : weight_grad_group(&j);
         run_in_slots(&j, l.batch, image_backward_task);
         if (!l.batch_normalize) {
             for (int f = 0; f < l.n; ++f) {
@@ -454,12 +474,13 @@ void abc_conv_fast_backward(layer l, network net)
         j.parts = abc_float_channel_parts(l.n, threads);
         abc_pool_run(j.parts, grad_channels_task, &j);
         j.parts = parts;
-        run_in_slots(&j, l.batch * parts, weight_grad_task);
-        if (net.delta) {
+        if (!j.dnnl) run_in_slots(&j, l.batch * parts, weight_grad_task);
+        if (net.delta && !j.dnnl) {
             j.parts = abc_float_parts_per_image(l.batch, threads, l.c);
             abc_pool_run(l.batch * j.parts, input_grad_task, &j);
         }
     }
+    if (j.dnnl) abc_dnnl_conv_backward(&g, net.input, l.weights, l.delta, l.weight_updates, net.delta);
     int any = 0;
     for (int t = 1; t < MAX_THREADS; ++t) any |= j.used[t];
     if (any) {

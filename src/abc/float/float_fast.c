@@ -28,6 +28,11 @@ int abc_float_fast_use(layer *l)
         l->forward = abc_yolo_fast_forward;
         return 1;
     }
+    if (l->type == SHORTCUT && (l->forward == forward_shortcut_layer || l->forward == abc_shortcut_fast_forward)) {
+        l->forward = abc_shortcut_fast_forward;
+        l->backward = abc_shortcut_fast_backward;
+        return 1;
+    }
     if (l->type == UPSAMPLE && (l->forward == forward_upsample_layer || l->forward == abc_upsample_fast_forward)) {
         l->forward = abc_upsample_fast_forward;
         return 1;

@@ -25,6 +25,10 @@ void abc_maxpool_fast_forward(layer l, network net);
 void abc_yolo_fast_forward(layer l, network net);
 void abc_upsample_fast_forward(layer l, network net);
 
+/* [shortcut] forward and backward (float_shortcut.c): libdarknet's results, bit for bit, across the pool. */
+void abc_shortcut_fast_forward(layer l, network net);
+void abc_shortcut_fast_backward(layer l, network net);
+
 /* Tasks per image for a batch of `batch` so that `threads` threads stay busy. */
 int abc_float_parts_per_image(int batch, int threads, int max_parts);
 /* Channel ranges for per-channel work over the whole batch. */

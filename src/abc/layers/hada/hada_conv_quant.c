@@ -26,26 +26,59 @@ void hada_conv_centre_weights(layer *l)
     hada_conv_st(l)->wq_valid = 0;
 }
 
+/* Filters [f0, f1): per (tap, channel segment) the mean |W| over the segment's channels, summed channel by
+ * channel, taps side by side (a filter's taps are contiguous, its channels `taps` floats apart). */
+static void quantize_filters(layer *l, int f0, int f1)
+{
+    hada_conv_state *st = hada_conv_st(l);
+    enum { TAPS = 64 };
+    int taps = st->taps;
+    float sum[TAPS];
+    for (int f = f0; f < f1; ++f)
+        for (int s = 0; s < st->sw; ++s) {
+            int c0, c1;
+            size_t base = hada_wseg(l, st, f, 0, s, &c0, &c1);
+            for (int t0 = 0; t0 < taps; t0 += TAPS) {
+                int nt = taps - t0 < TAPS ? taps - t0 : TAPS;
+                for (int t = 0; t < nt; ++t) sum[t] = 0.f;
+                for (int ch = c0; ch < c1; ++ch) {
+                    const float *w = l->weights + base + (size_t)ch * taps + t0;
+                    for (int t = 0; t < nt; ++t) sum[t] += fabsf(w[t]);
+                }
+                for (int t = 0; t < nt; ++t) {
+                    float delta = sum[t] / (float)(c1 - c0);
+                    st->wmag[((size_t)f * taps + t0 + t) * st->sw + s] = delta;
+                    /* the ste surrogate is clip(W) alone, whose derivative is the straight-through mask */
+                    sum[t] = st->surrogate && st->o.grad == HADA_GRAD_STE ? 1.f : delta;
+                }
+                for (int ch = c0; ch < c1; ++ch) {
+                    size_t i = base + (size_t)ch * taps + t0;
+                    for (int t = 0; t < nt; ++t) st->wq[i + t] = sum[t] * hada_sgn_or_clip(st->surrogate, l->weights[i + t]);
+                }
+            }
+        }
+}
+
+/* Filter ranges for the pool: 4 a thread. */
+static int filter_parts(const layer *l)
+{
+    int parts = 4 * abc_pool_threads();
+    return parts < l->n ? parts : l->n;
+}
+
+static void weights_task(void *ctx, int task, int thread)
+{
+    (void)thread;
+    layer *l = ctx;
+    int f0, f1;
+    abc_split_range(l->n, filter_parts(l), task, &f0, &f1);
+    quantize_filters(l, f0, f1);
+}
+
 void hada_conv_quantize_weights(layer *l)
 {
     hada_conv_state *st = hada_conv_st(l);
-    int taps = st->taps;
-    for (int f = 0; f < l->n; ++f)
-        for (int t = 0; t < taps; ++t)
-            for (int s = 0; s < st->sw; ++s) {
-                int c0, c1;
-                size_t base = hada_wseg(l, st, f, t, s, &c0, &c1);
-                float sum = 0;
-                for (int ch = c0; ch < c1; ++ch) sum += fabsf(l->weights[base + (size_t)ch * taps]);
-                float delta = sum / (float)(c1 - c0);
-                st->wmag[((size_t)f * taps + t) * st->sw + s] = delta;
-                /* the ste surrogate is clip(W) alone, whose derivative is the straight-through mask */
-                float scale = st->surrogate && st->o.grad == HADA_GRAD_STE ? 1.f : delta;
-                for (int ch = c0; ch < c1; ++ch) {
-                    size_t i = base + (size_t)ch * taps;
-                    st->wq[i] = scale * hada_sgn_or_clip(st->surrogate, l->weights[i]);
-                }
-            }
+    abc_pool_run(filter_parts(l), weights_task, l);
     st->wq_valid = 1;
     st->packed_valid = 0;
 }
