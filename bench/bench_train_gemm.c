@@ -34,8 +34,8 @@ void abc_bench_train_gemm(int rounds)
         int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2], TA = shapes[s][3], TB = shapes[s][4];
         float *A = abc_xmalloc(sizeof(float) * (size_t)M * K), *B = abc_xmalloc(sizeof(float) * (size_t)K * N);
         float *C = abc_xmalloc(sizeof(float) * (size_t)M * N);
-        for (size_t i = 0; i < (size_t)M * K; ++i) A[i] = (float)rand() / RAND_MAX - .5f;
-        for (size_t i = 0; i < (size_t)K * N; ++i) B[i] = (float)rand() / RAND_MAX - .5f;
+        for (size_t i = 0; i < (size_t)M * K; ++i) A[i] = (float)rand() / (float)RAND_MAX - .5f;
+        for (size_t i = 0; i < (size_t)K * N; ++i) B[i] = (float)rand() / (float)RAND_MAX - .5f;
         abc_sgemm_bf16_new_epoch();
         for (int r = 0; r < rounds; ++r)
             for (int k = 0; k < 2; ++k) {

@@ -240,22 +240,26 @@ static int build(entry *e)
         good = xs && ws && ys && add_op(&e->fwd, fpd, DNNL_ARG_SRC, xs, DNNL_ARG_WEIGHTS, ws, DNNL_ARG_DST, ys) &&
                (ys == e->y || add_reorder(&e->fwd, ys, e->y, 0));
     }
+    dnnl_memory_t dys = NULL;
     if (good) {
-        dnnl_memory_t dys = conv_input(e, &e->bwd_data, e->dy, md_of(bdpd, dnnl_query_diff_dst_md));
+        dnnl_memory_t xs = conv_input(e, &e->bwd_weights, e->x, md_of(bwpd, dnnl_query_src_md));
+        dys = conv_input(e, &e->bwd_weights, e->dy, md_of(bwpd, dnnl_query_diff_dst_md));
+        dnnl_memory_t dws = conv_output(e, e->dw, md_of(bwpd, dnnl_query_diff_weights_md), 1);
+        good = xs && dys && dws &&
+               add_op(&e->bwd_weights, bwpd, DNNL_ARG_SRC, xs, DNNL_ARG_DIFF_DST, dys, DNNL_ARG_DIFF_WEIGHTS, dws) &&
+               add_reorder(&e->dw_add, dws, e->dw, 1) && add_reorder(&e->dw_set, dws, e->dw, 0);
+    }
+    if (good) {
+        /* backward data runs right after backward weights: the gradient it reordered serves again */
+        const dnnl_memory_desc_t *want = md_of(bdpd, dnnl_query_diff_dst_md), *have = NULL;
+        if (!dys || !ok(dnnl_memory_get_memory_desc(dys, &have)) || !dnnl_memory_desc_equal(have, want))
+            dys = conv_input(e, &e->bwd_data, e->dy, want);
         dnnl_memory_t ws = conv_input(e, &e->bwd_data, e->w, md_of(bdpd, dnnl_query_weights_md));
         int add = g->size > 1; /* darknet adds a kernel's input gradient into net.delta, but a 1x1's overwrites it */
         dnnl_memory_t dxs = conv_output(e, e->dx, md_of(bdpd, dnnl_query_diff_src_md), add);
         good = dys && ws && dxs &&
                add_op(&e->bwd_data, bdpd, DNNL_ARG_DIFF_DST, dys, DNNL_ARG_WEIGHTS, ws, DNNL_ARG_DIFF_SRC, dxs) &&
                (dxs == e->dx || add_reorder(&e->bwd_data, dxs, e->dx, add));
-    }
-    if (good) {
-        dnnl_memory_t xs = conv_input(e, &e->bwd_weights, e->x, md_of(bwpd, dnnl_query_src_md));
-        dnnl_memory_t dys = conv_input(e, &e->bwd_weights, e->dy, md_of(bwpd, dnnl_query_diff_dst_md));
-        dnnl_memory_t dws = conv_output(e, e->dw, md_of(bwpd, dnnl_query_diff_weights_md), 1);
-        good = xs && dys && dws &&
-               add_op(&e->bwd_weights, bwpd, DNNL_ARG_SRC, xs, DNNL_ARG_DIFF_DST, dys, DNNL_ARG_DIFF_WEIGHTS, dws) &&
-               add_reorder(&e->dw_add, dws, e->dw, 1) && add_reorder(&e->dw_set, dws, e->dw, 0);
     }
     if (fpd) dnnl_primitive_desc_destroy(fpd);
     if (bdpd) dnnl_primitive_desc_destroy(bdpd);
