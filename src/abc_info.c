@@ -1,6 +1,6 @@
 /* ./darknet abc info [-json]: what this build runs on this machine: the CPU
  * and the features the kernels use, threads, each kernel family's choice,
- * the float GEMM and OpenBLAS, every run-time switch, compiler, libdarknet. */
+ * the float GEMM and OpenBLAS, oneDNN, every run-time switch, compiler, libdarknet. */
 #include <cblas.h>
 #include <link.h>
 #include <stdlib.h>
@@ -8,6 +8,7 @@
 
 #include "abc/base/mode.h"
 #include "abc/base/threads.h"
+#include "abc/kernels/conv_dnnl.h"
 #include "abc/kernels/cpu.h"
 #include "abc/kernels/select.h"
 #include "abc/kernels/sgemm.h"
@@ -129,6 +130,8 @@ static void print_text(const info *in)
     printf("OpenBLAS core: %s (OPENBLAS_CORETYPE=%s%s); %s\n", in->blas_core, in->coretype ? in->coretype : "unset",
            !in->coretype_by ? "" : !strcmp(in->coretype_by, "user") ? ", set by the user"
                                   : ", set by ./darknet at start: OpenBLAS's own choice was weaker", in->blas_config);
+    printf("bf16 training convolutions: %s%s\n", abc_dnnl_conv_about(),
+           abc_sgemm_bf16_supported() ? "" : "; not used: no AVX512-BF16 here");
     text_switches();
     printf("compiler: %s\nlibdarknet: %s\n", in->compiler, in->libdarknet);
 }
@@ -237,6 +240,7 @@ static void print_json(const info *in)
     json_str(&j, "openblas_coretype", in->coretype);
     json_str(&j, "openblas_coretype_set_by", in->coretype_by);
     json_str(&j, "openblas_config", in->blas_config);
+    json_str(&j, "onednn", abc_dnnl_conv_about());
     json_switches(&j);
     json_str(&j, "compiler", in->compiler);
     json_str(&j, "libdarknet", in->libdarknet);

@@ -327,7 +327,8 @@ START_TEST(info_lists_families_and_switches)
     ck_assert_msg(r.status == 0, "%s", r.out);
     ck_assert_int_ge(abc_test_count_lines(r.out), 20);
     const char *keys[] = {"CPU: ", "features the kernels use: ", "cores online: ", "threads used: ",
-                          "float GEMM of the fast layers: ", "OpenBLAS core: ", "compiler: ", "libdarknet: /"};
+                          "float GEMM of the fast layers: ", "OpenBLAS core: ", "compiler: ", "libdarknet: /",
+                          "bf16 training convolutions: oneDNN 2."};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; ++i) ck_assert_msg(strstr(r.out, keys[i]), "no '%s' in:\n%s", keys[i], r.out);
     for (abc_kernel_family *const *f = abc_kernel_families(); *f; ++f) {
         char line[160];
@@ -381,7 +382,8 @@ START_TEST(info_json_is_one_object)
     ck_assert_int_eq(abc_test_count_lines(r.out), 1);
     const char *keys[] = {"\"cpu\":{\"model\":", "\"features\":[", "\"missing\":[", "\"cores_online\":",
                           "\"threads\":", "\"kernels\":{", "\"float_gemm\":\"", "\"openblas_core\":\"",
-                          "\"switches\":{", "\"compiler\":\"", "\"libdarknet\":\"/"};
+                          "\"switches\":{", "\"compiler\":\"", "\"libdarknet\":\"/",
+                          "\"onednn\":\"oneDNN 2."};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; ++i) ck_assert_msg(strstr(r.out, keys[i]), "no %s in:\n%s", keys[i], r.out);
     for (abc_kernel_family *const *f = abc_kernel_families(); *f; ++f) {
         char key[200];

@@ -27,8 +27,11 @@ void hada_conv_centre_weights(layer *l)
 }
 
 /* Filters [f0, f1): per (tap, channel segment) the mean |W| over the segment's channels, summed channel by
- * channel, taps side by side (a filter's taps are contiguous, its channels `taps` floats apart). */
-static void quantize_filters(layer *l, int f0, int f1)
+ * channel, taps side by side (a filter's taps are contiguous, its channels `taps` floats apart); element-wise
+ * over the taps: cloned for AVX-512 and AVX2, the same bits. */
+#define CLONED __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+
+CLONED static void quantize_filters(layer *l, int f0, int f1)
 {
     hada_conv_state *st = hada_conv_st(l);
     enum { TAPS = 64 };
@@ -92,8 +95,9 @@ typedef struct {
     int parts; /* tasks */
 } input_job;
 
-/* Segment s of image b: mean |R| over the segment's channels at every pixel. */
-static void quantize_segment(const input_job *j, int b, int s)
+/* Segment s of image b: mean |R| over the segment's channels at every pixel (element-wise: cloned for AVX-512
+ * and AVX2, the same bits). */
+CLONED static void quantize_segment(const input_job *j, int b, int s)
 {
     const layer *l = j->l;
     const hada_conv_state *st = hada_conv_st(l);
