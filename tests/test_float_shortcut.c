@@ -34,8 +34,10 @@ typedef struct {
     float alpha, beta;
 } sc_case;
 
-static const sc_case cases[] = {
-    {28, 28, 64, LEAKY, 1.f, 1.f}, {5, 3, 7, LINEAR, 1.f, 1.f}, {14, 14, 128, RELU, .5f, -2.f}, {9, 9, 3, LEAKY, 1.f, .25f}};
+static const sc_case cases[] = {{28, 28, 64, LEAKY, 1.f, 1.f},
+                                {5, 3, 7, LINEAR, 1.f, 1.f},
+                                {14, 14, 128, RELU, .5f, -2.f},
+                                {9, 9, 3, LEAKY, 1.f, .25f}};
 
 START_TEST(shortcut_matches_stock_bit_for_bit)
 {

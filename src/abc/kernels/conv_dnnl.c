@@ -2,8 +2,8 @@
  *
  * The batch is split across the project's pool, each thread running oneDNN single-threaded on its images:
  * oneDNN's own OpenMP threads would spin on the cores for milliseconds after each call, while the pool's
- * threads need them (resnet18-fmnist, 2 threads: 89 img/s so, against 119 with them asleep), and libgomp's
- * wait policy cannot be set once it is loaded. Each pool thread (a lane) keeps its own stream, scratch and
+ * threads need them (resnet18-fmnist, 2 threads: 89 img/s that way, against 119 with them asleep), and
+ * libgomp's wait policy cannot be set once it is loaded. Each pool thread (a lane) keeps its own stream, scratch and
  * entries: per shape, the three convolution primitives in the layouts oneDNN chose (format_any: blocked,
  * nChw16c-like) and the reorders from and to darknet's plain tensors around them. Gradients are added by
  * reorders with a sum post-op, so darknet's accumulation (dW over subdivisions, net.delta shared with
@@ -64,7 +64,6 @@ static char about[128];
 
 static int ok(dnnl_status_t s) { return s == dnnl_success; }
 
-
 /* Debian's oneDNN runs on OpenMP (libgomp): a lane's thread count (1) is set through libgomp, found at run
  * time so that neither omp.h nor a link against libgomp is needed. The count is the calling thread's own. */
 static void set_threads(int n)
@@ -110,6 +109,7 @@ static void destroy_entry(entry *e)
 static int add_op(pass *p, dnnl_primitive_desc_t pd, int a0, dnnl_memory_t m0, int a1, dnnl_memory_t m1, int a2,
                   dnnl_memory_t m2)
 {
+    if (p->n == MAX_OPS) return 0;
     op *o = &p->ops[p->n];
     if (!ok(dnnl_primitive_create(&o->p, pd))) return 0;
     o->nargs = m2 ? 3 : 2;
@@ -183,7 +183,7 @@ static int is_amx(dnnl_primitive_desc_t pd)
     return ok(dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl)) && impl && strstr(impl, "amx");
 }
 
-static int plain_md(dnnl_memory_desc_t *md, const dnnl_dims_t dims, dnnl_data_type_t t, dnnl_format_tag_t tag)
+static int md_init(dnnl_memory_desc_t *md, const dnnl_dims_t dims, dnnl_data_type_t t, dnnl_format_tag_t tag)
 {
     return ok(dnnl_memory_desc_init_by_tag(md, 4, dims, t, tag));
 }
@@ -209,11 +209,12 @@ static int build(entry *e)
                          (g->out_w - 1) * g->stride + g->size - g->w - g->pad};
     if (pad_r[0] < 0 || pad_r[1] < 0) return 0;
     dnnl_memory_desc_t src, wei, dst, ddst, dsrc, dwei, psrc, pwei, pdst;
-    if (!plain_md(&src, src_d, dnnl_bf16, dnnl_format_tag_any) || !plain_md(&wei, wei_d, dnnl_bf16, dnnl_format_tag_any) ||
-        !plain_md(&dst, dst_d, dnnl_f32, dnnl_format_tag_any) || !plain_md(&ddst, dst_d, dnnl_bf16, dnnl_format_tag_any) ||
-        !plain_md(&dsrc, src_d, dnnl_f32, dnnl_format_tag_any) || !plain_md(&dwei, wei_d, dnnl_f32, dnnl_format_tag_any) ||
-        !plain_md(&psrc, src_d, dnnl_f32, dnnl_nchw) || !plain_md(&pwei, wei_d, dnnl_f32, dnnl_oihw) ||
-        !plain_md(&pdst, dst_d, dnnl_f32, dnnl_nchw))
+    const dnnl_format_tag_t any = dnnl_format_tag_any;
+    if (!md_init(&src, src_d, dnnl_bf16, any) || !md_init(&wei, wei_d, dnnl_bf16, any) ||
+        !md_init(&dst, dst_d, dnnl_f32, any) || !md_init(&ddst, dst_d, dnnl_bf16, any) ||
+        !md_init(&dsrc, src_d, dnnl_f32, any) || !md_init(&dwei, wei_d, dnnl_f32, any) ||
+        !md_init(&psrc, src_d, dnnl_f32, dnnl_nchw) || !md_init(&pwei, wei_d, dnnl_f32, dnnl_oihw) ||
+        !md_init(&pdst, dst_d, dnnl_f32, dnnl_nchw))
         return 0;
     if (!plain_memory(&e->x, &psrc) || !plain_memory(&e->w, &pwei) || !plain_memory(&e->y, &pdst) ||
         !plain_memory(&e->dy, &pdst) || !plain_memory(&e->dx, &psrc) || !plain_memory(&e->dw, &pwei))
@@ -266,7 +267,6 @@ static int build(entry *e)
     if (bwpd) dnnl_primitive_desc_destroy(bwpd);
     return good;
 }
-
 
 static lane *lane_of(int thread)
 {

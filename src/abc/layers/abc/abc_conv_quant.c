@@ -126,7 +126,8 @@ CLONED static void fit_sums_task(void *ctx, int task, int thread)
     long *d = j->differ + (size_t)task * ABC_MAX_BASES * ABC_MAX_BASES;
     for (int m = 0; m < M; ++m) {
         b[m] = signed_sum(st, w, n, sl.mean, sl.ustd[m]);
-        for (int k = m + 1; k < M; ++k) d[m * ABC_MAX_BASES + k] = disagreements(st, w, n, sl.mean, sl.ustd[m], sl.ustd[k]);
+        for (int k = m + 1; k < M; ++k)
+            d[m * ABC_MAX_BASES + k] = disagreements(st, w, n, sl.mean, sl.ustd[m], sl.ustd[k]);
     }
 }
 

@@ -56,7 +56,8 @@ CLONED static void quantize_filters(layer *l, int f0, int f1)
                 }
                 for (int ch = c0; ch < c1; ++ch) {
                     size_t i = base + (size_t)ch * taps + t0;
-                    for (int t = 0; t < nt; ++t) st->wq[i + t] = sum[t] * hada_sgn_or_clip(st->surrogate, l->weights[i + t]);
+                    for (int t = 0; t < nt; ++t)
+                        st->wq[i + t] = sum[t] * hada_sgn_or_clip(st->surrogate, l->weights[i + t]);
                 }
             }
         }
