@@ -43,22 +43,17 @@ static void backward_task(void *ctx, int t, int thread)
     for (size_t i = lo; i < hi; ++i) to_add[i] = to_add[i] + l->beta * d[i];
 }
 
-void abc_shortcut_fast_forward(layer l, network net)
+/* The slices across the pool where the shapes match, libdarknet's own pass where they do not. */
+static void run(layer l, network net, void (*task)(void *, int, int), void (*stock)(layer, network))
 {
     if (!same_shape(&l)) {
-        forward_shortcut_layer(l, net);
+        stock(l, net);
         return;
     }
     sc_job j = {&l, &net, (size_t)l.outputs * l.batch};
-    abc_pool_run(slices(j.total), forward_task, &j);
+    abc_pool_run(slices(j.total), task, &j);
 }
 
-void abc_shortcut_fast_backward(layer l, network net)
-{
-    if (!same_shape(&l)) {
-        backward_shortcut_layer(l, net);
-        return;
-    }
-    sc_job j = {&l, &net, (size_t)l.outputs * l.batch};
-    abc_pool_run(slices(j.total), backward_task, &j);
-}
+void abc_shortcut_fast_forward(layer l, network net) { run(l, net, forward_task, forward_shortcut_layer); }
+
+void abc_shortcut_fast_backward(layer l, network net) { run(l, net, backward_task, backward_shortcut_layer); }
