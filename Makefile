@@ -99,12 +99,12 @@ pareto: deps
 	@$(MAKE) --no-print-directory $(DARKNET)
 	./$(DARKNET) abc pareto
 
-# Binary GEMM kernels against the CPU's peak and fp32, training in fp32 against bf16, then training
+# Binary GEMM kernels against the CPU's peak and fp32, training in fp32 against bf16 (oneDNN and own convs), then training
 # throughput against the stock /usr/bin/darknet, side by side (medians, ratios, CPU).
 bench: deps
 	@$(MAKE) --no-print-directory $(DARKNET)
 	./$(DARKNET) abc bench
-	./$(DARKNET) abc trainspeed cfg/resnet18-fmnist.cfg -compare -iters 5
+	./$(DARKNET) abc trainspeed cfg/resnet18-fmnist.cfg -compare -conv -iters 5
 	bench/train_throughput.sh
 	bench/demo_vs_stock.sh
 

@@ -137,6 +137,29 @@ START_TEST(dnnl_conv_obeys_the_switch)
 }
 END_TEST
 
+/* More shapes than a thread keeps (darknet's random= resizes): the least used are dropped and built again when
+ * they come back, with the same results. */
+START_TEST(dnnl_conv_shapes_come_and_go)
+{
+    if (!abc_sgemm_bf16_supported()) return;
+    abc_set_threads(1);
+    unsigned seed = 7;
+    float *in = random_floats(16 * 48 * 48, &seed), *w = random_floats(16 * 16 * 9, &seed);
+    float *first = malloc(16 * 48 * 48 * sizeof(float)), *out = malloc(16 * 48 * 48 * sizeof(float));
+    for (int h = 48; h >= 8; --h) {
+        abc_conv_geom g = {1, 16, h, h, 16, 3, 1, 1, h, h};
+        ck_assert_msg(abc_dnnl_conv_usable(&g), "%dx%d declined", h, h);
+        abc_dnnl_conv_forward(&g, in, w, h == 48 ? first : out);
+    }
+    abc_conv_geom g = {1, 16, 48, 48, 16, 3, 1, 1, 48, 48};
+    ck_assert(abc_dnnl_conv_usable(&g));
+    abc_dnnl_conv_forward(&g, in, w, out);
+    ck_assert_msg(!memcmp(first, out, 16 * 48 * 48 * sizeof(float)), "a shape built again gives other results");
+    abc_set_threads(0);
+    free(in), free(w), free(first), free(out);
+}
+END_TEST
+
 static Suite *suite_conv_dnnl(void)
 {
     Suite *s = suite_create("conv_dnnl");
@@ -144,6 +167,7 @@ static Suite *suite_conv_dnnl(void)
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, dnnl_conv_matches_reference, 0, (int)(sizeof shapes / sizeof shapes[0]));
     tcase_add_test(tc, dnnl_conv_obeys_the_switch);
+    tcase_add_test(tc, dnnl_conv_shapes_come_and_go);
     suite_add_tcase(s, tc);
     return s;
 }
