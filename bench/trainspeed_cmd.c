@@ -107,10 +107,11 @@ static int trainspeed_run(const abc_cli *a)
     int own_bf16 = !strcmp(abc_precision_apply(cfg), "bf16");
     run runs[5];
     int nruns = 0;
-    runs[nruns++] = (run){own_bf16 ? "bf16" : "fp32", cfg, NULL, abc_float_fast_enabled(), own_bf16, NULL, NULL, 0};
-    if (compare) runs[nruns++] = (run){own_bf16 ? "fp32" : "bf16", cfg, NULL, 1, !own_bf16, NULL, NULL, 0};
+    const char *env_conv = abc_mode_choice(ABC_MODE_TRAIN_CONV) == ABC_TRAIN_CONV_OWN ? "own" : NULL;
+    runs[nruns++] = (run){own_bf16 ? "bf16" : "fp32", cfg, NULL, abc_float_fast_enabled(), own_bf16, env_conv, NULL, 0};
+    if (compare) runs[nruns++] = (run){own_bf16 ? "fp32" : "bf16", cfg, NULL, 1, !own_bf16, env_conv, NULL, 0};
     if (conv) runs[nruns++] = (run){"bf16, own convs", cfg, NULL, 1, 1, "own", NULL, 0};
-    if (twin) runs[nruns++] = (run){"float twin", twin_cfg, NULL, 1, own_bf16, NULL, NULL, 0};
+    if (twin) runs[nruns++] = (run){"float twin", twin_cfg, NULL, 1, own_bf16, env_conv, NULL, 0};
     if (stock) runs[nruns++] = (run){"stock", cfg, NULL, 0, 0, NULL, NULL, 0};
     if (nruns > 1) runs[0].fast = 1;
     for (int r = 0; r < nruns; ++r) {
