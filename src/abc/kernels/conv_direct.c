@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "act.h"
+#include "cpu.h"
 
 /* FB filters x 2 vectors of XB pixels in registers; TMP_FLOATS: the product's block of output rows at most. */
 enum { FB = 8, XB = 16, LB = 2 * XB, MAX_K = 4 * 7 * 7, TMP_FLOATS = 16384 };
@@ -55,7 +56,7 @@ size_t abc_conv_direct_scratch(int c, int n, int size, int w, int pad)
 /* The block's rows laid end to end (each padded to pw columns) make one long row: the term (channel, ky, kx)
  * of the output at q is the input at q + off[term]. Every column of a row is computed, those past out_w too
  * (they read into the next row, and are dropped), in whole vectors; tmp[f * ldt + q]. */
-__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"))) FP_CONTRACT_FAST
+ABC_CLONED FP_CONTRACT_FAST
 static void flat_kernel(const float *in, const int *off, const float *wt, int k, int n, size_t q_end, float *tmp,
                         size_t ldt)
 {

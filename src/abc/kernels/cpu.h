@@ -6,6 +6,11 @@
 
 #include <stddef.h>
 
+/* A function compiled three times, for AVX-512 (x86-64-v4), AVX2 + FMA (v3) and the baseline, the loader
+ * picking the one this CPU runs: for element-wise loops and sums in fixed lanes, whose results are the same
+ * bits on each (ISO C: no FP contraction unless a function asks for it). */
+#define ABC_CLONED __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+
 enum {
     ABC_CPU_POPCNT = 1u << 0,
     ABC_CPU_AVX2 = 1u << 1,

@@ -9,6 +9,7 @@
 
 #include "abc_conv.h"
 #include "base/util.h"
+#include "kernels/cpu.h"
 #include "kernels/pool.h"
 
 /* Ridge term relative to the diagonal (B^T B)_mm = group size. */
@@ -88,9 +89,6 @@ static wq_slice slice_of(const wq_job *j, int task)
  * double. */
 enum { LANES = 16, BLOCK = 1024 };
 
-/* Sums in fixed lanes and element-wise loops: cloned for AVX-512 and AVX2, the same bits on each. */
-#define CLONED __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-
 static double signed_sum(const abc_conv_state *st, const float *w, int n, float mean, float ustd)
 {
     double total = 0;
@@ -114,7 +112,7 @@ static long disagreements(const abc_conv_state *st, const float *w, int n, float
     return d;
 }
 
-CLONED static void fit_sums_task(void *ctx, int task, int thread)
+ABC_CLONED static void fit_sums_task(void *ctx, int task, int thread)
 {
     (void)thread;
     const wq_job *j = ctx;
@@ -132,7 +130,7 @@ CLONED static void fit_sums_task(void *ctx, int task, int thread)
 }
 
 /* wq = sum_m alpha_m B_m over one slice of one group, base by base (the sum in base order, as a scalar loop). */
-CLONED static void weights_task(void *ctx, int task, int thread)
+ABC_CLONED static void weights_task(void *ctx, int task, int thread)
 {
     (void)thread;
     const wq_job *j = ctx;

@@ -19,6 +19,7 @@
 
 #include "abc_conv.h"
 #include "base/darknet_private.h"
+#include "kernels/cpu.h"
 #include "kernels/pool.h"
 #include "quant/quant_product.h"
 
@@ -49,10 +50,7 @@ static int input_parts(int n)
     return p < 1 ? 1 : p;
 }
 
-/* Element-wise (and below, sums in fixed lanes): cloned for AVX-512 and AVX2, the same bits on each. */
-#define CLONED __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-
-CLONED static void quantize_task(void *ctx, int task, int thread)
+ABC_CLONED static void quantize_task(void *ctx, int task, int thread)
 {
     (void)thread;
     const input_job *j = ctx;
@@ -127,7 +125,7 @@ void abc_conv_forward(layer l, network net)
  * add), added up in a fixed order in double: the same bits on any thread. */
 enum { LANES = 16, BLOCK = 1024 };
 
-CLONED static void backward_input_task(void *ctx, int task, int thread)
+ABC_CLONED static void backward_input_task(void *ctx, int task, int thread)
 {
     (void)thread;
     const input_job *j = ctx;

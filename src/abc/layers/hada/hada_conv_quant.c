@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "hada_conv.h"
+#include "kernels/cpu.h"
 #include "kernels/pool.h"
 
 void hada_conv_centre_weights(layer *l)
@@ -29,9 +30,7 @@ void hada_conv_centre_weights(layer *l)
 /* Filters [f0, f1): per (tap, channel segment) the mean |W| over the segment's channels, summed channel by
  * channel, taps side by side (a filter's taps are contiguous, its channels `taps` floats apart); element-wise
  * over the taps: cloned for AVX-512 and AVX2, the same bits. */
-#define CLONED __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-
-CLONED static void quantize_filters(layer *l, int f0, int f1)
+ABC_CLONED static void quantize_filters(layer *l, int f0, int f1)
 {
     hada_conv_state *st = hada_conv_st(l);
     enum { TAPS = 64 };
@@ -98,7 +97,7 @@ typedef struct {
 
 /* Segment s of image b: mean |R| over the segment's channels at every pixel (element-wise: cloned for AVX-512
  * and AVX2, the same bits). */
-CLONED static void quantize_segment(const input_job *j, int b, int s)
+ABC_CLONED static void quantize_segment(const input_job *j, int b, int s)
 {
     const layer *l = j->l;
     const hada_conv_state *st = hada_conv_st(l);

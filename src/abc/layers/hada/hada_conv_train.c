@@ -12,6 +12,7 @@
 #include "base/mode.h"
 #include "base/util.h"
 #include "hada_conv.h"
+#include "kernels/cpu.h"
 #include "kernels/pool.h"
 #include "quant/quant_product.h"
 
@@ -80,7 +81,7 @@ typedef struct {
 /* input_gradient=segment for segment s of image b: through sgn (straight through) and through the
  * segment's mean magnitude, on a chunk of pixels at a time (the channels are hw floats apart). Compute-bound
  * element-wise work: cloned for AVX-512 and AVX2 (each pixel's sums in the same order: the same bits). */
-__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"))) static void input_grad_segment(const input_grad_job *j, int b, int s)
+ABC_CLONED static void input_grad_segment(const input_grad_job *j, int b, int s)
 {
     const layer *l = j->l;
     const hada_conv_state *st = hada_conv_st(l);
