@@ -7,8 +7,13 @@ CC          ?= cc
 BUILD       ?= build
 DARKNET_LIB ?= /usr/lib/darknet
 SAN         ?= 0
+# MPI=0 builds without Open MPI (data-parallel training, src/dist.c, then refuses mpirun)
+MPI         ?= 1
 
 DEB_PKGS = darknet libopenblas-dev check pkg-config ffmpeg dataset-fashion-mnist zlib1g-dev libsubunit-dev libcairo2-dev fonts-dejavu-core libpng-dev libjpeg-dev libdnnl-dev
+ifeq ($(MPI),1)
+  DEB_PKGS += openmpi-bin libopenmpi-dev
+endif
 
 # Recursive (=) so that pkg-config is only asked once the packages exist.
 BLAS_CFLAGS = $(shell pkg-config --cflags openblas)
@@ -18,10 +23,12 @@ CAIRO_CFLAGS = $(shell pkg-config --cflags cairo)
 CAIRO_LIBS   = $(shell pkg-config --libs cairo)
 PNG_CFLAGS  = $(shell pkg-config --cflags libpng)
 PNG_LIBS    = $(shell pkg-config --libs libpng)
+MPI_CFLAGS  = $(if $(filter 1,$(MPI)),$(shell pkg-config --cflags ompi-c),-DABC_NO_MPI)
+MPI_LIBS    = $(if $(filter 1,$(MPI)),$(shell pkg-config --libs ompi-c))
 
 WARN   = -Wall -Wextra -Wshadow -Wno-unused-parameter
-CFLAGS = -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) -isystem $(DARKNET_LIB)/include -I. -Isrc -Isrc/abc $(BLAS_CFLAGS) $(CAIRO_CFLAGS) $(PNG_CFLAGS)
-LDLIBS = -L$(DARKNET_LIB) -Wl,-rpath,$(DARKNET_LIB) -ldarknet $(BLAS_LIBS) $(CAIRO_LIBS) $(PNG_LIBS) -ljpeg -ldnnl -lz -lpthread -lm -ldl
+CFLAGS = -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) -isystem $(DARKNET_LIB)/include -I. -Isrc -Isrc/abc $(BLAS_CFLAGS) $(CAIRO_CFLAGS) $(PNG_CFLAGS) $(MPI_CFLAGS)
+LDLIBS = -L$(DARKNET_LIB) -Wl,-rpath,$(DARKNET_LIB) -ldarknet $(BLAS_LIBS) $(CAIRO_LIBS) $(PNG_LIBS) -ljpeg -ldnnl $(MPI_LIBS) -lz -lpthread -lm -ldl
 ifeq ($(SAN),1)
   BUILD   = build-san
   CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -107,6 +114,7 @@ bench: deps
 	./$(DARKNET) abc trainspeed cfg/resnet18-fmnist.cfg -compare -conv -iters 5
 	bench/train_throughput.sh
 	bench/demo_vs_stock.sh
+	bench/mpi_scaling.sh
 
 # libFuzzer (Debian's clang) on the readers of user input (docs/design.md). make fuzz FUZZ_SECONDS=N runs each
 # target N seconds (default 600), FUZZ_RUNS=N until N inputs; fuzz-ci is CI's short run.

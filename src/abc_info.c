@@ -13,6 +13,7 @@
 #include "abc/kernels/select.h"
 #include "abc/kernels/sgemm.h"
 #include "commands.h"
+#include "dist.h"
 #include "json.h"
 
 #define ALL_FEATURES ((1u << ABC_CPU_NFEATURES) - 1)
@@ -132,6 +133,7 @@ static void print_text(const info *in)
                                   : ", set by ./darknet at start: OpenBLAS's own choice was weaker", in->blas_config);
     printf("bf16 training convolutions: %s%s\n", abc_dnnl_conv_about(),
            abc_sgemm_bf16_supported() ? "" : "; not used: no AVX512-BF16 here");
+    printf("data-parallel training: %s\n", abc_dist_about());
     text_switches();
     printf("compiler: %s\nlibdarknet: %s\n", in->compiler, in->libdarknet);
 }
@@ -241,6 +243,7 @@ static void print_json(const info *in)
     json_str(&j, "openblas_coretype_set_by", in->coretype_by);
     json_str(&j, "openblas_config", in->blas_config);
     json_str(&j, "onednn", abc_dnnl_conv_about());
+    json_str(&j, "mpi", abc_dist_about());
     json_switches(&j);
     json_str(&j, "compiler", in->compiler);
     json_str(&j, "libdarknet", in->libdarknet);

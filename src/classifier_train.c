@@ -8,6 +8,7 @@
 #include "abc/base/threads.h"
 #include "abc/netio.h"
 #include "classifier_common.h"
+#include "dist.h"
 #include "distill.h"
 
 static void distill_step(void *ctx, data *batch) { abc_distill_targets(ctx, batch); }
@@ -55,7 +56,7 @@ int abc_classifier_train(const char *datafile, const char *cfg, const char *weig
     abc_train_result local;
     if (!res) res = &local;
     int rc = abc_train_loop(net, args, &setup, &hooks, res);
-    if (teacher) abc_distill_report(teacher, stdout, res->seconds);
+    if (teacher && abc_dist_rank() == 0) abc_distill_report(teacher, stdout, res->seconds);
     abc_distill_close(teacher);
     abc_free_network(net);
     abc_strs_free(&paths);

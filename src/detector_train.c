@@ -17,6 +17,7 @@
 #include "abc/base/util.h"
 #include "abc/netio.h"
 #include "detector_common.h"
+#include "dist.h"
 #include "draw.h"
 #include "progress.h"
 #include "weights-tools/summary.h"
@@ -167,10 +168,10 @@ int abc_detector_train(const char *datafile, const char *cfg, const char *weight
     t.base_w = net->w;
     t.base_h = net->h;
     t.random = l.random;
-    t.scale_seed = o->train.seeded ? o->train.seed : (uint64_t)time(NULL);
+    t.scale_seed = abc_train_run_seed(); /* the same sizes on every rank */
     t.d = &d;
     t.valid = o->map ? &valid : NULL;
-    int per_epoch = paths.n / (net->batch * net->subdivisions);
+    int per_epoch = paths.n / (net->batch * net->subdivisions * abc_dist_world());
     t.map_every = 4 * per_epoch > 100 ? 4 * per_epoch : 100;
     t.last_map_it = (int)get_current_batch(net);
     t.best_map = -1;

@@ -20,6 +20,7 @@
 #include "abc/registry.h"
 #include "abc/train_state.h"
 #include "data_file.h"
+#include "dist.h"
 #include "precision.h"
 #include "progress.h"
 
@@ -81,6 +82,17 @@ static void check_seen(const network *net, const abc_train_setup *s, int imgs)
             s->weights ? s->weights : "?", *net->seen, s->cfg, it, net->max_batches);
 }
 
+static uint64_t run_seed;
+
+/* Before the batch of iteration it is drawn: in one process, rand()'s state is kept for a checkpoint (restore:
+ * draw it again); on N ranks, each rank's draws are seeded by the run's seed, the rank and it. */
+static void draw_state(unsigned char rng[ABC_RNG_STATE_BYTES], int it, int restore)
+{
+    if (abc_dist_world() > 1) abc_rng_seed(abc_dist_batch_seed(run_seed, it));
+    else if (restore) abc_rng_restore(rng);
+    else abc_rng_save(rng);
+}
+
 abc_train_opts abc_train_opts_of(const abc_cli *a)
 {
     abc_train_opts o = {0};
@@ -94,9 +106,14 @@ abc_train_opts abc_train_opts_of(const abc_cli *a)
 
 void abc_train_seed(const abc_train_opts *o)
 {
-    abc_rng_seed(o->seeded ? (unsigned)o->seed : (unsigned)time(NULL));
+    abc_dist_init();
+    run_seed = abc_dist_bcast_u64(o->seeded ? o->seed : (uint64_t)time(NULL));
+    abc_rng_seed((unsigned)run_seed);
+    abc_dist_quiet_begin(); /* until the loop starts: the lists and the network are read on every rank */
     abc_skip_bad_images(o->skip_bad_images);
 }
+
+uint64_t abc_train_run_seed(void) { return run_seed; }
 
 /* A checkpoint with its training state (or, when a layer's momentum is unknown, the weights alone); a failure
  * is reported and the run goes on (the previous checkpoint is unchanged). */
@@ -132,22 +149,30 @@ int abc_train_loop(network *net, load_args args, const abc_train_setup *s, const
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", s->backup_dir);
     for (size_t l = strlen(dir); l > 1 && dir[l - 1] == '/'; --l) dir[l - 1] = 0;
-    if (abc_mkdirs(dir)) abc_die("cannot create backup directory '%s': %s", dir, strerror(errno));
-    int lock = lock_backup(dir, base, s->cfg);
-    if (abc_dir_writable(dir))
-        abc_die("backup directory '%s' is not writable (checkpoints could not be saved): %s", dir, strerror(errno));
-    remove_stale_temps(dir, base);
+    int world = abc_dist_world(), lead = abc_dist_rank() == 0, lock = -1; /* rank 0 alone prints and saves */
+    if (lead) {
+        if (abc_mkdirs(dir)) abc_die("cannot create backup directory '%s': %s", dir, strerror(errno));
+        lock = lock_backup(dir, base, s->cfg);
+        if (abc_dir_writable(dir))
+            abc_die("backup directory '%s' is not writable (checkpoints could not be saved): %s", dir, strerror(errno));
+        remove_stale_temps(dir, base);
+    }
     char ckpt[4096 + 300], final[4096 + 300];
     snprintf(ckpt, sizeof ckpt, "%s/%s.backup", dir, base);
     snprintf(final, sizeof final, "%s/%s_final.weights", dir, base);
 
-    int imgs = net->batch * net->subdivisions;
+    abc_dist_quiet_end();
+    abc_dist_prepare(net, s->cfg);
+    int imgs = net->batch * net->subdivisions; /* the world's: each rank trains imgs / world */
     check_seen(net, s, imgs);
     const char *precision = abc_precision_apply(s->cfg);
-    fprintf(stderr, "Training %s on %d images of %s: batch %d, %d iterations, learning rate %g, momentum %g, "
-            "decay %g, %s GEMMs%s\n", s->cfg, s->images, s->list, imgs, net->max_batches, net->learning_rate,
-            net->momentum, net->decay, precision, *net->seen ? " (resumed)" : "");
-    args.n = imgs;
+    char ranks[96] = "";
+    if (world > 1) snprintf(ranks, sizeof ranks, " on %d ranks (%d images each)", world, imgs / world);
+    if (lead)
+        fprintf(stderr, "Training %s on %d images of %s: batch %d%s, %d iterations, learning rate %g, momentum %g, "
+                "decay %g, %s GEMMs%s\n", s->cfg, s->images, s->list, imgs, ranks, net->max_batches,
+                net->learning_rate, net->momentum, net->decay, precision, *net->seen ? " (resumed)" : "");
+    args.n = imgs / world;
     if (s->opts.seeded) args.threads = 1; /* the loader's threads would draw from rand() in any order */
 
     /* what a checkpoint carries beyond the weights; restored from the one resumed */
@@ -156,14 +181,14 @@ int abc_train_loop(network *net, load_args args, const abc_train_setup *s, const
     info.seed = s->opts.seed;
     char why[256];
     abc_resume_info *with_state = abc_train_state_supported(net, why, sizeof why) ? &info : NULL;
-    if (!with_state) fprintf(stderr, "darknet: warning: %s: checkpoints hold the weights alone\n", why);
+    if (!with_state && lead) fprintf(stderr, "darknet: warning: %s: checkpoints hold the weights alone\n", why);
     float avg_loss = -1;
     abc_resume_info got;
     if (with_state && s->weights && *s->weights && *net->seen && abc_train_state_read(s->weights, net, &got)) {
         abc_rng_restore(got.rng);
         avg_loss = got.avg_loss;
-        fprintf(stderr, "resumed with the checkpoint's training state (momentum, data order)\n");
-        if (got.seeded && (!s->opts.seeded || got.seed != s->opts.seed))
+        if (lead) fprintf(stderr, "resumed with the checkpoint's training state (momentum, data order)\n");
+        if (lead && got.seeded && (!s->opts.seeded || got.seed != s->opts.seed))
             fprintf(stderr, "darknet: warning: %s was trained with -seed %llu: resume with -seed %llu to continue "
                     "exactly as the run would have\n", s->weights, (unsigned long long)got.seed,
                     (unsigned long long)got.seed);
@@ -183,29 +208,32 @@ int abc_train_loop(network *net, load_args args, const abc_train_setup *s, const
     int done = 0;
     if (start_iter < max_b) {
         if (hooks->reshape) hooks->reshape(hooks->ctx, net, &args, start_iter);
-        abc_rng_save(info.rng);
+        draw_state(info.rng, start_iter, 0);
         loader = load_data(args);
-    } else {
+    } else if (lead) {
         fprintf(stderr, "%s: already trained to iteration %d of %d (to start from these weights at iteration 0, as "
                 "when fine-tuning from a float model whose file has the same layout, give -clear)\n", s->cfg,
                 start_iter, max_b);
     }
 
-    while ((int)get_current_batch(net) < max_b && !abc_stop_signal()) {
+    int stop = 0; /* on N ranks: whether any rank was asked to stop, agreed at each iteration */
+    while ((int)get_current_batch(net) < max_b && !(world > 1 ? stop : abc_stop_signal())) {
         int it0 = (int)get_current_batch(net);
         if (done && hooks->reshape && hooks->reshape(hooks->ctx, net, &args, it0)) {
             pthread_join(loader, NULL); /* loaded at the old size: load again, drawing the same numbers */
             free_data(buffer);
-            abc_rng_restore(info.rng);
+            draw_state(info.rng, it0, 1);
             loader = load_data(args);
         }
         pthread_join(loader, NULL);
         train = buffer;
         int last = it0 + 1 >= max_b;
-        if (!last) abc_rng_save(info.rng); /* a checkpoint from now on resumes with this batch */
+        if (!last) draw_state(info.rng, it0 + 1, 0); /* a checkpoint from now on resumes with this batch */
         loader = last ? 0 : load_data(args);
         if (hooks->before_step) hooks->before_step(hooks->ctx, &train);
-        float loss = train_network(net, train);
+        float loss;
+        if (world > 1) stop = abc_stop_signal(), loss = abc_dist_train(net, train, &stop);
+        else loss = train_network(net, train);
         if (hooks->step_loss) loss = hooks->step_loss(hooks->ctx, net, &train, loss);
         free_data(train);
         ++done;
@@ -217,7 +245,8 @@ int abc_train_loop(network *net, load_args args, const abc_train_setup *s, const
 
         int it = (int)get_current_batch(net);
         double now = abc_now();
-        if (now - last_print >= PROGRESS_SECONDS || done == 1 || it >= max_b || abc_stop_signal()) {
+        int stopping = world > 1 ? stop : abc_stop_signal();
+        if (lead && (now - last_print >= PROGRESS_SECONDS || done == 1 || it >= max_b || stopping)) {
             double ips = imgs_since_print / (now - last_print > 1e-9 ? now - last_print : 1e-9);
             rate_ips = done == 1 ? ips : (rate_ips > 0 ? 0.5 * rate_ips + 0.5 * ips : ips);
             char eta[32];
@@ -233,11 +262,11 @@ int abc_train_loop(network *net, load_args args, const abc_train_setup *s, const
             last_print = now;
             imgs_since_print = 0;
         }
-        if (hooks->after) hooks->after(hooks->ctx, net, it, loss, avg_loss, rate_ips);
+        if (lead && hooks->after) hooks->after(hooks->ctx, net, it, loss, avg_loss, rate_ips);
         int every = s->opts.checkpoint_every;
         int due = every ? it % every == 0 : it % CHECKPOINT_ITERATIONS == 0 || abc_now() - last_ckpt >= CHECKPOINT_SECONDS;
         if (retry_at > 0 && abc_now() >= retry_at) due = 1;
-        if (!abc_stop_signal() && it < max_b && due) {
+        if (lead && !stopping && it < max_b && due) {
             info.avg_loss = avg_loss;
             last_ckpt = abc_now();
             retry_at = try_checkpoint(net, ckpt, with_state) ? last_ckpt + CHECKPOINT_RETRY_SECONDS : 0;
@@ -246,21 +275,23 @@ int abc_train_loop(network *net, load_args args, const abc_train_setup *s, const
     if (loader) pthread_join(loader, NULL), free_data(buffer);
     double secs = abc_now() - t0;
     int rc = 0, stop_signal = abc_stop_signal();
+    if (world > 1 && stop && !stop_signal) stop_signal = SIGTERM; /* another rank was stopped */
     info.avg_loss = avg_loss;
     char kept[4400 + 300];
     snprintf(kept, sizeof kept, "the previous checkpoint %s is kept (if any)", ckpt);
-    save_or_die(net, ckpt, with_state, kept);
+    if (lead) save_or_die(net, ckpt, with_state, kept);
     if (stop_signal) {
         rc = 128 + stop_signal;
-        fprintf(stderr, "darknet: stopped by %s at iteration %d of %d; checkpoint saved to %s (resume: %s)\n",
+        if (lead) fprintf(stderr, "darknet: stopped by %s at iteration %d of %d; checkpoint saved to %s (resume: %s)\n",
                 abc_stop_name(stop_signal), (int)get_current_batch(net), max_b, ckpt,
                 "pass it as the weights argument");
-    } else {
+    } else if (lead) {
         snprintf(kept, sizeof kept, "the run's weights are in the checkpoint %s", ckpt);
         save_or_die(net, final, NULL, kept);
         fprintf(stderr, "Trained %d iterations in %.1f s (%.0f images/s); final weights saved to %s\n", done, secs,
                 secs > 0 ? done * (double)imgs / secs : 0, final);
     }
+    if (lead) abc_dist_report(stderr);
     abc_stop_release(&guard);
     if (res) {
         res->seconds = secs;
@@ -268,8 +299,9 @@ int abc_train_loop(network *net, load_args args, const abc_train_setup *s, const
         res->images_per_s = secs > 0 ? done * (double)imgs / secs : 0;
         snprintf(res->final_path, sizeof res->final_path, "%s", rc ? ckpt : final);
     }
-    close(lock);
+    if (lock >= 0) close(lock);
     free(base);
+    abc_dist_finish();
     return rc;
 }
 

@@ -9,6 +9,8 @@
 #ifndef ABC_TRAIN_LOOP_H
 #define ABC_TRAIN_LOOP_H
 
+#include <stdint.h>
+
 #include "cli.h"
 #include "darknet.h"
 
@@ -32,11 +34,15 @@ typedef struct {
 #define ABC_TRAIN_NOTES                                                                                            \
     "A checkpoint holds the weights and what a resume needs (momentum, the data order's random state): a run\n"   \
     "given -seed N and resumed from its checkpoint, even after kill -9, ends with the bytes of a run never\n"    \
-    "stopped (at the same -threads). One run per cfg and backup directory: a second is refused."
+    "stopped (at the same -threads). One run per cfg and backup directory: a second is refused.\n"              \
+    "Under `mpirun -np N`: data-parallel training, each rank training the cfg's batch on its own draws, the\n" \
+    "gradients summed before each update (the world's batch is N x batch; docs/distributed.md)."
 abc_train_opts abc_train_opts_of(const abc_cli *a);
 /* rand() seeded from -seed, or from the clock (darknet's way), and the bad images' policy; call before the
  * lists are read and the network is built. */
 void abc_train_seed(const abc_train_opts *o);
+/* The seed the run draws from (-seed's, or the clock's; rank 0's on every rank). */
+uint64_t abc_train_run_seed(void);
 
 typedef struct {
     double seconds;      /* wall time of the training loop */

@@ -393,7 +393,7 @@ static int testpass_save(const layer *l, FILE *fp) { (void)l; (void)fp; return 0
 
 static const abc_layer_type testpass_type = {"abc_testpass", testpass_keys, testpass_parse, testpass_floats,
                                              testpass_io, testpass_save, NULL, NULL, NULL, NULL, NULL, NULL,
-                                             NULL, NULL, NULL, NULL, NULL, NULL};
+                                             NULL, NULL, NULL, NULL, NULL, NULL, NULL};
 
 static void register_testpass(void)
 {

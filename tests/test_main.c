@@ -299,6 +299,8 @@ static int run_quiet(const char *log)
 
 int main(void)
 {
+    const char *worker = getenv("ABC_TEST_DIST_WORKER"); /* a rank of test_dist.c's 2-rank runs */
+    if (worker) return abc_test_dist_worker(worker);
     if (n_suites == 0) { fprintf(stderr, "no test suites registered\n"); return 1; }
     const char *log = getenv("ABC_TEST_LOG");
     if (log && *log) return run_quiet(log);

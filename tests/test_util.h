@@ -12,6 +12,8 @@
 /* Each tests/test_*.c registers its suites from a constructor:
  *   ABC_TEST_SUITE(suite_parser)   where Suite *suite_parser(void) */
 void abc_test_register(Suite *(*make)(void), const char *name);
+/* test_dist.c: one rank of a 2-rank training run under mpirun (spec: see there). */
+int abc_test_dist_worker(const char *spec);
 #define ABC_TEST_SUITE(fn) \
     __attribute__((constructor)) static void register_##fn(void) { abc_test_register(fn, #fn); }
 

@@ -8,11 +8,11 @@
 
 #define MAGIC "ABCSTATE"
 #define VERSION 1
-#define MAX_ARRAYS 16
 
 /* The arrays one SGD (or Adam) step of layer l leaves for the next: darknet's update functions scale the
- * accumulated updates by the momentum instead of clearing them. -1 if l trains but is not known here. */
-static int layer_arrays(layer *l, int adam, abc_state_floats *a)
+ * accumulated updates by the momentum instead of clearing them; with moments, Adam's m and v too. -1 if l
+ * trains but is not known here. */
+static int layer_arrays(layer *l, int moments, abc_state_floats *a)
 {
     const abc_layer_type *t = abc_registry_of(l);
     if (!l->update && !t) return 0;
@@ -34,20 +34,36 @@ static int layer_arrays(layer *l, int adam, abc_state_floats *a)
     if (l->bias_updates) a[k++] = (abc_state_floats){l->bias_updates, (size_t)n};
     if (l->batch_normalize && l->scale_updates) a[k++] = (abc_state_floats){l->scale_updates, (size_t)n};
     if (l->weight_updates) a[k++] = (abc_state_floats){l->weight_updates, nw};
-    if (adam && l->m) {
+    if (moments && l->m) {
         a[k++] = (abc_state_floats){l->m, nw};
         a[k++] = (abc_state_floats){l->v, nw};
         if (l->bias_m) a[k++] = (abc_state_floats){l->bias_m, (size_t)n}, a[k++] = (abc_state_floats){l->bias_v, (size_t)n};
         if (l->batch_normalize && l->scale_m)
             a[k++] = (abc_state_floats){l->scale_m, (size_t)n}, a[k++] = (abc_state_floats){l->scale_v, (size_t)n};
     }
-    if (t && t->momentum) k += t->momentum(l, a + k, MAX_ARRAYS - k);
+    if (t && t->momentum) k += t->momentum(l, a + k, ABC_TRAIN_MAX_ARRAYS - k);
+    return k;
+}
+
+int abc_train_grad_arrays(layer *l, abc_state_floats *out) { return layer_arrays(l, 0, out); }
+
+int abc_train_stat_arrays(layer *l, abc_state_floats *out, float *keep)
+{
+    const abc_layer_type *t = abc_registry_of(l);
+    int k = 0, n = l->type == BATCHNORM ? l->c : l->n;
+    if ((l->batch_normalize || l->type == BATCHNORM) && l->rolling_mean && l->rolling_variance) {
+        keep[k] = keep[k + 1] = 0.99f; /* darknet's and kernels/bn.c's rolling update */
+        out[k++] = (abc_state_floats){l->rolling_mean, (size_t)n};
+        out[k++] = (abc_state_floats){l->rolling_variance, (size_t)n};
+    }
+    int m = t && t->stats ? t->stats(l, out + k, ABC_TRAIN_MAX_ARRAYS - k) : 0;
+    for (int j = 0; j < m; ++j) keep[k++] = 0;
     return k;
 }
 
 int abc_train_state_supported(network *net, char *why, size_t n)
 {
-    abc_state_floats a[MAX_ARRAYS];
+    abc_state_floats a[ABC_TRAIN_MAX_ARRAYS];
     for (int i = 0; i < net->n; ++i)
         if (layer_arrays(&net->layers[i], net->adam, a) < 0) {
             snprintf(why, n, "layer %d (%s) keeps a momentum the checkpoint does not save", i,
@@ -62,7 +78,7 @@ static uint64_t layout_hash(network *net, uint64_t *floats)
 {
     uint64_t h = 1469598103934665603ull;
     *floats = 0;
-    abc_state_floats a[MAX_ARRAYS];
+    abc_state_floats a[ABC_TRAIN_MAX_ARRAYS];
     for (int i = 0; i < net->n; ++i) {
         int k = layer_arrays(&net->layers[i], net->adam, a);
         for (int j = 0; j < k; ++j) {
@@ -95,7 +111,7 @@ int abc_train_state_write(FILE *fp, network *net, const abc_resume_info *r)
     memcpy(h.rng, r->rng, sizeof h.rng);
     h.avg_loss = r->avg_loss;
     int e = fwrite(&h, sizeof h, 1, fp) != 1;
-    abc_state_floats a[MAX_ARRAYS];
+    abc_state_floats a[ABC_TRAIN_MAX_ARRAYS];
     for (int i = 0; i < net->n && !e; ++i) {
         int k = layer_arrays(&net->layers[i], net->adam, a);
         for (int j = 0; j < k && !e; ++j) e = fwrite(a[j].v, sizeof(float), a[j].n, fp) != a[j].n;
@@ -142,7 +158,7 @@ int abc_train_state_read(const char *path, network *net, abc_resume_info *r)
         (long long)(sizeof h + 4 * floats + 16) != bytes)
         abc_die("checkpoint '%s': its training state (momentum of %llu floats) does not fit the cfg (%llu)", path,
                 (unsigned long long)h.floats, (unsigned long long)floats);
-    abc_state_floats a[MAX_ARRAYS];
+    abc_state_floats a[ABC_TRAIN_MAX_ARRAYS];
     for (int i = 0; i < net->n; ++i) {
         int k = layer_arrays(&net->layers[i], net->adam, a);
         for (int j = 0; j < k; ++j)

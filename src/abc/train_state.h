@@ -12,6 +12,7 @@
 
 #include "base/rng.h"
 #include "darknet.h"
+#include "layers/layer_type.h"
 
 typedef struct abc_resume_info {
     int seeded;     /* trained with -seed: deterministic */
@@ -20,6 +21,16 @@ typedef struct abc_resume_info {
     float avg_loss;
 } abc_resume_info;
 
+/* The most arrays either function below gives for one layer. */
+#define ABC_TRAIN_MAX_ARRAYS 16
+/* The arrays of layer l into which its backward adds the gradient (darknet's bias, scale and weight updates, and
+ * a plugin layer's own, which carry the momentum between steps) into out (at most ABC_TRAIN_MAX_ARRAYS); -1 if l
+ * trains but its arrays are not known here. */
+int abc_train_grad_arrays(layer *l, abc_state_floats *out);
+/* The statistics a training forward of l changes without a gradient (batch norm's rolling mean and variance, a
+ * plugin layer's input bounds) into out; how many. keep[k]: the share of the old value each forward keeps
+ * (s <- keep s + (1 - keep) batch's), 0 where the rule is not that (the input bounds' start and first batch). */
+int abc_train_stat_arrays(layer *l, abc_state_floats *out, float *keep);
 /* Whether every layer's momentum is known here (else, why in why: a resume is then not exact). */
 int abc_train_state_supported(network *net, char *why, size_t n);
 /* Appends the trailer to fp (after the weights); nonzero on a write error. */

@@ -72,6 +72,9 @@ typedef struct abc_layer_type {
     /* Optional: 1 while the layer lacks what inference calibrates on its first batch (the integer layers' input
      * bounds): `weights convert -data` then runs a batch of training images through the model and saves it. */
     int (*needs_calibration)(const layer *l);
+    /* Optional: statistics a training forward changes without a gradient (the integer layers' input bounds) into
+     * out (at most max); returns how many. Data-parallel training averages them over the ranks. */
+    int (*stats)(layer *l, abc_state_floats *out, int max);
 } abc_layer_type;
 
 #endif

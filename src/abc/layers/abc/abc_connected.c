@@ -37,4 +37,4 @@ const abc_layer_type abc_connected_type = {"abc_connected", conn_keys,    conn_p
                                            abc_conv_load,   abc_conv_save, abc_connected_layer_resize,
                                            abc_float_record_floats, conn_load_float, abc_conv_describe,
                                            abc_conv_quantized, abc_conv_pack, abc_conv_unpack, abc_conv_arrays,
-                                           abc_conv_momentum, abc_conv_binarization, abc_conv_bits, NULL};
+                                           abc_conv_momentum, abc_conv_binarization, abc_conv_bits, NULL, NULL};

@@ -301,4 +301,4 @@ const abc_layer_type abc_conv_type = {"abc_convolutional", conv_keys,     conv_p
                                       abc_float_record_floats, conv_load_float, abc_conv_describe,
                                       abc_conv_quantized,  abc_conv_pack,     abc_conv_unpack,
                                       abc_conv_arrays,     abc_conv_momentum,   abc_conv_binarization, abc_conv_bits,
-                                      NULL};
+                                      NULL, NULL};

@@ -185,6 +185,13 @@ static int arrays(const layer *l, abc_named_floats *out, int max)
     return 1;
 }
 
+static int stats(layer *l, abc_state_floats *out, int max)
+{
+    if (max < 1) return 0;
+    out[0] = (abc_state_floats){&aqt_st(l)->lo, 2};
+    return 1;
+}
+
 static void bits(const layer *l, int *weight_bits, int *input_bits)
 {
     *weight_bits = aqt_st(l)->o.wbits;
@@ -199,8 +206,8 @@ static int needs_calibration(const layer *l)
 
 const abc_layer_type aqt_conv_type = {"quant_convolutional", conv_keys, conv_parse, record_floats, load, save,
                                       conv_resize, abc_float_record_floats, load_float, describe, quantized,
-                                      aqt_pack, aqt_unpack, arrays, NULL, NULL, bits, needs_calibration};
+                                      aqt_pack, aqt_unpack, arrays, NULL, NULL, bits, needs_calibration, stats};
 const abc_layer_type aqt_connected_type = {"quant_connected", conn_keys, conn_parse, record_floats, load, save,
                                            abc_connected_layer_resize, abc_float_record_floats, load_float,
                                            describe, quantized, aqt_pack, aqt_unpack, arrays, NULL, NULL, bits,
-                                           needs_calibration};
+                                           needs_calibration, stats};

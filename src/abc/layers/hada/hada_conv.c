@@ -192,7 +192,7 @@ static void bits(const layer *l, int *weight_bits, int *input_bits)
 
 const abc_layer_type hada_conv_type = {"hada_convolutional", conv_keys, conv_parse, abc_float_record_floats, load, save,
                                        hada_conv_resize,     abc_float_record_floats, load, describe, quantized,
-                                       hada_conv_pack,       hada_conv_unpack, arrays, NULL, NULL, bits, NULL};
+                                       hada_conv_pack,       hada_conv_unpack, arrays, NULL, NULL, bits, NULL, NULL};
 const abc_layer_type hada_connected_type = {"hada_connected", conn_keys, conn_parse, abc_float_record_floats, load, save,
                                             abc_connected_layer_resize, abc_float_record_floats, load, describe,
-                                            quantized, hada_conv_pack, hada_conv_unpack, arrays, NULL, NULL, bits, NULL};
+                                            quantized, hada_conv_pack, hada_conv_unpack, arrays, NULL, NULL, bits, NULL, NULL};
