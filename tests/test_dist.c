@@ -26,7 +26,7 @@ static const char head_fmt[] = "[net]\nbatch=%d\nsubdivisions=%d\nwidth=%d\nheig
 static const char cls_body[] = "[convolutional]\nbatch_normalize=1\nfilters=8\nsize=3\nstride=1\npad=1\nactivation=leaky\n"
                                "[maxpool]\nsize=2\nstride=2\n"
                                "[%s]\nbatch_normalize=1\nfilters=8\nsize=3\nstride=1\npad=1\nactivation=leaky\n%s"
-                               "[connected]\noutput=5\nactivation=linear\n[softmax]\n";
+                               "[connected]\nbatch_normalize=1\noutput=5\nactivation=linear\n[softmax]\n";
 static const char det_body[] = "[convolutional]\nbatch_normalize=1\nfilters=8\nsize=3\nstride=2\npad=1\nactivation=leaky\n"
                                "[%s]\nbatch_normalize=1\nfilters=16\nsize=3\nstride=2\npad=1\nactivation=leaky\n%s"
                                "[convolutional]\nfilters=21\nsize=1\nstride=1\npad=1\nactivation=linear\n"

@@ -50,7 +50,7 @@ int abc_train_grad_arrays(layer *l, abc_state_floats *out) { return layer_arrays
 int abc_train_stat_arrays(layer *l, abc_state_floats *out, float *keep)
 {
     const abc_layer_type *t = abc_registry_of(l);
-    int k = 0, n = l->type == BATCHNORM ? l->c : l->n;
+    int k = 0, n = l->type == BATCHNORM ? l->c : l->type == CONNECTED && !t ? l->outputs : l->n;
     if ((l->batch_normalize || l->type == BATCHNORM) && l->rolling_mean && l->rolling_variance) {
         keep[k] = keep[k + 1] = 0.99f; /* darknet's and kernels/bn.c's rolling update */
         out[k++] = (abc_state_floats){l->rolling_mean, (size_t)n};
