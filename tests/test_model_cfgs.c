@@ -143,16 +143,44 @@ START_TEST(float_family_model_starts_every_binary_row)
     save_weights(f, w);
     free_network(f);
     /* the AQT rows quantize every conv and connected layer: 7 */
-    const char *rows[] = {"xnor", "bwn", "abc11", "abc33", "abc55", "int8", "int4"};
-    for (int i = 0; i < 7; ++i) {
+    const char *rows[] = {"xnor", "bwn", "abc11", "abc33", "abc55", "xnor-bireal", "int8", "int4"};
+    for (int i = 0; i < 8; ++i) {
         char args[8192], want[64];
         snprintf(args, sizeof args, "abc check %s/fmnist-%s.cfg %s", CFG_DIR, rows[i], w);
-        snprintf(want, sizeof want, "the shadow weights of the %d binary layers", i < 5 ? 5 : 7);
+        snprintf(want, sizeof want, "the shadow weights of the %d binary layers", i < 6 ? 5 : 7);
         abc_run_result r = abc_test_run_darknet(args);
         ck_assert_msg(r.status == 0 && strstr(r.out, "a float model of this topology") && strstr(r.out, want), "%s: %s",
                       rows[i], r.out);
         abc_run_free(&r);
     }
+}
+END_TEST
+
+/* Two-step training (docs/methods.md 7): a BWN model's shadow weights, exported as a float model, start the XNOR
+ * row, and they are the BWN model's weights. */
+START_TEST(bwn_model_starts_xnor_through_export)
+{
+    const char *dir = abc_test_tmpdir();
+    network *b = load_network(CFG_DIR "/fmnist-bwn.cfg", NULL, 0);
+    char w[4096], out[4096];
+    snprintf(w, sizeof w, "%s/bwn.weights", dir);
+    snprintf(out, sizeof out, "%s/bwn-float", dir);
+    save_weights(b, w);
+    abc_run_result r = abc_test_darknetf("weights export %s/fmnist-bwn.cfg %s -shadow -out %s", CFG_DIR, w, out);
+    ck_assert_msg(r.status == 0, "%s", r.out);
+    abc_run_free(&r);
+    r = abc_test_darknetf("abc check %s/fmnist-xnor.cfg %s.weights", CFG_DIR, out);
+    ck_assert_msg(r.status == 0 && strstr(r.out, "a float model of this topology") &&
+                  strstr(r.out, "the shadow weights of the 5 binary layers"), "%s", r.out);
+    abc_run_free(&r);
+    char ow[4200];
+    snprintf(ow, sizeof ow, "%s.weights", out);
+    network *x = load_network(CFG_DIR "/fmnist-xnor.cfg", ow, 0);
+    for (int i = 0; i < b->n; ++i)
+        if (b->layers[i].weights && b->layers[i].nweights)
+            ck_assert_msg(!memcmp(b->layers[i].weights, x->layers[i].weights, sizeof(float) * (size_t)b->layers[i].nweights),
+                          "layer %d: the XNOR model does not start from the BWN model's shadow weights", i);
+    free_network(b), free_network(x);
 }
 END_TEST
 
@@ -218,6 +246,7 @@ static Suite *suite_model_cfgs(void)
     tcase_add_test(tc, hada_resnet18_is_743x_smaller_than_float);
     tcase_add_loop_test(tc, resnet18_cfgs_train, 0, (int)(sizeof resnets / sizeof resnets[0]));
     tcase_add_test(tc, float_family_model_starts_every_binary_row);
+    tcase_add_test(tc, bwn_model_starts_xnor_through_export);
     tcase_add_test(tc, float_yolo_starts_every_binary_twin);
     suite_add_tcase(s, tc);
     return s;
