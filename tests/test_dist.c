@@ -16,6 +16,7 @@
 #include "dist.h"
 #include "netio.h"
 #include "precision.h"
+#include "test_stock.h"
 #include "test_util.h"
 
 #define MPIRUN "mpirun --allow-run-as-root --oversubscribe -np 2 "
@@ -98,17 +99,11 @@ int abc_test_dist_worker(const char *spec)
 
 static float *floats_of(const char *path, long *n)
 {
-    char *t = NULL;
-    FILE *fp = fopen(path, "rb");
-    ck_assert_msg(fp != NULL, "no %s", path);
-    fseek(fp, 0, SEEK_END);
-    long bytes = ftell(fp);
-    rewind(fp);
-    t = malloc((size_t)bytes);
-    ck_assert(fread(t, 1, (size_t)bytes, fp) == (size_t)bytes);
-    fclose(fp);
-    *n = bytes / 4;
-    return (float *)t;
+    size_t bytes = 0;
+    float *f = (float *)abc_test_read_file(path, &bytes);
+    ck_assert_msg(f != NULL, "no %s", path);
+    *n = (long)(bytes / 4);
+    return f;
 }
 
 static double max_diff(const float *a, const float *b, long n)
