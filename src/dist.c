@@ -26,7 +26,6 @@ typedef struct {
     float *v;
     size_t n;
     size_t at; /* offset in the fusion buffer; (size_t)-1: reduced in place */
-    int layer;
     float keep; /* statistics: the share of the old value a training forward keeps (0: averaged) */
 } slot;
 
@@ -45,7 +44,7 @@ static struct {
     uint64_t bytes;
     double waited, stepped; /* seconds in MPI waits after backward, and in whole iterations */
     int steps;
-} g = {0, 1, 0, 1, 0, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL, 0, 0, {0}, 0, 0, 0, 0, 0, 0, 0};
+} g = {.world = 1, .overlap = 1};
 
 static void mpi_check(int rc, const char *what)
 {
@@ -155,7 +154,7 @@ static slot *collect(network *net, int grads, int *count, size_t *nfused, int *f
         for (int j = 0; j < m; ++j) {
             if (!a[j].n) continue;
             int own = grads && a[j].n >= g.bucket_floats;
-            s[k++] = (slot){a[j].v, a[j].n, own ? (size_t)-1 : at, i, grads ? 0 : keep[j]};
+            s[k++] = (slot){a[j].v, a[j].n, own ? (size_t)-1 : at, grads ? 0 : keep[j]};
             if (!own) at += a[j].n;
         }
     }
@@ -182,8 +181,6 @@ void abc_dist_prepare(network *net, const char *cfg)
     share_weights(net, cfg);
     net->subdivisions *= g.world;
 }
-
-uint64_t abc_dist_bytes_per_iteration(void) { return g.world > 1 ? g.bytes : 0; }
 
 void abc_dist_report(FILE *fp)
 {
@@ -356,7 +353,6 @@ float abc_dist_train(network *net, data d, int *stop)
     (void)stop;
     return train_network(net, d);
 }
-uint64_t abc_dist_bytes_per_iteration(void) { return 0; }
 void abc_dist_report(FILE *fp) { (void)fp; }
 void abc_dist_finish(void) {}
 

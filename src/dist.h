@@ -32,8 +32,6 @@ float abc_dist_train(network *net, data d, int *stop);
 /* The seed of this rank's draws for iteration it: a function of the run's seed, the rank and it alone, so a
  * resumed run draws what the first would have. */
 unsigned abc_dist_batch_seed(uint64_t seed, int it);
-/* Bytes each rank hands to MPI_Allreduce per iteration (gradients and statistics). */
-uint64_t abc_dist_bytes_per_iteration(void);
 /* One line: the bytes reduced per iteration and the time spent waiting on them (nothing on one process). */
 void abc_dist_report(FILE *fp);
 /* Between these, ranks > 0 hold back what they print (rank 0 prints the same), unless they exit. */
